@@ -1,0 +1,218 @@
+//! Alignment: a 5-point similarity transform (Umeyama, no reflection) from detector landmarks to
+//! an embedder's template, and a bilinear warp that writes the crop straight into the model's
+//! input tensor.
+
+use crate::error::{Error, Result};
+use crate::image::resize::{ChannelOrder, Layout, Normalize};
+use crate::image::Image;
+
+/// `dst = [[a, -b], [b, a]] · src + (tx, ty)`: rotation, uniform scale and translation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Similarity {
+    pub a: f32,
+    pub b: f32,
+    pub tx: f32,
+    pub ty: f32,
+}
+
+impl Similarity {
+    /// The least-squares similarity mapping `src` onto `dst` (Umeyama 1991, 2-D, rotation
+    /// only). In 2-D the optimum has this closed form; `None` if `src` points coincide.
+    pub fn estimate(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Option<Similarity> {
+        if src.len() != dst.len() || src.len() < 2 {
+            return None;
+        }
+        let n = src.len() as f64;
+        let mean = |p: &[[f32; 2]]| {
+            let (sx, sy) = p
+                .iter()
+                .fold((0f64, 0f64), |(x, y), q| (x + q[0] as f64, y + q[1] as f64));
+            (sx / n, sy / n)
+        };
+        let (msx, msy) = mean(src);
+        let (mdx, mdy) = mean(dst);
+        let (mut num_a, mut num_b, mut var) = (0f64, 0f64, 0f64);
+        for (s, d) in src.iter().zip(dst) {
+            let (sx, sy) = (s[0] as f64 - msx, s[1] as f64 - msy);
+            let (dx, dy) = (d[0] as f64 - mdx, d[1] as f64 - mdy);
+            num_a += sx * dx + sy * dy;
+            num_b += sx * dy - sy * dx;
+            var += sx * sx + sy * sy;
+        }
+        if !(var > 1e-9) || !num_a.is_finite() || !num_b.is_finite() {
+            return None;
+        }
+        let (a, b) = (num_a / var, num_b / var);
+        Some(Similarity {
+            a: a as f32,
+            b: b as f32,
+            tx: (mdx - (a * msx - b * msy)) as f32,
+            ty: (mdy - (b * msx + a * msy)) as f32,
+        })
+    }
+
+    pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
+        [
+            self.a * p[0] - self.b * p[1] + self.tx,
+            self.b * p[0] + self.a * p[1] + self.ty,
+        ]
+    }
+
+    pub fn inverse(&self) -> Similarity {
+        let det = self.a * self.a + self.b * self.b;
+        let (ia, ib) = (self.a / det, -self.b / det);
+        Similarity {
+            a: ia,
+            b: ib,
+            tx: -(ia * self.tx - ib * self.ty),
+            ty: -(ib * self.tx + ia * self.ty),
+        }
+    }
+
+    /// Rotation angle in degrees.
+    pub fn angle_degrees(&self) -> f32 {
+        self.b.atan2(self.a).to_degrees()
+    }
+
+    pub fn scale(&self) -> f32 {
+        (self.a * self.a + self.b * self.b).sqrt()
+    }
+}
+
+/// Where a crop goes in a tensor batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CropFormat {
+    pub width: usize,
+    pub height: usize,
+    pub order: ChannelOrder,
+    pub layout: Layout,
+    pub norm: Normalize,
+}
+
+/// Warps `img` through `to_crop` (image → crop coordinates) into one crop of `out`
+/// (`3 * width * height` values). Pixels outside the image are black, as OpenCV's
+/// `warpAffine` with a constant border. `mirror` writes the crop flipped left-right.
+pub(crate) fn warp_into(
+    img: &Image,
+    to_crop: &Similarity,
+    f: &CropFormat,
+    mirror: bool,
+    out: &mut [f32],
+) {
+    let inv = to_crop.inverse();
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let src = img.as_rgb();
+    let plane = f.width * f.height;
+    let chan = match f.order {
+        ChannelOrder::Rgb => [0usize, 1, 2],
+        ChannelOrder::Bgr => [2usize, 1, 0],
+    };
+    let px = |x: i64, y: i64, c: usize| -> f32 {
+        if x < 0 || y < 0 || x >= w || y >= h {
+            0.0
+        } else {
+            src[((y * w + x) * 3) as usize + c] as f32
+        }
+    };
+    for y in 0..f.height {
+        for x in 0..f.width {
+            let s = inv.apply([x as f32, y as f32]);
+            let (x0, y0) = (s[0].floor(), s[1].floor());
+            let (fx, fy) = (s[0] - x0, s[1] - y0);
+            let (x0, y0) = (x0 as i64, y0 as i64);
+            let ox = if mirror { f.width - 1 - x } else { x };
+            for (c, &sc) in chan.iter().enumerate() {
+                let v = (px(x0, y0, sc) * (1.0 - fx) + px(x0 + 1, y0, sc) * fx) * (1.0 - fy)
+                    + (px(x0, y0 + 1, sc) * (1.0 - fx) + px(x0 + 1, y0 + 1, sc) * fx) * fy;
+                let v = (v - f.norm.mean[c]) * f.norm.scale[c];
+                let idx = match f.layout {
+                    Layout::Nchw => c * plane + y * f.width + ox,
+                    Layout::Nhwc => (y * f.width + ox) * 3 + c,
+                };
+                out[idx] = v;
+            }
+        }
+    }
+}
+
+/// The similarity that maps a face's 5 landmarks onto `template`.
+pub fn transform_to_template(
+    landmarks: &[[f32; 2]; 5],
+    template: &[[f32; 2]; 5],
+) -> Result<Similarity> {
+    if landmarks.iter().flatten().any(|v| !v.is_finite()) {
+        return Err(Error::InvalidArgument("landmarks must be finite".into()));
+    }
+    Similarity::estimate(landmarks, template)
+        .ok_or_else(|| Error::InvalidArgument("landmarks are degenerate (all in one place)".into()))
+}
+
+/// An aligned RGB crop of a face, as the embedder sees it (for inspection and debugging).
+pub fn aligned_crop(
+    img: &Image,
+    landmarks: &[[f32; 2]; 5],
+    template: &[[f32; 2]; 5],
+    size: [u32; 2],
+) -> Result<Image> {
+    let t = transform_to_template(landmarks, template)?;
+    let f = CropFormat {
+        width: size[0] as usize,
+        height: size[1] as usize,
+        order: ChannelOrder::Rgb,
+        layout: Layout::Nhwc,
+        norm: Normalize::RAW,
+    };
+    let mut buf = vec![0f32; 3 * f.width * f.height];
+    warp_into(img, &t, &f, false, &mut buf);
+    let rgb = buf
+        .iter()
+        .map(|v| v.round().clamp(0.0, 255.0) as u8)
+        .collect();
+    Image::from_rgb(size[0], size[1], rgb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_a_known_similarity() {
+        let truth = Similarity {
+            a: 0.8,
+            b: 0.3,
+            tx: 12.0,
+            ty: -4.0,
+        };
+        let src = [
+            [10.0, 20.0],
+            [40.0, 22.0],
+            [25.0, 35.0],
+            [14.0, 50.0],
+            [38.0, 49.0],
+        ];
+        let dst: Vec<[f32; 2]> = src.iter().map(|&p| truth.apply(p)).collect();
+        let est = Similarity::estimate(&src, &dst).unwrap();
+        for (got, want) in [(est.a, 0.8), (est.b, 0.3), (est.tx, 12.0), (est.ty, -4.0)] {
+            assert!((got - want).abs() < 1e-4, "{est:?}");
+        }
+        let back = est.inverse().apply(est.apply([3.0, 7.0]));
+        assert!((back[0] - 3.0).abs() < 1e-4 && (back[1] - 7.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn never_reflects() {
+        // dst is src mirrored: the best similarity without reflection is not a reflection.
+        let src = [[0.0, 0.0], [10.0, 0.0], [5.0, 5.0], [2.0, 9.0], [8.0, 9.0]];
+        let dst: Vec<[f32; 2]> = src.iter().map(|p| [-p[0], p[1]]).collect();
+        let est = Similarity::estimate(&src, &dst).unwrap();
+        let det = est.a * est.a + est.b * est.b;
+        assert!(det >= 0.0);
+    }
+
+    #[test]
+    fn degenerate_points_are_an_error() {
+        let lm = [[5.0, 5.0]; 5];
+        let t = [[1.0, 1.0], [2.0, 1.0], [1.5, 2.0], [1.0, 3.0], [2.0, 3.0]];
+        assert!(transform_to_template(&lm, &t).is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! Face detection: the [`Detector`] trait, the [`Face`] it returns, and two implementations
+//! (YuNet, the default; BlazeFace front-128 for selfie-range input).
+
+mod blazeface;
+mod nms;
+mod yunet;
+
+pub use blazeface::BlazeFace;
+pub use yunet::YuNet;
+
+use crate::error::Result;
+use crate::image::Image;
+use serde::{Deserialize, Serialize};
+
+/// An axis-aligned box in image pixels, `(x1, y1)` top-left, `(x2, y2)` bottom-right.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BoundingBox {
+    pub x1: f32,
+    pub y1: f32,
+    pub x2: f32,
+    pub y2: f32,
+}
+
+impl BoundingBox {
+    pub fn width(&self) -> f32 {
+        (self.x2 - self.x1).max(0.0)
+    }
+    pub fn height(&self) -> f32 {
+        (self.y2 - self.y1).max(0.0)
+    }
+    pub fn area(&self) -> f32 {
+        self.width() * self.height()
+    }
+    pub fn iou(&self, other: &BoundingBox) -> f32 {
+        let ix = (self.x2.min(other.x2) - self.x1.max(other.x1)).max(0.0);
+        let iy = (self.y2.min(other.y2) - self.y1.max(other.y1)).max(0.0);
+        let inter = ix * iy;
+        let union = self.area() + other.area() - inter;
+        if union <= 0.0 {
+            0.0
+        } else {
+            inter / union
+        }
+    }
+}
+
+/// One detected face.
+///
+/// `landmarks` are, in this order: the eye with the smaller x, the other eye, the nose tip, the
+/// mouth corner with the smaller x, the other mouth corner — "smaller x" as seen in an upright
+/// face. For a face found through rotation search the points keep that face-relative order and
+/// are given in the coordinates of the image as passed in.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Face {
+    pub bbox: BoundingBox,
+    pub landmarks: [[f32; 2]; 5],
+    pub score: f32,
+}
+
+impl Face {
+    /// Distance between the two eye landmarks, in pixels.
+    pub fn inter_eye_distance(&self) -> f32 {
+        let [l, r] = [self.landmarks[0], self.landmarks[1]];
+        ((l[0] - r[0]).powi(2) + (l[1] - r[1]).powi(2)).sqrt()
+    }
+}
+
+/// Detection settings shared by all detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DetectionOptions {
+    /// Faces scoring below this are dropped (0..1).
+    pub score_threshold: f32,
+    /// Overlap above which the lower-scoring of two boxes is suppressed.
+    pub nms_iou: f32,
+    /// Faces whose box is narrower than this many pixels (in the input image) are dropped.
+    pub min_face_size: f32,
+    /// The image is downscaled so its long side is at most this before inference.
+    pub max_input_side: u32,
+    /// At most this many faces are returned, best first.
+    pub max_faces: usize,
+    /// When no face is found upright, also try the image turned by 90, 270 and 180 degrees
+    /// (photos whose EXIF orientation was lost). Costs up to 3 more detector runs.
+    pub rotation_search: bool,
+}
+
+impl Default for DetectionOptions {
+    fn default() -> Self {
+        DetectionOptions {
+            score_threshold: 0.7,
+            nms_iou: 0.3,
+            min_face_size: 16.0,
+            max_input_side: 640,
+            max_faces: 100,
+            rotation_search: false,
+        }
+    }
+}
+
+impl DetectionOptions {
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(crate::Error::InvalidArgument(m.to_string()));
+        if !(0.0..=1.0).contains(&self.score_threshold) {
+            return bad("score_threshold must be in 0..=1");
+        }
+        if !(0.0..=1.0).contains(&self.nms_iou) {
+            return bad("nms_iou must be in 0..=1");
+        }
+        if !self.min_face_size.is_finite() || self.min_face_size < 0.0 {
+            return bad("min_face_size must be >= 0");
+        }
+        if self.max_input_side < 32 {
+            return bad("max_input_side must be >= 32");
+        }
+        if self.max_faces == 0 {
+            return bad("max_faces must be >= 1");
+        }
+        Ok(())
+    }
+}
+
+/// A face detector. Implement it to plug another model in; the engine calls it from many
+/// threads at once.
+pub trait Detector: Send + Sync {
+    /// A stable identifier, e.g. "yunet-2023mar".
+    fn id(&self) -> &str;
+    /// Faces in `image`, sorted by decreasing score, filtered and suppressed per `options`.
+    fn detect(&self, image: &Image, options: &DetectionOptions) -> Result<Vec<Face>>;
+}
+
+/// The filtering every detector applies after decoding: threshold, size, NMS, sort, cap.
+pub(crate) fn finish(mut faces: Vec<Face>, options: &DetectionOptions) -> Vec<Face> {
+    faces.retain(|f| {
+        f.score >= options.score_threshold
+            && f.bbox.width() >= options.min_face_size
+            && f.score.is_finite()
+    });
+    let mut kept = nms::suppress(faces, options.nms_iou);
+    kept.truncate(options.max_faces);
+    kept
+}
+
+/// Runs `detector`, and with `rotation_search` retries on rotated copies, mapping the faces back
+/// into the coordinates of `image`.
+pub(crate) fn detect_with_rotation(
+    detector: &dyn Detector,
+    image: &Image,
+    options: &DetectionOptions,
+) -> Result<Vec<Face>> {
+    let faces = detector.detect(image, options)?;
+    if !faces.is_empty() || !options.rotation_search {
+        return Ok(faces);
+    }
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    for turns in [1u32, 3, 2] {
+        let rotated = image.rotated(turns);
+        let found = detector.detect(&rotated, options)?;
+        if found.is_empty() {
+            continue;
+        }
+        // Inverse of the clockwise rotation applied by `Image::rotated`.
+        let back = |[x, y]: [f32; 2]| -> [f32; 2] {
+            match turns {
+                1 => [y, h - 1.0 - x],
+                2 => [w - 1.0 - x, h - 1.0 - y],
+                _ => [w - 1.0 - y, x],
+            }
+        };
+        return Ok(found
+            .into_iter()
+            .map(|f| {
+                let a = back([f.bbox.x1, f.bbox.y1]);
+                let b = back([f.bbox.x2, f.bbox.y2]);
+                Face {
+                    bbox: BoundingBox {
+                        x1: a[0].min(b[0]),
+                        y1: a[1].min(b[1]),
+                        x2: a[0].max(b[0]),
+                        y2: a[1].max(b[1]),
+                    },
+                    landmarks: f.landmarks.map(back),
+                    score: f.score,
+                }
+            })
+            .collect());
+    }
+    Ok(Vec::new())
+}
+
+/// Size of the detector input for an image: content scaled so the long side is at most
+/// `max_side`, and the scale used.
+pub(crate) fn fit_long_side(w: u32, h: u32, max_side: u32) -> (usize, usize, f32) {
+    let long = w.max(h) as f32;
+    let s = if long > max_side as f32 {
+        max_side as f32 / long
+    } else {
+        1.0
+    };
+    let cw = ((w as f32 * s).round() as usize).max(1);
+    let ch = ((h as f32 * s).round() as usize).max(1);
+    (cw, ch, s)
+}

@@ -1,0 +1,352 @@
+//! The [`Engine`]: the one door users hold. Cheap to clone (an `Arc`), `Send + Sync`, safe to
+//! call from many threads at once.
+
+use crate::compare::{self, Comparison, Threshold};
+use crate::detect::{self, BlazeFace, DetectionOptions, Detector, Face, YuNet};
+use crate::embed::{Embedder, Embedding, OnnxEmbedder};
+use crate::error::{Error, Result};
+use crate::image::{Image, ImageLimits};
+use crate::models::{Calibration, ModelPack};
+use crate::runtime::{Runtime, Threading};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Default detector and embedder of the model pack.
+pub const DEFAULT_DETECTOR: &str = "yunet-2023mar";
+pub const DEFAULT_EMBEDDER: &str = "dlib-resnet-v1";
+
+/// A detected face with its embedding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaceEmbedding {
+    pub face: Face,
+    pub embedding: Embedding,
+}
+
+/// Behaviour settings of an engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineConfig {
+    pub detection: DetectionOptions,
+    pub image_limits: ImageLimits,
+    /// Embed each face and its mirror image and average them.
+    pub flip_augmentation: bool,
+    /// Threshold used when a call does not give one.
+    pub threshold: Threshold,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            detection: DetectionOptions::default(),
+            image_limits: ImageLimits::default(),
+            flip_augmentation: false,
+            threshold: Threshold::default(),
+        }
+    }
+}
+
+/// Builds an [`Engine`]; finish with [`EngineBuilder::build`].
+pub struct EngineBuilder {
+    models_dir: Option<PathBuf>,
+    onnxruntime: Option<PathBuf>,
+    threading: Threading,
+    detector_model: String,
+    embedder_model: String,
+    detector: Option<Box<dyn Detector>>,
+    embedder: Option<Box<dyn Embedder>>,
+    config: EngineConfig,
+}
+
+impl EngineBuilder {
+    /// The model pack directory (holding `manifest.toml`). Default: `FACEPRINT_MODELS`, then
+    /// `models/` next to the executable, then the source checkout's `models/`.
+    pub fn models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.models_dir = Some(dir.into());
+        self
+    }
+
+    /// Absolute path of `libonnxruntime.so.1.31.1`. Default: `FACEPRINT_ORT_LIB`,
+    /// `ORT_DYLIB_PATH`, next to the executable, then the checkout's `.faceprint/lib/`.
+    pub fn onnxruntime_library(mut self, path: impl Into<PathBuf>) -> Self {
+        self.onnxruntime = Some(path.into());
+        self
+    }
+
+    /// ONNX Runtime intra-op threads per inference (default 1).
+    pub fn intra_op_threads(mut self, n: usize) -> Self {
+        self.threading.intra_op_threads = n;
+        self
+    }
+
+    /// Most concurrent inferences per model (default: number of cores).
+    pub fn max_sessions(mut self, n: usize) -> Self {
+        self.threading.max_sessions = n;
+        self
+    }
+
+    /// Which detector of the pack to use: "yunet-2023mar" (default) or "blazeface-front-128".
+    pub fn detector_model(mut self, id: impl Into<String>) -> Self {
+        self.detector_model = id.into();
+        self
+    }
+
+    /// Which embedder of the pack to use (default "dlib-resnet-v1").
+    pub fn embedder_model(mut self, id: impl Into<String>) -> Self {
+        self.embedder_model = id.into();
+        self
+    }
+
+    /// Plug in your own detector instead of one from the pack.
+    pub fn detector(mut self, detector: Box<dyn Detector>) -> Self {
+        self.detector = Some(detector);
+        self
+    }
+
+    /// Plug in your own embedder instead of one from the pack (FMR thresholds then need a
+    /// calibration table in the manifest under the embedder's model id).
+    pub fn embedder(mut self, embedder: Box<dyn Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    pub fn detection(mut self, options: DetectionOptions) -> Self {
+        self.config.detection = options;
+        self
+    }
+
+    pub fn image_limits(mut self, limits: ImageLimits) -> Self {
+        self.config.image_limits = limits;
+        self
+    }
+
+    pub fn flip_augmentation(mut self, on: bool) -> Self {
+        self.config.flip_augmentation = on;
+        self
+    }
+
+    pub fn threshold(mut self, threshold: Threshold) -> Self {
+        self.config.threshold = threshold;
+        self
+    }
+
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Loads ONNX Runtime (once per process), checks and loads the models.
+    pub fn build(self) -> Result<Engine> {
+        self.config.detection.validate()?;
+        let pack = match &self.models_dir {
+            Some(d) => ModelPack::open(d)?,
+            None => ModelPack::discover()?,
+        };
+        let runtime = Runtime::load(self.onnxruntime.as_deref(), self.threading)?;
+        let detector: Box<dyn Detector> = match self.detector {
+            Some(d) => d,
+            None => {
+                let entry = pack.entry(&self.detector_model)?;
+                if entry.task != "detector" {
+                    return Err(Error::InvalidArgument(format!(
+                        "{} is a {} model, not a detector",
+                        entry.id, entry.task
+                    )));
+                }
+                if entry.id.starts_with("blazeface") {
+                    Box::new(BlazeFace::load(&pack, &self.detector_model, &runtime)?)
+                } else {
+                    Box::new(YuNet::load(&pack, &self.detector_model, &runtime)?)
+                }
+            }
+        };
+        let embedder: Box<dyn Embedder> = match self.embedder {
+            Some(e) => e,
+            None => Box::new(OnnxEmbedder::load(&pack, &self.embedder_model, &runtime)?),
+        };
+        let calibration = pack
+            .manifest()
+            .entry(embedder.model_id())
+            .and_then(|e| {
+                e.calibration
+                    .iter()
+                    .find(|c| c.flip == self.config.flip_augmentation)
+            })
+            .cloned();
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                runtime,
+                pack,
+                detector,
+                embedder,
+                calibration,
+                config: self.config,
+            }),
+        };
+        // Fail now, not on the first call, if the default threshold cannot be resolved.
+        engine.resolve_threshold(engine.inner.config.threshold)?;
+        Ok(engine)
+    }
+}
+
+struct Inner {
+    runtime: Runtime,
+    pack: ModelPack,
+    detector: Box<dyn Detector>,
+    embedder: Box<dyn Embedder>,
+    calibration: Option<Calibration>,
+    config: EngineConfig,
+}
+
+/// Detect, align, embed and compare faces. Clone it freely: clones share models and sessions.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("detector", &self.detector_id())
+            .field("embedder", &self.embedder_id())
+            .field("models_dir", &self.inner.pack.dir())
+            .field("runtime", &self.inner.runtime)
+            .finish()
+    }
+}
+
+impl Engine {
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder {
+            models_dir: None,
+            onnxruntime: None,
+            threading: Threading::default(),
+            detector_model: DEFAULT_DETECTOR.into(),
+            embedder_model: DEFAULT_EMBEDDER.into(),
+            detector: None,
+            embedder: None,
+            config: EngineConfig::default(),
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn detector_id(&self) -> &str {
+        self.inner.detector.id()
+    }
+
+    pub fn embedder_id(&self) -> &str {
+        self.inner.embedder.model_id()
+    }
+
+    pub fn models_dir(&self) -> &Path {
+        self.inner.pack.dir()
+    }
+
+    /// The calibration table in use (matching the flip setting), if the manifest has one.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.inner.calibration.as_ref()
+    }
+
+    /// Decodes encoded image bytes under the engine's limits.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Image> {
+        Image::decode(bytes, &self.inner.config.image_limits)
+    }
+
+    /// Reads and decodes an image file under the engine's limits.
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Image> {
+        Image::open(path, &self.inner.config.image_limits)
+    }
+
+    /// Faces in the image, best first, with the engine's detection options.
+    pub fn detect(&self, image: &Image) -> Result<Vec<Face>> {
+        self.detect_with(image, &self.inner.config.detection)
+    }
+
+    /// Faces in the image with explicit detection options.
+    pub fn detect_with(&self, image: &Image, options: &DetectionOptions) -> Result<Vec<Face>> {
+        detect::detect_with_rotation(self.inner.detector.as_ref(), image, options)
+    }
+
+    /// Embeddings of the given faces of `image` (one batch per image).
+    pub fn embed(&self, image: &Image, faces: &[Face]) -> Result<Vec<Embedding>> {
+        if faces.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.inner
+            .embedder
+            .embed(image, faces, self.inner.config.flip_augmentation)
+    }
+
+    /// Every face of the image with its embedding.
+    pub fn extract(&self, image: &Image) -> Result<Vec<FaceEmbedding>> {
+        let faces = self.detect(image)?;
+        let embeddings = self.embed(image, &faces)?;
+        Ok(faces
+            .into_iter()
+            .zip(embeddings)
+            .map(|(face, embedding)| FaceEmbedding { face, embedding })
+            .collect())
+    }
+
+    /// The largest face of the image with its embedding; `NoFace` if there is none.
+    pub fn extract_largest(&self, image: &Image) -> Result<FaceEmbedding> {
+        let faces = self.detect(image)?;
+        let face = faces
+            .iter()
+            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+            .copied()
+            .ok_or(Error::NoFace)?;
+        let embedding = self
+            .embed(image, std::slice::from_ref(&face))?
+            .pop()
+            .ok_or_else(|| Error::Internal("embedder returned no embedding".into()))?;
+        Ok(FaceEmbedding { face, embedding })
+    }
+
+    /// Cosine similarity of two embeddings of this engine's model.
+    pub fn similarity(&self, a: &Embedding, b: &Embedding) -> Result<f32> {
+        for e in [a, b] {
+            if e.model_id() != self.embedder_id() {
+                return Err(Error::ModelMismatch {
+                    left: e.model_id().to_string(),
+                    right: self.embedder_id().to_string(),
+                });
+            }
+        }
+        a.similarity(b)
+    }
+
+    /// Compares two embeddings against `threshold` (or the engine's default).
+    pub fn compare(
+        &self,
+        a: &Embedding,
+        b: &Embedding,
+        threshold: Option<Threshold>,
+    ) -> Result<Comparison> {
+        let score = self.similarity(a, b)?;
+        let (t, fmr) = self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
+        Ok(Comparison {
+            score,
+            threshold: t,
+            same: score >= t,
+            fmr,
+        })
+    }
+
+    /// The similarity value a threshold stands for, and its FMR when calibrated.
+    pub fn resolve_threshold(&self, threshold: Threshold) -> Result<(f32, Option<f64>)> {
+        compare::resolve(threshold, self.calibration())
+    }
+}
+
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<Engine>();
+    check::<Runtime>();
+    check::<Image>();
+    check::<Embedding>();
+}

@@ -1,0 +1,256 @@
+//! Encoded bytes → RGB8, defensively: size limit first, then the header's dimensions against the
+//! pixel limit (no decompression bombs), then a structural completeness check so truncated
+//! files are reported as such (some decoders silently fill missing rows with grey).
+
+use super::{Image, ImageLimits};
+use crate::error::{Error, Result};
+use image::{ImageDecoder, ImageFormat, ImageReader};
+use std::io::Cursor;
+
+pub(super) fn decode(bytes: &[u8], limits: &ImageLimits) -> Result<Image> {
+    if bytes.is_empty() {
+        return Err(Error::ImageEmpty);
+    }
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(Error::ImageTooLarge {
+            bytes: bytes.len() as u64,
+            limit: limits.max_bytes,
+        });
+    }
+    let format = image::guess_format(bytes).map_err(|_| {
+        Error::ImageUnsupportedFormat(format!("unrecognised signature {}", hex_prefix(bytes)))
+    })?;
+    if !matches!(
+        format,
+        ImageFormat::Jpeg
+            | ImageFormat::Png
+            | ImageFormat::WebP
+            | ImageFormat::Bmp
+            | ImageFormat::Gif
+    ) {
+        return Err(Error::ImageUnsupportedFormat(format!("{format:?}")));
+    }
+
+    let reader = |bytes| {
+        let mut r = ImageReader::with_format(Cursor::new(bytes), format);
+        let mut l = image::Limits::default();
+        // The decoder's own allocation cap, as a second line behind our pixel check.
+        l.max_alloc = Some(limits.max_pixels.saturating_mul(4).saturating_add(64 << 20));
+        r.limits(l);
+        r
+    };
+    let (width, height) = reader(bytes).into_dimensions().map_err(map_err)?;
+    if width == 0 || height == 0 {
+        return Err(Error::ImageCorrupt(format!("header says {width}x{height}")));
+    }
+    if width as u64 * height as u64 > limits.max_pixels {
+        return Err(Error::ImageTooManyPixels {
+            width,
+            height,
+            limit: limits.max_pixels,
+        });
+    }
+    check_complete(bytes, format)?;
+
+    let mut decoder = reader(bytes).into_decoder().map_err(map_err)?;
+    // A broken EXIF block must not reject an otherwise good photo: fall back to no rotation.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(map_err)?;
+    img.apply_orientation(orientation);
+    let rgb = img.into_rgb8();
+    let (w, h) = rgb.dimensions();
+    Image::from_rgb(w, h, rgb.into_raw())
+}
+
+fn map_err(e: image::ImageError) -> Error {
+    use image::ImageError as E;
+    match e {
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::ImageTruncated(io.to_string())
+        }
+        E::Limits(l) => Error::ImageCorrupt(format!("decoder limit exceeded: {l}")),
+        E::Unsupported(u) => Error::ImageUnsupportedFormat(u.to_string()),
+        other => {
+            let msg = other.to_string();
+            let lower = msg.to_ascii_lowercase();
+            if lower.contains("eof") || lower.contains("end of") || lower.contains("no more bytes")
+            {
+                Error::ImageTruncated(msg)
+            } else {
+                Error::ImageCorrupt(msg)
+            }
+        }
+    }
+}
+
+/// Cheap structural checks that catch truncation the decoders may tolerate.
+fn check_complete(bytes: &[u8], format: ImageFormat) -> Result<()> {
+    match format {
+        ImageFormat::Jpeg => {
+            // Walking back from the end, the last marker must be EOI (FFD9), not a scan start
+            // (FFDA): 0xFF inside entropy-coded data is always byte-stuffed, so neither pair
+            // can occur there by accident.
+            for i in (1..bytes.len()).rev() {
+                if bytes[i - 1] == 0xFF {
+                    match bytes[i] {
+                        0xD9 => return Ok(()),
+                        0xDA => break,
+                        _ => {}
+                    }
+                }
+            }
+            Err(Error::ImageTruncated(
+                "JPEG has no end-of-image marker".into(),
+            ))
+        }
+        ImageFormat::Png => {
+            if bytes.windows(4).rev().take(64).any(|w| w == b"IEND") {
+                Ok(())
+            } else {
+                Err(Error::ImageTruncated("PNG has no IEND chunk".into()))
+            }
+        }
+        ImageFormat::WebP => {
+            let declared = bytes
+                .get(4..8)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize + 8);
+            match declared {
+                Some(n) if bytes.len() >= n => Ok(()),
+                Some(n) => Err(Error::ImageTruncated(format!(
+                    "WebP declares {n} bytes, got {}",
+                    bytes.len()
+                ))),
+                None => Err(Error::ImageTruncated("WebP header is incomplete".into())),
+            }
+        }
+        ImageFormat::Gif => {
+            if bytes.last() == Some(&0x3B) {
+                Ok(())
+            } else {
+                Err(Error::ImageTruncated("GIF has no trailer".into()))
+            }
+        }
+        ImageFormat::Bmp => {
+            let declared = bytes
+                .get(2..6)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+            match declared {
+                // Some writers leave the size field 0; the decoder then catches short data.
+                Some(n) if n == 0 || bytes.len() >= n => Ok(()),
+                Some(n) => Err(Error::ImageTruncated(format!(
+                    "BMP declares {n} bytes, got {}",
+                    bytes.len()
+                ))),
+                None => Err(Error::ImageTruncated("BMP header is incomplete".into())),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    fn encode(format: ImageFormat, w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 128]));
+        let mut out = Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut out, format)
+            .unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn every_supported_format_decodes() {
+        for f in [
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::WebP,
+            ImageFormat::Bmp,
+            ImageFormat::Gif,
+        ] {
+            let img = decode(&encode(f, 40, 30), &ImageLimits::default())
+                .unwrap_or_else(|e| panic!("{f:?}: {e}"));
+            assert_eq!((img.width(), img.height()), (40, 30), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn truncation_is_reported_per_format() {
+        for f in [
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::WebP,
+            ImageFormat::Bmp,
+            ImageFormat::Gif,
+        ] {
+            let bytes = encode(f, 64, 64);
+            let cut = &bytes[..bytes.len() * 2 / 3];
+            let e = decode(cut, &ImageLimits::default()).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::ImageTruncated, "{f:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn pixel_limit_is_checked_from_the_header() {
+        let bytes = encode(ImageFormat::Png, 100, 100);
+        let limits = ImageLimits {
+            max_pixels: 9_999,
+            ..ImageLimits::default()
+        };
+        let e = decode(&bytes, &limits).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ImageTooManyPixels);
+    }
+
+    #[test]
+    fn a_forged_huge_png_header_is_refused_before_decoding() {
+        // A 1x1 PNG whose IHDR claims 100000 x 100000: must fail on the limit, not allocate.
+        let mut bytes = encode(ImageFormat::Png, 1, 1);
+        bytes[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let e = decode(&bytes, &ImageLimits::default()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ImageTooManyPixels);
+    }
+
+    #[test]
+    fn empty_oversized_and_foreign_bytes() {
+        let limits = ImageLimits::default();
+        assert_eq!(
+            decode(&[], &limits).unwrap_err().code(),
+            ErrorCode::ImageEmpty
+        );
+        let small = ImageLimits {
+            max_bytes: 10,
+            ..limits
+        };
+        let e = decode(&encode(ImageFormat::Png, 8, 8), &small).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ImageTooLarge);
+        let e = decode(b"%PDF-1.7 not an image at all", &limits).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ImageUnsupportedFormat);
+    }
+
+    #[test]
+    fn corrupt_body_is_not_called_truncated() {
+        let mut bytes = encode(ImageFormat::Png, 64, 64);
+        // Scribble over the compressed pixel data, keep IHDR and IEND intact.
+        let n = bytes.len();
+        for b in &mut bytes[60..n - 20] {
+            *b = 0x5A;
+        }
+        let e = decode(&bytes, &ImageLimits::default()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::ImageCorrupt, "{e}");
+    }
+}

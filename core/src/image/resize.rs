@@ -1,0 +1,169 @@
+//! Resampling straight into model input tensors: one pass from RGB8 to normalised f32, in the
+//! channel order and layout the model wants, with zero padding. No intermediate image.
+
+use super::Image;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChannelOrder {
+    Rgb,
+    Bgr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    Nchw,
+    Nhwc,
+}
+
+/// `value = (pixel - mean) * scale`, per channel in the model's channel order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Normalize {
+    pub mean: [f32; 3],
+    pub scale: [f32; 3],
+}
+
+impl Normalize {
+    pub const RAW: Normalize = Normalize {
+        mean: [0.0; 3],
+        scale: [1.0; 3],
+    };
+}
+
+/// Target of one resample: the image is scaled to `content_w x content_h` and placed top-left in
+/// a `tensor_w x tensor_h` canvas of zeros (after normalisation of 0, i.e. raw zero).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TensorTarget {
+    pub content_w: usize,
+    pub content_h: usize,
+    pub tensor_w: usize,
+    pub tensor_h: usize,
+    pub order: ChannelOrder,
+    pub layout: Layout,
+    pub norm: Normalize,
+}
+
+/// Bilinear resample with pixel-centre alignment (as OpenCV's INTER_LINEAR), written into `out`
+/// (resized to `3 * tensor_w * tensor_h`).
+pub(crate) fn resample_into(img: &Image, t: &TensorTarget, out: &mut Vec<f32>) {
+    let (sw, sh) = (img.width() as usize, img.height() as usize);
+    let plane = t.tensor_w * t.tensor_h;
+    out.clear();
+    out.resize(3 * plane, 0.0);
+    let src = img.as_rgb();
+    let chan = match t.order {
+        ChannelOrder::Rgb => [0usize, 1, 2],
+        ChannelOrder::Bgr => [2usize, 1, 0],
+    };
+    // Padding holds the normalised value of a zero pixel, like zero-padding the raw image.
+    for (c, &mean) in t.norm.mean.iter().enumerate() {
+        let pad = (0.0 - mean) * t.norm.scale[c];
+        if pad != 0.0 {
+            match t.layout {
+                Layout::Nchw => out[c * plane..(c + 1) * plane].fill(pad),
+                Layout::Nhwc => out.iter_mut().skip(c).step_by(3).for_each(|v| *v = pad),
+            }
+        }
+    }
+    let xs = axis_taps(sw, t.content_w);
+    let ys = axis_taps(sh, t.content_h);
+    let mut row = vec![0f32; t.content_w * 3];
+    for (dy, &(y0, y1, fy)) in ys.iter().enumerate() {
+        let r0 = &src[y0 * sw * 3..(y0 + 1) * sw * 3];
+        let r1 = &src[y1 * sw * 3..(y1 + 1) * sw * 3];
+        for (dx, &(x0, x1, fx)) in xs.iter().enumerate() {
+            for k in 0..3 {
+                let a = r0[x0 * 3 + k] as f32 * (1.0 - fx) + r0[x1 * 3 + k] as f32 * fx;
+                let b = r1[x0 * 3 + k] as f32 * (1.0 - fx) + r1[x1 * 3 + k] as f32 * fx;
+                row[dx * 3 + k] = a * (1.0 - fy) + b * fy;
+            }
+        }
+        write_row(out, t, dy, &row, &chan);
+    }
+}
+
+fn write_row(out: &mut [f32], t: &TensorTarget, dy: usize, row: &[f32], chan: &[usize; 3]) {
+    let plane = t.tensor_w * t.tensor_h;
+    match t.layout {
+        Layout::Nchw => {
+            for (c, &src_c) in chan.iter().enumerate() {
+                let (mean, scale) = (t.norm.mean[c], t.norm.scale[c]);
+                let base = c * plane + dy * t.tensor_w;
+                for (dx, o) in out[base..base + t.content_w].iter_mut().enumerate() {
+                    *o = (row[dx * 3 + src_c] - mean) * scale;
+                }
+            }
+        }
+        Layout::Nhwc => {
+            let base = dy * t.tensor_w * 3;
+            for dx in 0..t.content_w {
+                for (c, &src_c) in chan.iter().enumerate() {
+                    out[base + dx * 3 + c] =
+                        (row[dx * 3 + src_c] - t.norm.mean[c]) * t.norm.scale[c];
+                }
+            }
+        }
+    }
+}
+
+/// For each destination index: the two source indices and the weight of the second.
+fn axis_taps(src: usize, dst: usize) -> Vec<(usize, usize, f32)> {
+    let scale = src as f32 / dst as f32;
+    (0..dst)
+        .map(|d| {
+            if src == dst {
+                return (d, d, 0.0);
+            }
+            let s = ((d as f32 + 0.5) * scale - 0.5).max(0.0);
+            let i0 = (s.floor() as usize).min(src - 1);
+            let i1 = (i0 + 1).min(src - 1);
+            (i0, i1, s - i0 as f32)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_copy_with_bgr_order_and_padding() {
+        let img = Image::from_rgb(2, 1, vec![10, 20, 30, 40, 50, 60]).unwrap();
+        let t = TensorTarget {
+            content_w: 2,
+            content_h: 1,
+            tensor_w: 3,
+            tensor_h: 2,
+            order: ChannelOrder::Bgr,
+            layout: Layout::Nchw,
+            norm: Normalize::RAW,
+        };
+        let mut out = Vec::new();
+        resample_into(&img, &t, &mut out);
+        // plane B, then G, then R; each 3x2 with the image in the top-left.
+        assert_eq!(&out[0..6], &[30.0, 60.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(&out[6..12], &[20.0, 50.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(&out[12..18], &[10.0, 40.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn downscale_by_two_averages_neighbours() {
+        let img = Image::from_rgb(
+            4,
+            1,
+            vec![0, 0, 0, 100, 100, 100, 200, 200, 200, 50, 50, 50],
+        )
+        .unwrap();
+        let t = TensorTarget {
+            content_w: 2,
+            content_h: 1,
+            tensor_w: 2,
+            tensor_h: 1,
+            order: ChannelOrder::Rgb,
+            layout: Layout::Nhwc,
+            norm: Normalize::RAW,
+        };
+        let mut out = Vec::new();
+        resample_into(&img, &t, &mut out);
+        assert_eq!(out, vec![50.0, 50.0, 50.0, 125.0, 125.0, 125.0]);
+    }
+}

@@ -1,0 +1,41 @@
+//! Faceprint: embeddable face recognition.
+//!
+//! Data flows one way: bytes → [`Image`] → [`Face`]s ([`detect`]) → aligned crops ([`align`]) →
+//! [`Embedding`]s ([`embed`]) → decisions ([`compare`]). [`Engine`] is the door to all of it:
+//!
+//! ```no_run
+//! let engine = faceprint::Engine::builder().build()?;
+//! let a = engine.extract_largest(&engine.open("a.jpg")?)?;
+//! let b = engine.extract_largest(&engine.open("b.jpg")?)?;
+//! let result = engine.compare(&a.embedding, &b.embedding, Some(faceprint::Threshold::Fmr(1e-4)))?;
+//! println!("same person: {} (score {:.3})", result.same, result.score);
+//! # Ok::<(), faceprint::Error>(())
+//! ```
+
+pub mod align;
+pub mod compare;
+pub mod detect;
+pub mod embed;
+mod engine;
+mod error;
+pub mod image;
+pub mod models;
+pub mod runtime;
+
+pub use compare::{Comparison, Threshold};
+pub use detect::{BoundingBox, DetectionOptions, Detector, Face};
+pub use embed::{Embedder, Embedding};
+pub use engine::{
+    Engine, EngineBuilder, EngineConfig, FaceEmbedding, DEFAULT_DETECTOR, DEFAULT_EMBEDDER,
+};
+pub use error::{Error, ErrorCode, Result};
+pub use image::{Image, ImageLimits, PixelFormat};
+
+/// The source checkout this crate was built from; used only as the last fallback when looking
+/// for the model pack and ONNX Runtime of a development build.
+pub(crate) fn workspace_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default()
+}

