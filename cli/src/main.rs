@@ -1,1 +1,181 @@
-fn main() {}
+//! `faceprint`: thin commands over the core library. JSON on stdout (one object per line), errors
+//! as JSON on stderr with a stable code, non-zero exit on any failure.
+
+mod commands;
+mod output;
+
+use clap::{Args, Parser, Subcommand};
+use faceprint::{DetectionOptions, Engine, Error, Threshold};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "faceprint",
+    version,
+    about = "Face detection, embedding and comparison"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Model pack directory (default: $FACEPRINT_MODELS, else the installed pack)
+    #[arg(long, global = true, value_name = "DIR")]
+    models: Option<PathBuf>,
+    /// Path of libonnxruntime.so.1.31.1 (default: $FACEPRINT_ORT_LIB, else the installed one)
+    #[arg(long, global = true, value_name = "FILE")]
+    onnxruntime: Option<PathBuf>,
+    /// Print human-readable text instead of JSON
+    #[arg(long, short = 'H', global = true)]
+    human: bool,
+    /// Worker threads for multi-image commands (default: number of cores)
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// Detector model id from the pack
+    #[arg(long, global = true, default_value = faceprint::DEFAULT_DETECTOR)]
+    detector: String,
+    /// Minimum detector score (0..1)
+    #[arg(long, global = true)]
+    min_score: Option<f32>,
+    /// Smallest face width in pixels
+    #[arg(long, global = true)]
+    min_face: Option<f32>,
+    /// Try 90/180/270-degree rotations when no upright face is found
+    #[arg(long, global = true)]
+    rotations: bool,
+    /// Embed each face and its mirror image and average them
+    #[arg(long, global = true)]
+    flip: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Detect faces: one JSON object per image with boxes, scores and 5 landmarks
+    Detect {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Embed every face: one JSON object per image (models loaded once)
+    Embed {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Compare the largest face of two images
+    Compare {
+        image_a: PathBuf,
+        image_b: PathBuf,
+        #[command(flatten)]
+        threshold: ThresholdArgs,
+    },
+    /// Evaluate accuracy and calibrate thresholds
+    #[command(subcommand)]
+    Eval(commands::eval::EvalCommand),
+}
+
+/// A decision threshold: a false-match rate (default 1e-4) or a raw cosine score.
+#[derive(Args, Clone, Copy)]
+pub struct ThresholdArgs {
+    /// Decide at this false-match rate (calibrated per model)
+    #[arg(long, conflicts_with = "threshold")]
+    fmr: Option<f64>,
+    /// Decide at this cosine similarity
+    #[arg(long)]
+    threshold: Option<f32>,
+}
+
+impl ThresholdArgs {
+    fn get(self) -> Option<Threshold> {
+        match (self.fmr, self.threshold) {
+            (Some(f), _) => Some(Threshold::Fmr(f)),
+            (_, Some(t)) => Some(Threshold::Score(t)),
+            _ => None,
+        }
+    }
+}
+
+impl Global {
+    pub fn engine(&self) -> Result<Engine, Error> {
+        let mut detection = DetectionOptions::default();
+        if let Some(s) = self.min_score {
+            detection.score_threshold = s;
+        }
+        if let Some(m) = self.min_face {
+            detection.min_face_size = m;
+        }
+        detection.rotation_search = self.rotations;
+        let mut b = Engine::builder()
+            .detector_model(&self.detector)
+            .detection(detection)
+            .flip_augmentation(self.flip);
+        if let Some(d) = &self.models {
+            b = b.models_dir(d);
+        }
+        if let Some(l) = &self.onnxruntime {
+            b = b.onnxruntime_library(l);
+        }
+        if let Some(t) = self.threads {
+            b = b.max_sessions(t.max(1));
+        }
+        b.build()
+    }
+
+    /// Runs `f` on a rayon pool of `--threads` workers.
+    pub fn pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> Result<R, Error> {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(t) = self.threads {
+            b = b.num_threads(t.max(1));
+        }
+        let pool = b
+            .build()
+            .map_err(|e| Error::InvalidArgument(format!("thread pool: {e}")))?;
+        Ok(pool.install(f))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            output::error(
+                None,
+                &Error::InvalidArgument(e.render().to_string().trim().to_string()),
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let g = &cli.global;
+    let result = match &cli.command {
+        Command::Detect { images } => commands::images::detect(g, images),
+        Command::Embed { images } => commands::images::embed(g, images),
+        Command::Compare {
+            image_a,
+            image_b,
+            threshold,
+        } => commands::compare::run(g, image_a, image_b, threshold.get()),
+        Command::Eval(e) => commands::eval::run(g, e),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            output::error(None, &e);
+            ExitCode::FAILURE
+        }
+    }
+}

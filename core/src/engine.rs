@@ -56,6 +56,7 @@ pub struct EngineBuilder {
     detector: Option<Box<dyn Detector>>,
     embedder: Option<Box<dyn Embedder>>,
     config: EngineConfig,
+    threshold_set: bool,
 }
 
 impl EngineBuilder {
@@ -127,6 +128,7 @@ impl EngineBuilder {
 
     pub fn threshold(mut self, threshold: Threshold) -> Self {
         self.config.threshold = threshold;
+        self.threshold_set = true;
         self
     }
 
@@ -183,8 +185,10 @@ impl EngineBuilder {
                 config: self.config,
             }),
         };
-        // Fail now, not on the first call, if the default threshold cannot be resolved.
-        engine.resolve_threshold(engine.inner.config.threshold)?;
+        // A threshold the caller chose must be usable: fail now, not on the first compare.
+        if self.threshold_set {
+            engine.resolve_threshold(engine.inner.config.threshold)?;
+        }
         Ok(engine)
     }
 }
@@ -226,6 +230,7 @@ impl Engine {
             detector: None,
             embedder: None,
             config: EngineConfig::default(),
+            threshold_set: false,
         }
     }
 

@@ -87,7 +87,7 @@ pub struct DetectionOptions {
 impl Default for DetectionOptions {
     fn default() -> Self {
         DetectionOptions {
-            score_threshold: 0.7,
+            score_threshold: 0.9,
             nms_iou: 0.3,
             min_face_size: 16.0,
             max_input_side: 640,

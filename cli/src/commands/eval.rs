@@ -1,0 +1,527 @@
+//! `eval lfw` (the standard 10-fold verification protocol) and `eval calibrate` (false-match
+//! rate → threshold table from all cross-identity pairs of a labelled set).
+
+use crate::output;
+use crate::Global;
+use clap::Subcommand;
+use faceprint::models::{Calibration, CalibrationPoint};
+use faceprint::{Embedding, Engine, Error, Face};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum EvalCommand {
+    /// LFW verification accuracy over the official pairs (10-fold cross-validated threshold)
+    Lfw {
+        /// LFW image root (NAME/NAME_0001.jpg)
+        #[arg(long)]
+        images: PathBuf,
+        /// pairs.txt (View 2)
+        #[arg(long)]
+        pairs: PathBuf,
+        /// Number of folds to use (1..=10)
+        #[arg(long, default_value_t = 10)]
+        folds: usize,
+        /// Embedding cache file (reused when it matches the models and settings)
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
+    /// Compute the FMR → threshold table from every genuine and impostor pair of a labelled set
+    Calibrate {
+        /// Image root with one folder per identity (e.g. LFW)
+        #[arg(long)]
+        images: PathBuf,
+        /// Embedding cache file
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Print the table as a manifest TOML block instead of JSON
+        #[arg(long)]
+        toml: bool,
+    },
+}
+
+pub fn run(g: &Global, cmd: &EvalCommand) -> Result<bool, Error> {
+    match cmd {
+        EvalCommand::Lfw {
+            images,
+            pairs,
+            folds,
+            cache,
+        } => lfw(g, images, pairs, *folds, cache.as_deref()),
+        EvalCommand::Calibrate {
+            images,
+            cache,
+            toml,
+        } => calibrate(g, images, cache.as_deref(), *toml),
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |e| Error::InvalidArgument(format!("{}: {e}", path.display()))
+}
+
+/// One labelled-set image: the face nearest the centre (the subject, in LFW's crops), retrying
+/// with a lower detector threshold before giving up.
+fn subject_embedding(engine: &Engine, path: &Path) -> Result<Option<Embedding>, Error> {
+    let img = engine.open(path)?;
+    let centre = [img.width() as f32 / 2.0, img.height() as f32 / 2.0];
+    let nearest = |faces: Vec<Face>| {
+        faces.into_iter().min_by(|a, b| {
+            let d = |f: &Face| {
+                let cx = (f.bbox.x1 + f.bbox.x2) / 2.0 - centre[0];
+                let cy = (f.bbox.y1 + f.bbox.y2) / 2.0 - centre[1];
+                cx * cx + cy * cy
+            };
+            d(a).total_cmp(&d(b))
+        })
+    };
+    let mut face = nearest(engine.detect(&img)?);
+    if face.is_none() {
+        let mut low = engine.config().detection;
+        low.score_threshold = 0.3;
+        face = nearest(engine.detect_with(&img, &low)?);
+    }
+    match face {
+        Some(f) => Ok(Some(engine.embed(&img, &[f])?.remove(0))),
+        None => Ok(None),
+    }
+}
+
+fn progress(len: usize, what: &str) -> ProgressBar {
+    // indicatif draws only when stderr is a terminal: nothing when piped or in CI logs.
+    let pb = ProgressBar::new(len as u64);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{msg} {bar:40} {pos}/{len} [{elapsed_precise} < {eta_precise}] {per_sec}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Embeds `paths` in parallel (with an optional on-disk cache); `None` where no face was found.
+fn embed_all(
+    g: &Global,
+    engine: &Engine,
+    paths: &[PathBuf],
+    cache: Option<&Path>,
+) -> Result<Vec<Option<Embedding>>, Error> {
+    let key = json!({
+        "detector": engine.detector_id(),
+        "embedder": engine.embedder_id(),
+        "flip": engine.config().flip_augmentation,
+        "detection": engine.config().detection,
+    })
+    .to_string();
+    let mut known: HashMap<String, Option<Embedding>> = HashMap::new();
+    if let Some(c) = cache.filter(|c| c.is_file()) {
+        let f = std::fs::File::open(c).map_err(io(c))?;
+        let mut lines = std::io::BufReader::new(f).lines();
+        if lines.next().transpose().map_err(io(c))?.as_deref() == Some(key.as_str()) {
+            for l in lines {
+                let l = l.map_err(io(c))?;
+                if let Ok((p, e)) = serde_json::from_str::<(String, Option<Embedding>)>(&l) {
+                    known.insert(p, e);
+                }
+            }
+        }
+    }
+    let todo: Vec<&PathBuf> = paths
+        .iter()
+        .filter(|p| !known.contains_key(&p.display().to_string()))
+        .collect();
+    let pb = progress(todo.len(), "embedding");
+    let fresh: Vec<(String, Option<Embedding>)> = g
+        .pool(|| {
+            todo.par_iter()
+                .map(|p| {
+                    let r = subject_embedding(engine, p);
+                    pb.inc(1);
+                    r.map(|e| (p.display().to_string(), e)).map_err(|e| (p, e))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?
+        .map_err(|(p, e)| {
+            output::error(Some(p), &e);
+            e
+        })?;
+    pb.finish_and_clear();
+    if let Some(c) = cache {
+        if !fresh.is_empty() {
+            let tmp = c.with_extension("part");
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io(&tmp))?);
+            writeln!(w, "{key}").map_err(io(&tmp))?;
+            for (p, e) in known
+                .iter()
+                .map(|(p, e)| (p, e))
+                .chain(fresh.iter().map(|(p, e)| (p, e)))
+            {
+                writeln!(w, "{}", json!([p, e])).map_err(io(&tmp))?;
+            }
+            w.flush().map_err(io(&tmp))?;
+            drop(w);
+            std::fs::rename(&tmp, c).map_err(io(c))?;
+        }
+    }
+    known.extend(fresh);
+    Ok(paths
+        .iter()
+        .map(|p| known.get(&p.display().to_string()).cloned().flatten())
+        .collect())
+}
+
+struct Pair {
+    a: usize,
+    b: usize,
+    same: bool,
+    fold: usize,
+}
+
+fn lfw_path(root: &Path, name: &str, n: &str) -> Result<PathBuf, Error> {
+    let n: u32 = n
+        .parse()
+        .map_err(|_| Error::InvalidArgument(format!("pairs: bad image number {n:?}")))?;
+    Ok(root.join(name).join(format!("{name}_{n:04}.jpg")))
+}
+
+fn read_pairs(
+    images: &Path,
+    pairs: &Path,
+    folds: usize,
+) -> Result<(Vec<PathBuf>, Vec<Pair>), Error> {
+    let text = std::fs::read_to_string(pairs).map_err(io(pairs))?;
+    let mut lines = text.lines();
+    let head: Vec<usize> = lines
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let [n_folds, per] = head[..] else {
+        return Err(Error::InvalidArgument(format!(
+            "{}: first line must be 'FOLDS PAIRS'",
+            pairs.display()
+        )));
+    };
+    if folds == 0 || folds > n_folds {
+        return Err(Error::InvalidArgument(format!(
+            "--folds must be in 1..={n_folds}"
+        )));
+    }
+    let mut index: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let mut paths = Vec::new();
+    let mut id = |p: PathBuf| {
+        *index.entry(p.clone()).or_insert_with(|| {
+            paths.push(p);
+            paths.len() - 1
+        })
+    };
+    let mut out = Vec::new();
+    for fold in 0..folds {
+        for k in 0..2 * per {
+            let line = lines.next().ok_or_else(|| {
+                Error::InvalidArgument(format!("{}: ends early in fold {fold}", pairs.display()))
+            })?;
+            let t: Vec<&str> = line.split_whitespace().collect();
+            let (a, b, same) = match t[..] {
+                [name, n1, n2] => (
+                    lfw_path(images, name, n1)?,
+                    lfw_path(images, name, n2)?,
+                    true,
+                ),
+                [n1, i1, n2, i2] => (lfw_path(images, n1, i1)?, lfw_path(images, n2, i2)?, false),
+                _ => return Err(Error::InvalidArgument(format!("pairs: bad line {line:?}"))),
+            };
+            if same != (k < per) {
+                return Err(Error::InvalidArgument(format!(
+                    "pairs: fold {fold} is not {per} same then {per} different"
+                )));
+            }
+            out.push(Pair {
+                a: id(a),
+                b: id(b),
+                same,
+                fold,
+            });
+        }
+    }
+    Ok((paths, out))
+}
+
+/// Best-accuracy threshold over `scored` (score, same).
+fn best_threshold(scored: &[(f32, bool)]) -> (f32, f64) {
+    let mut s: Vec<(f32, bool)> = scored.to_vec();
+    s.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let positives = s.iter().filter(|x| x.1).count();
+    // Threshold just above s[i]: predicted same = those above. Walk up, tracking correct count.
+    let mut correct = positives; // threshold below everything: all predicted same
+    let (mut best, mut best_t) = (correct, s.first().map_or(0.0, |x| x.0 - 1e-6));
+    for i in 0..s.len() {
+        if s[i].1 {
+            correct -= 1
+        } else {
+            correct += 1
+        }
+        let next = s.get(i + 1).map_or(s[i].0 + 1e-6, |x| x.0);
+        if correct > best && next > s[i].0 {
+            best = correct;
+            best_t = (s[i].0 + next) / 2.0;
+        }
+    }
+    (best_t, best as f64 / s.len().max(1) as f64)
+}
+
+fn lfw(
+    g: &Global,
+    images: &Path,
+    pairs: &Path,
+    folds: usize,
+    cache: Option<&Path>,
+) -> Result<bool, Error> {
+    let (paths, pairs) = read_pairs(images, pairs, folds)?;
+    let engine = g.engine()?;
+    let started = std::time::Instant::now();
+    let emb = embed_all(g, &engine, &paths, cache)?;
+    let missing = emb.iter().filter(|e| e.is_none()).count();
+    // A pair with a missing face counts as "different" (score -1): reported, never hidden.
+    let scored: Vec<(f32, bool, usize)> = pairs
+        .iter()
+        .map(|p| match (&emb[p.a], &emb[p.b]) {
+            (Some(a), Some(b)) => a.similarity(b).map(|s| (s, p.same, p.fold)),
+            _ => Ok((-1.0, p.same, p.fold)),
+        })
+        .collect::<Result<_, _>>()?;
+    let mut accs = Vec::new();
+    let mut thresholds = Vec::new();
+    for f in 0..folds {
+        let train: Vec<(f32, bool)> = scored
+            .iter()
+            .filter(|x| folds == 1 || x.2 != f)
+            .map(|x| (x.0, x.1))
+            .collect();
+        let (t, _) = best_threshold(&train);
+        let test: Vec<&(f32, bool, usize)> = scored.iter().filter(|x| x.2 == f).collect();
+        let correct = test.iter().filter(|x| (x.0 >= t) == x.1).count();
+        accs.push(correct as f64 / test.len() as f64);
+        thresholds.push(t);
+    }
+    let n = accs.len() as f64;
+    let mean = accs.iter().sum::<f64>() / n;
+    let std = (accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let all: Vec<(f32, bool)> = scored.iter().map(|x| (x.0, x.1)).collect();
+    let (t_all, acc_all) = best_threshold(&all);
+    let calibrated: Vec<_> = [1e-3, 1e-4, 1e-5]
+        .iter()
+        .filter_map(|&fmr| {
+            let t = engine.resolve_threshold(faceprint::Threshold::Fmr(fmr)).ok()?.0;
+            let gen: Vec<f32> = all.iter().filter(|x| x.1).map(|x| x.0).collect();
+            let imp: Vec<f32> = all.iter().filter(|x| !x.1).map(|x| x.0).collect();
+            let tar = gen.iter().filter(|&&s| s >= t).count() as f64 / gen.len() as f64;
+            let fm = imp.iter().filter(|&&s| s >= t).count() as f64 / imp.len() as f64;
+            Some(json!({"fmr": fmr, "threshold": t, "tar_on_pairs": tar, "false_matches_on_pairs": fm}))
+        })
+        .collect();
+    let v = json!({
+        "pairs": scored.len(),
+        "folds": folds,
+        "images": paths.len(),
+        "no_face": missing,
+        "accuracy": mean,
+        "accuracy_std": std,
+        "fold_accuracies": accs,
+        "fold_thresholds": thresholds,
+        "best_threshold_all_pairs": t_all,
+        "accuracy_at_best_threshold_all_pairs": acc_all,
+        "calibrated": calibrated,
+        "detector": engine.detector_id(),
+        "embedder": engine.embedder_id(),
+        "flip": engine.config().flip_augmentation,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    output::line(g.human, &v, || {
+        let mut s =
+            format!(
+            "LFW {} pairs, {} folds: accuracy {:.2}% ± {:.2} (images without a face: {missing})",
+            scored.len(), folds, mean * 100.0, std * 100.0
+        );
+        for c in &calibrated {
+            s.push_str(&format!(
+                "\n  FMR {:.0e}: threshold {:.4}, TAR on the pairs {:.2}%",
+                c["fmr"].as_f64().unwrap_or(0.0),
+                c["threshold"].as_f64().unwrap_or(0.0),
+                c["tar_on_pairs"].as_f64().unwrap_or(0.0) * 100.0
+            ));
+        }
+        s
+    });
+    Ok(true)
+}
+
+/// Score histogram resolution: 2^20 bins over -1..1 (about 2e-6 wide).
+const BINS: usize = 1 << 20;
+
+fn bin(s: f32) -> usize {
+    (((s + 1.0) / 2.0 * BINS as f32) as usize).min(BINS - 1)
+}
+
+fn bin_low(i: usize) -> f32 {
+    i as f32 / BINS as f32 * 2.0 - 1.0
+}
+
+fn calibrate(
+    g: &Global,
+    images: &Path,
+    cache: Option<&Path>,
+    toml_out: bool,
+) -> Result<bool, Error> {
+    let mut ids: Vec<(String, PathBuf)> = Vec::new();
+    let mut people: Vec<_> = std::fs::read_dir(images)
+        .map_err(io(images))?
+        .filter_map(|e| e.ok())
+        .collect();
+    people.sort_by_key(|e| e.file_name());
+    for person in people.iter().filter(|e| e.path().is_dir()) {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(person.path())
+            .map_err(io(&person.path()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        let name = person.file_name().to_string_lossy().to_string();
+        ids.extend(files.into_iter().map(|f| (name.clone(), f)));
+    }
+    if ids.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "{}: no identity folders with images",
+            images.display()
+        )));
+    }
+    let engine = g.engine()?;
+    let paths: Vec<PathBuf> = ids.iter().map(|x| x.1.clone()).collect();
+    let emb = embed_all(g, &engine, &paths, cache)?;
+    let labelled: Vec<(u32, &Embedding)> = {
+        let mut names: HashMap<&str, u32> = HashMap::new();
+        ids.iter()
+            .zip(&emb)
+            .filter_map(|((n, _), e)| {
+                let next = names.len() as u32;
+                let id = *names.entry(n.as_str()).or_insert(next);
+                e.as_ref().map(|e| (id, e))
+            })
+            .collect()
+    };
+    let dim = labelled.first().map_or(0, |x| x.1.dim());
+    let flat: Vec<f32> = labelled
+        .iter()
+        .flat_map(|x| x.1.vector().iter().copied())
+        .collect();
+    let labels: Vec<u32> = labelled.iter().map(|x| x.0).collect();
+    let n = labels.len();
+    let pb = progress(n, "scoring pairs");
+    // Every unordered pair once: row i against rows i+1.. ; per-thread histograms, summed.
+    let (genuine, impostor) = g.pool(|| {
+        (0..n)
+            .into_par_iter()
+            .fold(
+                || (vec![0u64; BINS], vec![0u64; BINS]),
+                |(mut gh, mut ih), i| {
+                    let a = &flat[i * dim..(i + 1) * dim];
+                    for j in i + 1..n {
+                        let s = faceprint::embed::dot(a, &flat[j * dim..(j + 1) * dim]);
+                        if labels[i] == labels[j] {
+                            gh[bin(s)] += 1
+                        } else {
+                            ih[bin(s)] += 1
+                        }
+                    }
+                    pb.inc(1);
+                    (gh, ih)
+                },
+            )
+            .reduce(
+                || (vec![0u64; BINS], vec![0u64; BINS]),
+                |(mut g1, mut i1), (g2, i2)| {
+                    g1.iter_mut().zip(&g2).for_each(|(a, b)| *a += b);
+                    i1.iter_mut().zip(&i2).for_each(|(a, b)| *a += b);
+                    (g1, i1)
+                },
+            )
+    })?;
+    pb.finish_and_clear();
+    let n_gen: u64 = genuine.iter().sum();
+    let n_imp: u64 = impostor.iter().sum();
+    let mut points = Vec::new();
+    for fmr in [
+        1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6,
+    ] {
+        let allowed = (fmr * n_imp as f64).floor() as u64;
+        if allowed == 0 {
+            continue; // too few impostor pairs to measure this rate
+        }
+        // Lowest bin edge t such that impostors scoring >= t are at most `allowed`.
+        let (mut above, mut k) = (0u64, BINS);
+        while k > 0 && above + impostor[k - 1] <= allowed {
+            k -= 1;
+            above += impostor[k];
+        }
+        let t = bin_low(k);
+        let tar = genuine[k..].iter().sum::<u64>() as f64 / n_gen.max(1) as f64;
+        points.push(CalibrationPoint {
+            fmr,
+            threshold: (t * 1e5).round() / 1e5,
+            tar: (tar * 1e5).round() / 1e5,
+        });
+    }
+    let cal = Calibration {
+        metric: "cosine".into(),
+        flip: engine.config().flip_augmentation,
+        source: format!(
+            "faceprint eval calibrate over {} ({} images with a face of {}, {} identities)",
+            images.display(),
+            n,
+            ids.len(),
+            labels
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        ),
+        impostor_pairs: n_imp,
+        genuine_pairs: n_gen,
+        points,
+    };
+    if toml_out {
+        let mut s = String::from("[[models.calibration]]\n");
+        s.push_str(&format!("metric = {:?}\nflip = {}\nsource = {:?}\nimpostor_pairs = {}\ngenuine_pairs = {}\npoints = [\n", cal.metric, cal.flip, cal.source, n_imp, n_gen));
+        for p in &cal.points {
+            s.push_str(&format!(
+                "  {{ fmr = {:e}, threshold = {}, tar = {} }},\n",
+                p.fmr, p.threshold, p.tar
+            ));
+        }
+        s.push_str("]\n");
+        print!("{s}");
+    } else {
+        output::line(
+            g.human,
+            &serde_json::to_value(&cal).unwrap_or_default(),
+            || {
+                let mut s = format!("{} impostor, {} genuine pairs", n_imp, n_gen);
+                for p in &cal.points {
+                    s.push_str(&format!(
+                        "\n  FMR {:.0e}: threshold {:.4}, TAR {:.2}%",
+                        p.fmr,
+                        p.threshold,
+                        p.tar * 100.0
+                    ));
+                }
+                s
+            },
+        );
+    }
+    Ok(true)
+}

@@ -1,0 +1,3 @@
+pub mod compare;
+pub mod eval;
+pub mod images;

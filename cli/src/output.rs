@@ -1,0 +1,68 @@
+//! How results and errors are printed.
+
+use faceprint::{Error, Face};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+
+/// The JSON form of an error: stable code name and number, plus the message.
+pub fn error_json(image: Option<&Path>, e: &Error) -> Value {
+    let mut v = json!({
+        "error": {
+            "code": e.code().as_str(),
+            "number": e.code().number(),
+            "message": e.to_string(),
+        }
+    });
+    if let Some(p) = image {
+        v["image"] = json!(p.display().to_string());
+    }
+    v
+}
+
+/// Prints an error as one JSON line on stderr.
+pub fn error(image: Option<&Path>, e: &Error) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", error_json(image, e));
+}
+
+/// Prints one JSON line (or the human text) on stdout.
+pub fn line(human: bool, value: &Value, text: impl FnOnce() -> String) {
+    let mut out = std::io::stdout().lock();
+    if human {
+        let _ = writeln!(out, "{}", text());
+    } else {
+        let _ = writeln!(out, "{value}");
+    }
+}
+
+fn r2(v: f32) -> f64 {
+    (v as f64 * 100.0).round() / 100.0
+}
+
+fn r4(v: f32) -> f64 {
+    (v as f64 * 10_000.0).round() / 10_000.0
+}
+
+pub fn face_json(f: &Face) -> Value {
+    json!({
+        "box": [r2(f.bbox.x1), r2(f.bbox.y1), r2(f.bbox.x2), r2(f.bbox.y2)],
+        "score": r4(f.score),
+        "landmarks": f.landmarks.iter().map(|p| [r2(p[0]), r2(p[1])]).collect::<Vec<_>>(),
+    })
+}
+
+pub fn face_text(f: &Face) -> String {
+    format!(
+        "box ({:.0}, {:.0})-({:.0}, {:.0})  score {:.3}  eyes ({:.0}, {:.0}) ({:.0}, {:.0})",
+        f.bbox.x1,
+        f.bbox.y1,
+        f.bbox.x2,
+        f.bbox.y2,
+        f.score,
+        f.landmarks[0][0],
+        f.landmarks[0][1],
+        f.landmarks[1][0],
+        f.landmarks[1][1]
+    )
+}
