@@ -46,6 +46,9 @@ pub struct Global {
     /// Smallest face width in pixels
     #[arg(long, global = true)]
     min_face: Option<f32>,
+    /// Upscale smaller images to this long side before detection (0: never)
+    #[arg(long, global = true)]
+    min_input_side: Option<u32>,
     /// Try 90/180/270-degree rotations when no upright face is found
     #[arg(long, global = true)]
     rotations: bool,
@@ -109,6 +112,9 @@ impl Global {
             detection.min_face_size = m;
         }
         detection.rotation_search = self.rotations;
+        if let Some(m) = self.min_input_side {
+            detection.min_input_side = m;
+        }
         let mut b = Engine::builder()
             .detector_model(&self.detector)
             .detection(detection)

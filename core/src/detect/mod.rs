@@ -77,6 +77,12 @@ pub struct DetectionOptions {
     pub min_face_size: f32,
     /// The image is downscaled so its long side is at most this before inference.
     pub max_input_side: u32,
+    /// Smaller images are upscaled so their long side is at least this (0: never upscale;
+    /// default 320).
+    /// YuNet's landmarks are markedly more precise on faces of 150 px and more, which matters
+    /// for alignment: on LFW (250x250) upscaling to 320 raises 10-fold accuracy from 98.32 % to
+    /// 98.95 % (README, Accuracy).
+    pub min_input_side: u32,
     /// At most this many faces are returned, best first.
     pub max_faces: usize,
     /// When no face is found upright, also try the image turned by 90, 270 and 180 degrees
@@ -91,6 +97,7 @@ impl Default for DetectionOptions {
             nms_iou: 0.3,
             min_face_size: 16.0,
             max_input_side: 640,
+            min_input_side: 320,
             max_faces: 100,
             rotation_search: false,
         }
@@ -111,6 +118,9 @@ impl DetectionOptions {
         }
         if self.max_input_side < 32 {
             return bad("max_input_side must be >= 32");
+        }
+        if self.min_input_side > self.max_input_side {
+            return bad("min_input_side must not exceed max_input_side");
         }
         if self.max_faces == 0 {
             return bad("max_faces must be >= 1");
@@ -187,12 +197,14 @@ pub(crate) fn detect_with_rotation(
     Ok(Vec::new())
 }
 
-/// Size of the detector input for an image: content scaled so the long side is at most
-/// `max_side`, and the scale used.
-pub(crate) fn fit_long_side(w: u32, h: u32, max_side: u32) -> (usize, usize, f32) {
+/// Size of the detector input for an image: content scaled so the long side lies within
+/// `min_side..=max_side`, and the scale used.
+pub(crate) fn fit_long_side(w: u32, h: u32, min_side: u32, max_side: u32) -> (usize, usize, f32) {
     let long = w.max(h) as f32;
     let s = if long > max_side as f32 {
         max_side as f32 / long
+    } else if long < min_side as f32 {
+        min_side as f32 / long
     } else {
         1.0
     };

@@ -51,7 +51,7 @@ impl Detector for YuNet {
     fn detect(&self, image: &Image, options: &DetectionOptions) -> Result<Vec<Face>> {
         options.validate()?;
         let (w, h) = (image.width(), image.height());
-        let (cw, ch, _) = fit_long_side(w, h, options.max_input_side);
+        let (cw, ch, _) = fit_long_side(w, h, options.min_input_side, options.max_input_side);
         let (tw, th) = (cw.div_ceil(32) * 32, ch.div_ceil(32) * 32);
         // Exact per-axis factors back to the caller's pixels (rounding made them differ).
         let (sx, sy) = (w as f32 / cw as f32, h as f32 / ch as f32);

@@ -64,20 +64,90 @@ pub(crate) fn resample_into(img: &Image, t: &TensorTarget, out: &mut Vec<f32>) {
             }
         }
     }
+    if sw == t.content_w && sh == t.content_h {
+        copy_unscaled(src, sw, sh, t, &chan, out);
+        return;
+    }
+    // Separable: each needed source row is interpolated horizontally once (cached, since
+    // neighbouring output rows share source rows), then output rows blend two cached rows.
     let xs = axis_taps(sw, t.content_w);
     let ys = axis_taps(sh, t.content_h);
-    let mut row = vec![0f32; t.content_w * 3];
+    let n = t.content_w * 3;
+    let mut cached: [(usize, Vec<f32>); 2] =
+        [(usize::MAX, vec![0f32; n]), (usize::MAX, vec![0f32; n])];
+    let mut row = vec![0f32; n];
     for (dy, &(y0, y1, fy)) in ys.iter().enumerate() {
-        let r0 = &src[y0 * sw * 3..(y0 + 1) * sw * 3];
-        let r1 = &src[y1 * sw * 3..(y1 + 1) * sw * 3];
-        for (dx, &(x0, x1, fx)) in xs.iter().enumerate() {
-            for k in 0..3 {
-                let a = r0[x0 * 3 + k] as f32 * (1.0 - fx) + r0[x1 * 3 + k] as f32 * fx;
-                let b = r1[x0 * 3 + k] as f32 * (1.0 - fx) + r1[x1 * 3 + k] as f32 * fx;
-                row[dx * 3 + k] = a * (1.0 - fy) + b * fy;
+        for y in [y0, y1] {
+            if cached[0].0 != y && cached[1].0 != y {
+                // Replace the slot that does not hold a row this output row needs.
+                let victim = if cached[0].0 == y0 || cached[0].0 == y1 {
+                    1
+                } else {
+                    0
+                };
+                horizontal(
+                    &src[y * sw * 3..(y + 1) * sw * 3],
+                    &xs,
+                    &mut cached[victim].1,
+                );
+                cached[victim].0 = y;
             }
         }
+        let pick = |y: usize| {
+            if cached[0].0 == y {
+                &cached[0].1
+            } else {
+                &cached[1].1
+            }
+        };
+        let (r0, r1) = (pick(y0), pick(y1));
+        for ((o, a), b) in row.iter_mut().zip(r0).zip(r1) {
+            *o = a + (b - a) * fy;
+        }
         write_row(out, t, dy, &row, &chan);
+    }
+}
+
+fn horizontal(src_row: &[u8], xs: &[(usize, usize, f32)], out: &mut [f32]) {
+    for (o, &(x0, x1, fx)) in out.chunks_exact_mut(3).zip(xs) {
+        let (a, b) = (&src_row[x0 * 3..x0 * 3 + 3], &src_row[x1 * 3..x1 * 3 + 3]);
+        for k in 0..3 {
+            let (a, b) = (a[k] as f32, b[k] as f32);
+            o[k] = a + (b - a) * fx;
+        }
+    }
+}
+
+/// No resampling needed (the common case for camera frames and small photos): convert straight
+/// from interleaved u8 to the tensor, one channel plane at a time.
+fn copy_unscaled(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    t: &TensorTarget,
+    chan: &[usize; 3],
+    out: &mut [f32],
+) {
+    let plane = t.tensor_w * t.tensor_h;
+    for (c, &sc) in chan.iter().enumerate() {
+        let (mean, scale) = (t.norm.mean[c], t.norm.scale[c]);
+        for y in 0..h {
+            let row = &src[y * w * 3..(y + 1) * w * 3];
+            match t.layout {
+                Layout::Nchw => {
+                    let dst = &mut out[c * plane + y * t.tensor_w..c * plane + y * t.tensor_w + w];
+                    for (o, px) in dst.iter_mut().zip(row.chunks_exact(3)) {
+                        *o = (px[sc] as f32 - mean) * scale;
+                    }
+                }
+                Layout::Nhwc => {
+                    let base = y * t.tensor_w * 3;
+                    for (x, px) in row.chunks_exact(3).enumerate() {
+                        out[base + x * 3 + c] = (px[sc] as f32 - mean) * scale;
+                    }
+                }
+            }
+        }
     }
 }
 

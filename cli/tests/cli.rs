@@ -1,0 +1,170 @@
+//! The `faceprint` command as a user runs it: real binary, real photos, JSON checked.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn data() -> Option<PathBuf> {
+    let d = std::env::var_os("FACEPRINT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+        .join("data");
+    if d.is_dir() {
+        Some(d)
+    } else {
+        eprintln!("SKIPPED: test data not found at {}", d.display());
+        None
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faceprint"))
+        .args(args)
+        .output()
+        .expect("faceprint runs")
+}
+
+fn json_lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+#[test]
+fn detect_prints_one_object_per_image_with_the_documented_fields() {
+    let Some(d) = data() else { return };
+    let group = d.join("dev/hard/multi_face/insightface_t1.jpg");
+    let none = d.join("dev/hard/non_face/skimage_coffee.png");
+    let out = run(&["detect", group.to_str().unwrap(), none.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 2);
+    let faces = lines[0]["faces"].as_array().unwrap();
+    assert!(faces.len() >= 4);
+    assert!(lines[0]["width"].as_u64().unwrap() > 0 && lines[0]["height"].as_u64().unwrap() > 0);
+    let f = &faces[0];
+    assert_eq!(f["box"].as_array().unwrap().len(), 4);
+    assert_eq!(f["landmarks"].as_array().unwrap().len(), 5);
+    assert!(f["score"].as_f64().unwrap() >= 0.9);
+    assert!(lines[1]["faces"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn compare_decides_with_a_calibrated_threshold() {
+    let Some(d) = data() else { return };
+    let p = |f: &str| {
+        d.join("dev/faces/named")
+            .join(f)
+            .to_string_lossy()
+            .to_string()
+    };
+    let same = run(&["compare", &p("obama_obama.jpg"), &p("obama_obama2.jpg")]);
+    assert!(
+        same.status.success(),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+    let v = &json_lines(&same.stdout)[0];
+    assert_eq!(v["same"], Value::Bool(true));
+    assert!(v["score"].as_f64().unwrap() > v["threshold"].as_f64().unwrap());
+    assert!(v["fmr"].as_f64().is_some());
+    let diff = run(&[
+        "compare",
+        "--fmr",
+        "1e-3",
+        &p("obama_obama.jpg"),
+        &p("biden_biden.jpg"),
+    ]);
+    let v = &json_lines(&diff.stdout)[0];
+    assert_eq!(v["same"], Value::Bool(false));
+    assert_eq!(v["fmr"].as_f64(), Some(1e-3));
+    let human = run(&[
+        "-H",
+        "compare",
+        &p("obama_obama.jpg"),
+        &p("obama_obama2.jpg"),
+    ]);
+    assert!(String::from_utf8_lossy(&human.stdout).starts_with("SAME person"));
+}
+
+#[test]
+fn errors_are_json_on_stderr_with_stable_codes_and_a_failing_exit() {
+    let Some(d) = data() else { return };
+    let dir = std::env::temp_dir().join(format!("faceprint-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let jpeg = std::fs::read(d.join("dev/faces/named/obama_obama.jpg")).unwrap();
+    let truncated = dir.join("truncated.jpg");
+    std::fs::write(&truncated, &jpeg[..jpeg.len() / 2]).unwrap();
+    let text = dir.join("notes.jpg");
+    std::fs::write(&text, b"hello, not an image").unwrap();
+    let empty = dir.join("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    let coffee = d.join("dev/hard/non_face/skimage_coffee.png");
+    for (file, code) in [
+        (truncated.to_str().unwrap(), "image_truncated"),
+        (text.to_str().unwrap(), "image_unsupported_format"),
+        (empty.to_str().unwrap(), "image_empty"),
+        ("/no/such/file.jpg", "io"),
+    ] {
+        let out = run(&["detect", file]);
+        assert!(!out.status.success(), "{file}");
+        let err = &json_lines(&out.stderr)[0];
+        assert_eq!(err["error"]["code"], code, "{file}");
+        assert!(err["error"]["number"].as_u64().is_some());
+        assert_eq!(err["image"], file);
+    }
+    let out = run(&[
+        "compare",
+        coffee.to_str().unwrap(),
+        coffee.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert_eq!(json_lines(&out.stderr)[0]["error"]["code"], "no_face");
+    let out = run(&[
+        "compare",
+        "--fmr",
+        "0.9",
+        coffee.to_str().unwrap(),
+        coffee.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["detect"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        json_lines(&out.stderr)[0]["error"]["code"],
+        "invalid_argument"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn eval_lfw_on_one_fold_is_accurate() {
+    let Some(d) = data() else { return };
+    let lfw = d.join("lfw");
+    let out = run(&[
+        "eval",
+        "lfw",
+        "--images",
+        lfw.join("images").to_str().unwrap(),
+        "--pairs",
+        lfw.join("pairs.txt").to_str().unwrap(),
+        "--folds",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = &json_lines(&out.stdout)[0];
+    assert_eq!(v["pairs"], 600);
+    let acc = v["accuracy"].as_f64().unwrap();
+    assert!(acc > 0.97, "accuracy on fold 1: {acc}");
+    // Piped output: no progress bar escape codes on stderr.
+    assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+}
