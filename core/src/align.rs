@@ -39,7 +39,7 @@ impl Similarity {
             num_b += sx * dy - sy * dx;
             var += sx * sx + sy * sy;
         }
-        if !(var > 1e-9) || !num_a.is_finite() || !num_b.is_finite() {
+        if var.is_nan() || var <= 1e-9 || !num_a.is_finite() || !num_b.is_finite() {
             return None;
         }
         let (a, b) = (num_a / var, num_b / var);

@@ -24,7 +24,7 @@ pub struct FaceEmbedding {
 }
 
 /// Behaviour settings of an engine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EngineConfig {
     pub detection: DetectionOptions,
@@ -33,17 +33,6 @@ pub struct EngineConfig {
     pub flip_augmentation: bool,
     /// Threshold used when a call does not give one.
     pub threshold: Threshold,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            detection: DetectionOptions::default(),
-            image_limits: ImageLimits::default(),
-            flip_augmentation: false,
-            threshold: Threshold::default(),
-        }
-    }
 }
 
 /// Builds an [`Engine`]; finish with [`EngineBuilder::build`].

@@ -15,7 +15,9 @@ fn largest(path: &str) -> faceprint::FaceEmbedding {
 fn same_people_match_and_different_people_do_not() {
     with_data!();
     let e = engine();
-    let t = Threshold::Fmr(1e-4);
+    // At FMR 1e-3 the dlib model accepts ~93 % of genuine LFW pairs (at 1e-4 only ~74 %:
+    // README, Thresholds), so every one of these five pairs should pass here.
+    let t = Threshold::Fmr(1e-3);
     let people = [
         (
             "obama",

@@ -156,11 +156,7 @@ fn embed_all(
             let tmp = c.with_extension("part");
             let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io(&tmp))?);
             writeln!(w, "{key}").map_err(io(&tmp))?;
-            for (p, e) in known
-                .iter()
-                .map(|(p, e)| (p, e))
-                .chain(fresh.iter().map(|(p, e)| (p, e)))
-            {
+            for (p, e) in known.iter().chain(fresh.iter().map(|(p, e)| (p, e))) {
                 writeln!(w, "{}", json!([p, e])).map_err(io(&tmp))?;
             }
             w.flush().map_err(io(&tmp))?;

@@ -221,8 +221,26 @@ mod tests {
         let mut bytes = encode(ImageFormat::Png, 1, 1);
         bytes[16..20].copy_from_slice(&100_000u32.to_be_bytes());
         bytes[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        // A real bomb carries a valid CRC over the IHDR type and data (bytes 12..29).
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
         let e = decode(&bytes, &ImageLimits::default()).unwrap_err();
         assert_eq!(e.code(), ErrorCode::ImageTooManyPixels);
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
     }
 
     #[test]
