@@ -100,37 +100,56 @@ pub(crate) fn warp_into(
     out: &mut [f32],
 ) {
     let inv = to_crop.inverse();
-    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (w, h) = (img.width() as usize, img.height() as usize);
     let src = img.as_rgb();
     let plane = f.width * f.height;
     let chan = match f.order {
         ChannelOrder::Rgb => [0usize, 1, 2],
         ChannelOrder::Bgr => [2usize, 1, 0],
     };
+    // Outside the image reads as black, as OpenCV's warpAffine with a constant border.
     let px = |x: i64, y: i64, c: usize| -> f32 {
-        if x < 0 || y < 0 || x >= w || y >= h {
+        if x < 0 || y < 0 || x >= w as i64 || y >= h as i64 {
             0.0
         } else {
-            src[((y * w + x) * 3) as usize + c] as f32
+            src[(y as usize * w + x as usize) * 3 + c] as f32
         }
     };
+    let mut v = [0f32; 3];
     for y in 0..f.height {
+        // The source point moves by (a, b) per output pixel along a row.
+        let start = inv.apply([0.0, y as f32]);
+        let (mut sx, mut sy) = (start[0], start[1]);
         for x in 0..f.width {
-            let s = inv.apply([x as f32, y as f32]);
-            let (x0, y0) = (s[0].floor(), s[1].floor());
-            let (fx, fy) = (s[0] - x0, s[1] - y0);
-            let (x0, y0) = (x0 as i64, y0 as i64);
-            let ox = if mirror { f.width - 1 - x } else { x };
-            for (c, &sc) in chan.iter().enumerate() {
-                let v = (px(x0, y0, sc) * (1.0 - fx) + px(x0 + 1, y0, sc) * fx) * (1.0 - fy)
-                    + (px(x0, y0 + 1, sc) * (1.0 - fx) + px(x0 + 1, y0 + 1, sc) * fx) * fy;
-                let v = (v - f.norm.mean[c]) * f.norm.scale[c];
-                let idx = match f.layout {
-                    Layout::Nchw => c * plane + y * f.width + ox,
-                    Layout::Nhwc => (y * f.width + ox) * 3 + c,
-                };
-                out[idx] = v;
+            let (fx0, fy0) = (sx.floor(), sy.floor());
+            let (fx, fy) = (sx - fx0, sy - fy0);
+            let (x0, y0) = (fx0 as i64, fy0 as i64);
+            if x0 >= 0 && y0 >= 0 && (x0 as usize) + 1 < w && (y0 as usize) + 1 < h {
+                let i00 = (y0 as usize * w + x0 as usize) * 3;
+                let i10 = i00 + w * 3;
+                let (r0, r1) = (&src[i00..i00 + 6], &src[i10..i10 + 6]);
+                for (c, &sc) in chan.iter().enumerate() {
+                    let top = r0[sc] as f32 + (r0[sc + 3] as f32 - r0[sc] as f32) * fx;
+                    let bottom = r1[sc] as f32 + (r1[sc + 3] as f32 - r1[sc] as f32) * fx;
+                    v[c] = top + (bottom - top) * fy;
+                }
+            } else {
+                for (c, &sc) in chan.iter().enumerate() {
+                    let top = px(x0, y0, sc) * (1.0 - fx) + px(x0 + 1, y0, sc) * fx;
+                    let bottom = px(x0, y0 + 1, sc) * (1.0 - fx) + px(x0 + 1, y0 + 1, sc) * fx;
+                    v[c] = top * (1.0 - fy) + bottom * fy;
+                }
             }
+            let ox = if mirror { f.width - 1 - x } else { x };
+            for c in 0..3 {
+                let value = (v[c] - f.norm.mean[c]) * f.norm.scale[c];
+                match f.layout {
+                    Layout::Nchw => out[c * plane + y * f.width + ox] = value,
+                    Layout::Nhwc => out[(y * f.width + ox) * 3 + c] = value,
+                }
+            }
+            sx += inv.a;
+            sy += inv.b;
         }
     }
 }
@@ -207,6 +226,53 @@ mod tests {
         let est = Similarity::estimate(&src, &dst).unwrap();
         let det = est.a * est.a + est.b * est.b;
         assert!(det >= 0.0);
+    }
+
+    #[test]
+    fn warp_matches_direct_bilinear_sampling_including_borders() {
+        // A 7x5 gradient image, rotated and scaled so the crop runs off its edges.
+        let rgb: Vec<u8> = (0..7 * 5)
+            .flat_map(|i| [(i * 7) as u8, (i * 3) as u8, 255 - i as u8])
+            .collect();
+        let img = Image::from_rgb(7, 5, rgb).unwrap();
+        let t = Similarity {
+            a: 1.3,
+            b: 0.4,
+            tx: 1.0,
+            ty: -2.0,
+        };
+        let f = CropFormat {
+            width: 9,
+            height: 8,
+            order: ChannelOrder::Bgr,
+            layout: Layout::Nchw,
+            norm: Normalize::RAW,
+        };
+        let mut out = vec![0f32; 3 * 9 * 8];
+        warp_into(&img, &t, &f, false, &mut out);
+        let inv = t.inverse();
+        let get = |x: i64, y: i64, c: usize| -> f32 {
+            if x < 0 || y < 0 || x >= 7 || y >= 5 {
+                0.0
+            } else {
+                img.as_rgb()[((y * 7 + x) * 3) as usize + c] as f32
+            }
+        };
+        for y in 0..8 {
+            for x in 0..9 {
+                let s = inv.apply([x as f32, y as f32]);
+                let (x0, y0) = (s[0].floor(), s[1].floor());
+                let (fx, fy) = (s[0] - x0, s[1] - y0);
+                let (x0, y0) = (x0 as i64, y0 as i64);
+                for (c, sc) in [2usize, 1, 0].into_iter().enumerate() {
+                    let want = (get(x0, y0, sc) * (1.0 - fx) + get(x0 + 1, y0, sc) * fx)
+                        * (1.0 - fy)
+                        + (get(x0, y0 + 1, sc) * (1.0 - fx) + get(x0 + 1, y0 + 1, sc) * fx) * fy;
+                    let got = out[c * 72 + y * 9 + x];
+                    assert!((got - want).abs() < 1e-2, "({x},{y}) c{c}: {got} vs {want}");
+                }
+            }
+        }
     }
 
     #[test]

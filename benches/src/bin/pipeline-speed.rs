@@ -25,9 +25,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|l| !l.is_empty())
         .map(String::from)
         .collect();
+    let mut detection = faceprint::DetectionOptions::default();
+    // FACEPRINT_MIN_INPUT_SIDE=0 runs the detector at the image's own size, as FaceDetectorYN.
+    if let Ok(v) = std::env::var("FACEPRINT_MIN_INPUT_SIDE") {
+        detection.min_input_side = v.parse()?;
+    }
     let engine = Engine::builder()
         .intra_op_threads(1)
         .max_sessions(1)
+        .detection(detection)
         .build()?;
     let files: Vec<Vec<u8>> = paths.iter().map(std::fs::read).collect::<Result<_, _>>()?;
     let names = ["decode", "detect", "embed", "total"];

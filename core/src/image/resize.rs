@@ -75,7 +75,6 @@ pub(crate) fn resample_into(img: &Image, t: &TensorTarget, out: &mut Vec<f32>) {
     let n = t.content_w * 3;
     let mut cached: [(usize, Vec<f32>); 2] =
         [(usize::MAX, vec![0f32; n]), (usize::MAX, vec![0f32; n])];
-    let mut row = vec![0f32; n];
     for (dy, &(y0, y1, fy)) in ys.iter().enumerate() {
         for y in [y0, y1] {
             if cached[0].0 != y && cached[1].0 != y {
@@ -100,11 +99,50 @@ pub(crate) fn resample_into(img: &Image, t: &TensorTarget, out: &mut Vec<f32>) {
                 &cached[1].1
             }
         };
-        let (r0, r1) = (pick(y0), pick(y1));
-        for ((o, a), b) in row.iter_mut().zip(r0).zip(r1) {
-            *o = a + (b - a) * fy;
+        blend_rows(out, t, dy, pick(y0), pick(y1), fy, &chan);
+    }
+}
+
+/// Writes output row `dy`: the vertical blend of two horizontally resampled rows, normalised,
+/// in the tensor's layout and channel order.
+fn blend_rows(
+    out: &mut [f32],
+    t: &TensorTarget,
+    dy: usize,
+    r0: &[f32],
+    r1: &[f32],
+    fy: f32,
+    chan: &[usize; 3],
+) {
+    let plane = t.tensor_w * t.tensor_h;
+    match t.layout {
+        Layout::Nchw => {
+            for (c, &sc) in chan.iter().enumerate() {
+                let (mean, scale) = (t.norm.mean[c], t.norm.scale[c]);
+                let base = c * plane + dy * t.tensor_w;
+                let dst = &mut out[base..base + t.content_w];
+                for ((o, a), b) in dst
+                    .iter_mut()
+                    .zip(r0.chunks_exact(3))
+                    .zip(r1.chunks_exact(3))
+                {
+                    *o = (a[sc] + (b[sc] - a[sc]) * fy - mean) * scale;
+                }
+            }
         }
-        write_row(out, t, dy, &row, &chan);
+        Layout::Nhwc => {
+            let base = dy * t.tensor_w * 3;
+            let dst = &mut out[base..base + t.content_w * 3];
+            for ((o, a), b) in dst
+                .chunks_exact_mut(3)
+                .zip(r0.chunks_exact(3))
+                .zip(r1.chunks_exact(3))
+            {
+                for (c, &sc) in chan.iter().enumerate() {
+                    o[c] = (a[sc] + (b[sc] - a[sc]) * fy - t.norm.mean[c]) * t.norm.scale[c];
+                }
+            }
+        }
     }
 }
 
@@ -145,30 +183,6 @@ fn copy_unscaled(
                     for (x, px) in row.chunks_exact(3).enumerate() {
                         out[base + x * 3 + c] = (px[sc] as f32 - mean) * scale;
                     }
-                }
-            }
-        }
-    }
-}
-
-fn write_row(out: &mut [f32], t: &TensorTarget, dy: usize, row: &[f32], chan: &[usize; 3]) {
-    let plane = t.tensor_w * t.tensor_h;
-    match t.layout {
-        Layout::Nchw => {
-            for (c, &src_c) in chan.iter().enumerate() {
-                let (mean, scale) = (t.norm.mean[c], t.norm.scale[c]);
-                let base = c * plane + dy * t.tensor_w;
-                for (dx, o) in out[base..base + t.content_w].iter_mut().enumerate() {
-                    *o = (row[dx * 3 + src_c] - mean) * scale;
-                }
-            }
-        }
-        Layout::Nhwc => {
-            let base = dy * t.tensor_w * 3;
-            for dx in 0..t.content_w {
-                for (c, &src_c) in chan.iter().enumerate() {
-                    out[base + dx * 3 + c] =
-                        (row[dx * 3 + src_c] - t.norm.mean[c]) * t.norm.scale[c];
                 }
             }
         }
