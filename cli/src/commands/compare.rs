@@ -10,11 +10,7 @@ pub fn run(g: &Global, a: &Path, b: &Path, threshold: Option<Threshold>) -> Resu
     let side = |p: &Path| -> Result<(FaceEmbedding, usize), Error> {
         let img = engine.open(p)?;
         let faces = engine.detect(&img)?;
-        let largest = faces
-            .iter()
-            .max_by(|x, y| x.bbox.area().total_cmp(&y.bbox.area()))
-            .copied()
-            .ok_or(Error::NoFace)?;
+        let largest = *faceprint::detect::largest(&faces).ok_or(Error::NoFace)?;
         let embedding = engine.embed(&img, &[largest])?.remove(0);
         Ok((
             FaceEmbedding {

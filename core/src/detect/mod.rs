@@ -65,6 +65,13 @@ impl Face {
     }
 }
 
+/// The face with the largest box, the usual subject of a photo.
+pub fn largest(faces: &[Face]) -> Option<&Face> {
+    faces
+        .iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+}
+
 /// Detection settings shared by all detectors.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -112,19 +112,8 @@ fn check_complete(bytes: &[u8], format: ImageFormat) -> Result<()> {
                 Err(Error::ImageTruncated("PNG has no IEND chunk".into()))
             }
         }
-        ImageFormat::WebP => {
-            let declared = bytes
-                .get(4..8)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize + 8);
-            match declared {
-                Some(n) if bytes.len() >= n => Ok(()),
-                Some(n) => Err(Error::ImageTruncated(format!(
-                    "WebP declares {n} bytes, got {}",
-                    bytes.len()
-                ))),
-                None => Err(Error::ImageTruncated("WebP header is incomplete".into())),
-            }
-        }
+        // RIFF size at bytes 4..8 counts everything after the first 8 bytes.
+        ImageFormat::WebP => check_declared_length(bytes, 4, 8, "WebP"),
         ImageFormat::Gif => {
             if bytes.last() == Some(&0x3B) {
                 Ok(())
@@ -132,21 +121,28 @@ fn check_complete(bytes: &[u8], format: ImageFormat) -> Result<()> {
                 Err(Error::ImageTruncated("GIF has no trailer".into()))
             }
         }
-        ImageFormat::Bmp => {
-            let declared = bytes
-                .get(2..6)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-            match declared {
-                // Some writers leave the size field 0; the decoder then catches short data.
-                Some(n) if n == 0 || bytes.len() >= n => Ok(()),
-                Some(n) => Err(Error::ImageTruncated(format!(
-                    "BMP declares {n} bytes, got {}",
-                    bytes.len()
-                ))),
-                None => Err(Error::ImageTruncated("BMP header is incomplete".into())),
-            }
-        }
+        ImageFormat::Bmp => check_declared_length(bytes, 2, 0, "BMP"),
         _ => Ok(()),
+    }
+}
+
+/// Formats that state their total length in the header: a shorter file is truncated. A stated
+/// length of 0 (some BMP writers) is left to the decoder.
+fn check_declared_length(bytes: &[u8], at: usize, extra: usize, name: &str) -> Result<()> {
+    let Some(field) = bytes.get(at..at + 4) else {
+        return Err(Error::ImageTruncated(format!(
+            "{name} header is incomplete"
+        )));
+    };
+    let stated = u32::from_le_bytes([field[0], field[1], field[2], field[3]]) as usize;
+    if stated == 0 || bytes.len() >= stated + extra {
+        Ok(())
+    } else {
+        Err(Error::ImageTruncated(format!(
+            "{name} declares {} bytes, got {}",
+            stated + extra,
+            bytes.len()
+        )))
     }
 }
 

@@ -47,6 +47,9 @@ pub enum Source {
         member: String,
         member_sha256: String,
         converter: String,
+        /// The converter's deterministic output, accepted beside the mirror's build.
+        output_sha256: String,
+        output_bytes: u64,
     },
     MirrorOnly {
         note: String,
@@ -106,6 +109,17 @@ pub struct CalibrationPoint {
     pub tar: f64,
 }
 
+impl ModelEntry {
+    /// Whether a file with this sha256 and size is an accepted build of this model.
+    pub fn accepts(&self, sha256: &str, bytes: u64) -> bool {
+        if sha256 == self.sha256 && bytes == self.bytes {
+            return true;
+        }
+        matches!(&self.source, Source::Convert { output_sha256, output_bytes, .. }
+            if sha256 == output_sha256 && bytes == *output_bytes)
+    }
+}
+
 impl Manifest {
     pub fn parse(text: &str) -> Result<Manifest, String> {
         let m: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
@@ -151,5 +165,28 @@ mod tests {
         let e = m.entry("dlib-resnet-v1").unwrap();
         assert_eq!(e.embedder.as_ref().unwrap().dim, 128);
         assert!(m.entry("yunet-2023mar").is_some());
+    }
+
+    #[test]
+    fn a_converted_model_accepts_both_builds_and_nothing_else() {
+        let m = Manifest::parse(include_str!("../../../models/manifest.toml")).unwrap();
+        let e = m.entry("dlib-resnet-v1").unwrap();
+        assert!(e.accepts(&e.sha256, e.bytes));
+        let Source::Convert {
+            output_sha256,
+            output_bytes,
+            ..
+        } = &e.source
+        else {
+            panic!("dlib-resnet-v1 should be a converted model");
+        };
+        assert!(e.accepts(output_sha256, *output_bytes));
+        assert!(
+            !e.accepts(output_sha256, e.bytes),
+            "size must match its own build"
+        );
+        assert!(!e.accepts(&"0".repeat(64), e.bytes));
+        let y = m.entry("yunet-2023mar").unwrap();
+        assert!(!y.accepts(output_sha256, *output_bytes));
     }
 }

@@ -104,7 +104,7 @@ impl ModelPack {
             }
         })?;
         let actual = hex(&Sha256::digest(&bytes));
-        if actual != entry.sha256 || bytes.len() as u64 != entry.bytes {
+        if !entry.accepts(&actual, bytes.len() as u64) {
             return Err(Error::ModelChecksum {
                 path,
                 expected: entry.sha256.clone(),
