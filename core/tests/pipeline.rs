@@ -327,3 +327,26 @@ fn blazeface_is_a_working_second_detector() {
         .unwrap();
     assert!(none.is_empty());
 }
+
+#[test]
+fn exif_orientation_is_applied_before_detection() {
+    with_data!();
+    let e = engine();
+    // Stored as 640x480 landscape with EXIF orientation 6 (rotate 90 degrees clockwise to view).
+    let file = "spoof/live/live_image_T1.jpg";
+    let img = e.open(dev(file)).unwrap();
+    assert_eq!(
+        (img.width(), img.height()),
+        (480, 640),
+        "{file}: orientation not applied"
+    );
+    let faces = e.detect(&img).unwrap();
+    assert_eq!(
+        faces.len(),
+        1,
+        "{file}: the upright face should be found without rotation search"
+    );
+    // Eyes above the mouth in the image as viewed.
+    let f = &faces[0];
+    assert!(f.landmarks[0][1] < f.landmarks[3][1] && f.landmarks[1][1] < f.landmarks[4][1]);
+}

@@ -14,6 +14,8 @@ const STRIDES: [usize; 3] = [8, 16, 32];
 pub struct YuNet {
     id: String,
     input_name: String,
+    /// Output names per stride: cls, obj, bbox, kps.
+    outputs: [[String; 4]; 3],
     format: TensorFormat,
     pool: SessionPool,
 }
@@ -24,19 +26,17 @@ impl YuNet {
         let entry = pack.entry(model_id)?;
         let pool = runtime.pool(pack, model_id)?;
         let (_, outputs) = pool.io_names()?;
-        for s in STRIDES {
-            for head in ["cls", "obj", "bbox", "kps"] {
-                let name = format!("{head}_{s}");
-                if !outputs.contains(&name) {
-                    return Err(Error::ModelManifest(format!(
-                        "{model_id}: output {name} missing; not a YuNet model"
-                    )));
-                }
-            }
+        let names =
+            STRIDES.map(|s| ["cls", "obj", "bbox", "kps"].map(|head| format!("{head}_{s}")));
+        if let Some(missing) = names.iter().flatten().find(|n| !outputs.contains(n)) {
+            return Err(Error::ModelManifest(format!(
+                "{model_id}: output {missing} missing; not a YuNet model"
+            )));
         }
         Ok(YuNet {
             id: model_id.to_string(),
             input_name: entry.input.name.clone(),
+            outputs: names,
             format: TensorFormat::from_spec(&entry.input),
             pool,
         })
@@ -63,15 +63,14 @@ impl Detector for YuNet {
                 .session
                 .run(ort::inputs![self.input_name.as_str() => input])?;
             let mut faces = Vec::new();
-            for s in STRIDES {
-                let get = |head: &str| -> Result<&[f32]> {
-                    let name = format!("{head}_{s}");
+            for (s, names) in STRIDES.into_iter().zip(&self.outputs) {
+                let get = |k: usize| -> Result<&[f32]> {
                     let v = out
-                        .get(&name)
-                        .ok_or_else(|| Error::Inference(format!("output {name} missing")))?;
+                        .get(&names[k])
+                        .ok_or_else(|| Error::Inference(format!("output {} missing", names[k])))?;
                     Ok(v.try_extract_tensor::<f32>()?.1)
                 };
-                let (cls, obj, bbox, kps) = (get("cls")?, get("obj")?, get("bbox")?, get("kps")?);
+                let (cls, obj, bbox, kps) = (get(0)?, get(1)?, get(2)?, get(3)?);
                 let cols = tw / s;
                 let cells = cols * (th / s);
                 if cls.len() < cells
