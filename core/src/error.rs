@@ -28,6 +28,13 @@ pub enum ErrorCode {
     ModelMismatch = 40,
     InvalidEmbedding = 41,
     CalibrationRange = 42,
+    Decrypt = 50,
+    WrongKey = 51,
+    StoreCorrupt = 52,
+    NotFound = 53,
+    AlreadyExists = 54,
+    Storage = 55,
+    SubjectDisabled = 56,
     Internal = 99,
 }
 
@@ -53,6 +60,13 @@ impl ErrorCode {
         ErrorCode::ModelMismatch,
         ErrorCode::InvalidEmbedding,
         ErrorCode::CalibrationRange,
+        ErrorCode::Decrypt,
+        ErrorCode::WrongKey,
+        ErrorCode::StoreCorrupt,
+        ErrorCode::NotFound,
+        ErrorCode::AlreadyExists,
+        ErrorCode::Storage,
+        ErrorCode::SubjectDisabled,
         ErrorCode::Internal,
     ];
 
@@ -83,6 +97,13 @@ impl ErrorCode {
             ErrorCode::ModelMismatch => "model_mismatch",
             ErrorCode::InvalidEmbedding => "invalid_embedding",
             ErrorCode::CalibrationRange => "calibration_range",
+            ErrorCode::Decrypt => "decrypt",
+            ErrorCode::WrongKey => "wrong_key",
+            ErrorCode::StoreCorrupt => "store_corrupt",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::Storage => "storage",
+            ErrorCode::SubjectDisabled => "subject_disabled",
             ErrorCode::Internal => "internal",
         }
     }
@@ -144,6 +165,20 @@ pub enum Error {
     InvalidEmbedding(String),
     #[error("false-match rate {requested} is outside the calibrated range {min}..{max}")]
     CalibrationRange { requested: f64, min: f64, max: f64 },
+    #[error("decryption failed: {0}")]
+    Decrypt(String),
+    #[error("the key does not open this store: {0}")]
+    WrongKey(String),
+    #[error("store data is corrupt: {0}")]
+    StoreCorrupt(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("subject {0} is disabled")]
+    SubjectDisabled(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -171,6 +206,13 @@ impl Error {
             Error::ModelMismatch { .. } => ErrorCode::ModelMismatch,
             Error::InvalidEmbedding(_) => ErrorCode::InvalidEmbedding,
             Error::CalibrationRange { .. } => ErrorCode::CalibrationRange,
+            Error::Decrypt(_) => ErrorCode::Decrypt,
+            Error::WrongKey(_) => ErrorCode::WrongKey,
+            Error::StoreCorrupt(_) => ErrorCode::StoreCorrupt,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            Error::Storage(_) => ErrorCode::Storage,
+            Error::SubjectDisabled(_) => ErrorCode::SubjectDisabled,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -186,6 +228,22 @@ impl Error {
 impl From<ort::Error> for Error {
     fn from(e: ort::Error) -> Self {
         Error::Inference(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+                Error::StoreCorrupt(e.to_string())
+            }
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::DatabaseCorrupt =>
+            {
+                Error::StoreCorrupt(e.to_string())
+            }
+            other => Error::Storage(other.to_string()),
+        }
     }
 }
 

@@ -21,6 +21,7 @@ mod error;
 pub mod image;
 pub mod models;
 pub mod runtime;
+pub mod store;
 
 pub use compare::{Comparison, Threshold};
 pub use detect::{BoundingBox, DetectionOptions, Detector, Face};

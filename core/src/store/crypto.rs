@@ -1,0 +1,279 @@
+//! Encryption at rest. A master key (from the caller or `FACEPRINT_KEY`) wraps one random data
+//! key per subject; the subject's templates are sealed with that data key. AES-256-GCM with a
+//! fresh random 96-bit nonce every time; associated data binds each ciphertext to where it
+//! belongs, so a blob copied elsewhere does not open.
+//!
+//! Deleting a subject deletes its wrapped data key: its templates can no longer be decrypted by
+//! anyone, including from a copy of the template rows.
+
+use crate::error::{Error, Result};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+const NONCE_LEN: usize = 12;
+
+/// A 256-bit master key. Its [`id`](MasterKey::id) (a hash prefix, not the key) is stored with
+/// every record it protects.
+#[derive(Clone)]
+pub struct MasterKey {
+    key: Zeroizing<[u8; 32]>,
+    id: String,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey({})", self.id)
+    }
+}
+
+impl MasterKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> MasterKey {
+        let digest = Sha256::new()
+            .chain_update(b"faceprint key id v1\0")
+            .chain_update(bytes)
+            .finalize();
+        MasterKey {
+            key: Zeroizing::new(bytes),
+            id: crate::models::hex(&digest[..8]),
+        }
+    }
+
+    /// Parses a base64 (standard or URL-safe) encoding of exactly 32 bytes.
+    pub fn from_base64(text: &str) -> Result<MasterKey> {
+        let t = text.trim();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(t))
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t))
+            .map_err(|e| Error::InvalidArgument(format!("key is not base64: {e}")))?;
+        let bytes = Zeroizing::new(bytes);
+        let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            Error::InvalidArgument(format!("a key must be 32 bytes, got {}", bytes.len()))
+        })?;
+        Ok(MasterKey::from_bytes(arr))
+    }
+
+    /// The key in `FACEPRINT_KEY` (base64 of 32 bytes).
+    pub fn from_env() -> Result<MasterKey> {
+        let v = std::env::var("FACEPRINT_KEY").map_err(|_| {
+            Error::InvalidArgument("FACEPRINT_KEY is not set (base64 of 32 random bytes)".into())
+        })?;
+        MasterKey::from_base64(&v)
+    }
+
+    /// A new random key.
+    pub fn generate() -> MasterKey {
+        let mut b = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut b);
+        MasterKey::from_bytes(b)
+    }
+
+    pub fn to_base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(*self.key)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new((&*self.key).into())
+    }
+}
+
+/// A subject's data key (plaintext only in memory, zeroed on drop).
+#[derive(Clone)]
+pub(crate) struct DataKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(..)")
+    }
+}
+
+impl DataKey {
+    pub fn generate() -> DataKey {
+        let mut b = Zeroizing::new([0u8; 32]);
+        rand::thread_rng().fill_bytes(&mut *b);
+        DataKey(b)
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new((&*self.0).into())
+    }
+}
+
+/// Associated data: length-prefixed parts, so ("ab","c") and ("a","bc") differ.
+pub(crate) fn aad(parts: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        out.extend_from_slice(p.as_bytes());
+    }
+    out
+}
+
+fn seal(cipher: &Aes256Gcm, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .map_err(|_| Error::Internal("AES-GCM encryption failed".into()))?;
+    let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+fn open(cipher: &Aes256Gcm, blob: &[u8], aad: &[u8], what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    if blob.len() < NONCE_LEN + 16 {
+        return Err(Error::Decrypt(format!(
+            "{what}: ciphertext is truncated ({} bytes)",
+            blob.len()
+        )));
+    }
+    let (nonce, ct) = blob.split_at(NONCE_LEN);
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+        .map(Zeroizing::new)
+        .map_err(|_| {
+            Error::Decrypt(format!(
+                "{what}: authentication failed (wrong key, or data moved or altered)"
+            ))
+        })
+}
+
+/// Wraps a data key under the master key; `aad` names the subject it belongs to.
+pub(crate) fn wrap(master: &MasterKey, key: &DataKey, aad: &[u8]) -> Result<Vec<u8>> {
+    seal(&master.cipher(), &*key.0, aad)
+}
+
+pub(crate) fn unwrap(master: &MasterKey, blob: &[u8], aad: &[u8]) -> Result<DataKey> {
+    let plain = open(&master.cipher(), blob, aad, "subject key")?;
+    let arr: [u8; 32] = plain
+        .as_slice()
+        .try_into()
+        .map_err(|_| Error::StoreCorrupt("a wrapped subject key is not 32 bytes".into()))?;
+    Ok(DataKey(Zeroizing::new(arr)))
+}
+
+/// Encrypts a vector (little-endian f32s) under a subject's data key.
+pub(crate) fn seal_vector(key: &DataKey, vector: &[f32], aad: &[u8]) -> Result<Vec<u8>> {
+    let bytes: Zeroizing<Vec<u8>> =
+        Zeroizing::new(vector.iter().flat_map(|v| v.to_le_bytes()).collect());
+    seal(&key.cipher(), &bytes, aad)
+}
+
+pub(crate) fn open_vector(key: &DataKey, blob: &[u8], aad: &[u8], dim: usize) -> Result<Vec<f32>> {
+    let plain = open(&key.cipher(), blob, aad, "template")?;
+    if plain.len() != dim * 4 {
+        return Err(Error::StoreCorrupt(format!(
+            "template holds {} bytes, its dimension {dim} needs {}",
+            plain.len(),
+            dim * 4
+        )));
+    }
+    Ok(plain
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+/// A known plaintext sealed under the master key, stored once: opening the store with another
+/// key fails at once with [`Error::WrongKey`] instead of on the first template.
+pub(crate) fn key_check(master: &MasterKey) -> Result<Vec<u8>> {
+    seal(
+        &master.cipher(),
+        b"faceprint key check v1",
+        &aad(&["key-check", master.id()]),
+    )
+}
+
+pub(crate) fn verify_key_check(master: &MasterKey, blob: &[u8]) -> Result<()> {
+    match open(
+        &master.cipher(),
+        blob,
+        &aad(&["key-check", master.id()]),
+        "key check",
+    ) {
+        Ok(p) if p.as_slice() == b"faceprint key check v1" => Ok(()),
+        _ => Err(Error::WrongKey(format!(
+            "key {} was not the store's key",
+            master.id()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    #[test]
+    fn vectors_round_trip_and_bind_to_their_place() {
+        let k = DataKey::generate();
+        let v = vec![0.25f32, -1.5, 3.0];
+        let here = aad(&["c", "alice", "t1", "m"]);
+        let blob = seal_vector(&k, &v, &here).unwrap();
+        assert_eq!(open_vector(&k, &blob, &here, 3).unwrap(), v);
+        let elsewhere = aad(&["c", "bob", "t1", "m"]);
+        assert_eq!(
+            open_vector(&k, &blob, &elsewhere, 3).unwrap_err().code(),
+            ErrorCode::Decrypt
+        );
+        let other = DataKey::generate();
+        assert_eq!(
+            open_vector(&other, &blob, &here, 3).unwrap_err().code(),
+            ErrorCode::Decrypt
+        );
+        assert_eq!(
+            open_vector(&k, &blob[..20], &here, 3).unwrap_err().code(),
+            ErrorCode::Decrypt
+        );
+        assert_eq!(
+            open_vector(&k, &blob, &here, 4).unwrap_err().code(),
+            ErrorCode::StoreCorrupt
+        );
+        // Fresh nonce each time: the same vector never gives the same ciphertext.
+        assert_ne!(blob, seal_vector(&k, &v, &here).unwrap());
+    }
+
+    #[test]
+    fn keys_wrap_and_the_key_check_tells_wrong_keys() {
+        let m = MasterKey::generate();
+        let d = DataKey::generate();
+        let a = aad(&["subject", "c", "alice"]);
+        let w = wrap(&m, &d, &a).unwrap();
+        assert_eq!(*unwrap(&m, &w, &a).unwrap().0, *d.0);
+        let other = MasterKey::generate();
+        assert_eq!(
+            unwrap(&other, &w, &a).unwrap_err().code(),
+            ErrorCode::Decrypt
+        );
+        let check = key_check(&m).unwrap();
+        verify_key_check(&m, &check).unwrap();
+        assert_eq!(
+            verify_key_check(&other, &check).unwrap_err().code(),
+            ErrorCode::WrongKey
+        );
+    }
+
+    #[test]
+    fn base64_keys_must_be_32_bytes() {
+        let k = MasterKey::generate();
+        let back = MasterKey::from_base64(&k.to_base64()).unwrap();
+        assert_eq!(back.id(), k.id());
+        assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+        assert!(MasterKey::from_base64("not base64!").is_err());
+    }
+}

@@ -1,0 +1,235 @@
+//! A store held in memory: for tests, short-lived processes and as a reference implementation.
+
+use super::*;
+use crate::error::Error;
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+/// A collection's subjects by external id, each with its templates.
+type Subjects = BTreeMap<String, (Subject, Vec<Template>)>;
+
+#[derive(Default)]
+struct State {
+    collections: BTreeMap<String, (Collection, Subjects)>,
+    audit: Vec<AuditEvent>,
+}
+
+/// A [`TemplateStore`] in memory (nothing is written anywhere).
+#[derive(Default)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn not_found(what: &str, name: &str) -> Error {
+    Error::NotFound(format!("{what} {name:?}"))
+}
+
+fn coll<'a>(s: &'a State, name: &str) -> Result<&'a (Collection, Subjects)> {
+    s.collections
+        .get(name)
+        .ok_or_else(|| not_found("collection", name))
+}
+
+fn coll_mut<'a>(s: &'a mut State, name: &str) -> Result<&'a mut (Collection, Subjects)> {
+    s.collections
+        .get_mut(name)
+        .ok_or_else(|| not_found("collection", name))
+}
+
+impl TemplateStore for MemoryStore {
+    fn ensure_collection(&self, name: &str, model_id: &str, dim: usize) -> Result<Collection> {
+        check_external_id(name)?;
+        let mut s = self.write();
+        let entry = s.collections.entry(name.to_string()).or_insert_with(|| {
+            let c = Collection {
+                name: name.to_string(),
+                model_id: model_id.to_string(),
+                dim,
+                created_at: now_ms(),
+            };
+            (c, BTreeMap::new())
+        });
+        if entry.0.model_id != model_id || entry.0.dim != dim {
+            return Err(Error::ModelMismatch {
+                left: model_id.to_string(),
+                right: entry.0.model_id.clone(),
+            });
+        }
+        Ok(entry.0.clone())
+    }
+
+    fn collection(&self, name: &str) -> Result<Collection> {
+        Ok(coll(&self.read(), name)?.0.clone())
+    }
+
+    fn collections(&self) -> Result<Vec<Collection>> {
+        Ok(self
+            .read()
+            .collections
+            .values()
+            .map(|c| c.0.clone())
+            .collect())
+    }
+
+    fn upsert_subject(
+        &self,
+        collection: &str,
+        external_id: &str,
+        display_name: Option<&str>,
+        metadata: Option<&serde_json::Value>,
+    ) -> Result<Subject> {
+        check_external_id(external_id)?;
+        let mut s = self.write();
+        let (_, subjects) = coll_mut(&mut s, collection)?;
+        let now = now_ms();
+        let (subj, _) = subjects.entry(external_id.to_string()).or_insert_with(|| {
+            (
+                Subject {
+                    collection: collection.to_string(),
+                    external_id: external_id.to_string(),
+                    display_name: None,
+                    metadata: serde_json::json!({}),
+                    disabled: false,
+                    created_at: now,
+                    updated_at: now,
+                    templates: 0,
+                },
+                Vec::new(),
+            )
+        });
+        if let Some(n) = display_name {
+            subj.display_name = Some(n.to_string());
+        }
+        if let Some(m) = metadata {
+            subj.metadata = m.clone();
+        }
+        subj.updated_at = now;
+        Ok(subj.clone())
+    }
+
+    fn subject(&self, collection: &str, external_id: &str) -> Result<Subject> {
+        let s = self.read();
+        let (_, subjects) = coll(&s, collection)?;
+        subjects
+            .get(external_id)
+            .map(|x| x.0.clone())
+            .ok_or_else(|| not_found("subject", external_id))
+    }
+
+    fn list_subjects(&self, collection: &str, offset: usize, limit: usize) -> Result<Vec<Subject>> {
+        let s = self.read();
+        let (_, subjects) = coll(&s, collection)?;
+        Ok(subjects
+            .values()
+            .skip(offset)
+            .take(limit)
+            .map(|x| x.0.clone())
+            .collect())
+    }
+
+    fn set_disabled(&self, collection: &str, external_id: &str, disabled: bool) -> Result<()> {
+        let mut s = self.write();
+        let (_, subjects) = coll_mut(&mut s, collection)?;
+        let (subj, _) = subjects
+            .get_mut(external_id)
+            .ok_or_else(|| not_found("subject", external_id))?;
+        subj.disabled = disabled;
+        subj.updated_at = now_ms();
+        Ok(())
+    }
+
+    fn add_templates(
+        &self,
+        collection: &str,
+        external_id: &str,
+        templates: &[NewTemplate],
+    ) -> Result<Vec<String>> {
+        let mut s = self.write();
+        let (c, subjects) = coll_mut(&mut s, collection)?;
+        check_templates(c, templates)?;
+        let (subj, stored) = subjects
+            .get_mut(external_id)
+            .ok_or_else(|| not_found("subject", external_id))?;
+        let now = now_ms();
+        let ids: Vec<String> = templates.iter().map(|_| new_id()).collect();
+        for (t, id) in templates.iter().zip(&ids) {
+            stored.push(Template {
+                id: id.clone(),
+                subject: external_id.to_string(),
+                model_version: t.model_version.clone(),
+                quality: t.quality,
+                source: t.source.clone(),
+                created_at: now,
+                embedding: t.embedding.clone(),
+            });
+        }
+        subj.templates = stored.len();
+        subj.updated_at = now;
+        Ok(ids)
+    }
+
+    fn templates(&self, collection: &str, external_id: &str) -> Result<Vec<Template>> {
+        let s = self.read();
+        let (_, subjects) = coll(&s, collection)?;
+        subjects
+            .get(external_id)
+            .map(|x| x.1.clone())
+            .ok_or_else(|| not_found("subject", external_id))
+    }
+
+    fn all_templates(&self, collection: &str) -> Result<Vec<Template>> {
+        let s = self.read();
+        let (_, subjects) = coll(&s, collection)?;
+        Ok(subjects
+            .values()
+            .flat_map(|x| x.1.iter().cloned())
+            .collect())
+    }
+
+    fn delete_subject(&self, collection: &str, external_id: &str) -> Result<()> {
+        let mut s = self.write();
+        let (_, subjects) = coll_mut(&mut s, collection)?;
+        subjects
+            .remove(external_id)
+            .map(|_| ())
+            .ok_or_else(|| not_found("subject", external_id))
+    }
+
+    fn record_audit(&self, event: &AuditEvent) -> Result<()> {
+        self.write().audit.push(event.clone());
+        Ok(())
+    }
+
+    fn audit(&self, collection: Option<&str>, limit: usize) -> Result<Vec<AuditEvent>> {
+        let s = self.read();
+        Ok(s.audit
+            .iter()
+            .rev()
+            .filter(|e| collection.is_none() || e.collection.as_deref() == collection)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn conforms() {
+        super::super::conformance::run(&super::MemoryStore::new());
+    }
+}
