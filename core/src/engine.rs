@@ -5,9 +5,13 @@ use crate::compare::{self, Comparison, Threshold};
 use crate::detect::{self, BlazeFace, DetectionOptions, Detector, Face, YuNet};
 use crate::embed::{Embedder, Embedding, OnnxEmbedder};
 use crate::error::{Error, Result};
+use crate::gallery::{
+    EnrollOptions, EnrollReport, FacePolicy, Gallery, Identification, SubjectExport, Verification,
+};
 use crate::image::{Image, ImageLimits};
 use crate::models::{Calibration, ModelPack};
 use crate::runtime::{Runtime, Threading};
+use crate::store::{NewTemplate, Subject, TemplateStore};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,9 +50,16 @@ pub struct EngineBuilder {
     embedder: Option<Box<dyn Embedder>>,
     config: EngineConfig,
     threshold_set: bool,
+    store: Option<Arc<dyn TemplateStore>>,
 }
 
 impl EngineBuilder {
+    /// The template store enroll/verify/identify work on (e.g. a [`crate::store::SqliteStore`]).
+    pub fn store(mut self, store: Arc<dyn TemplateStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// The model pack directory (holding `manifest.toml`). Default: `FACEPRINT_MODELS`, then
     /// `models/` next to the executable, then the source checkout's `models/`.
     pub fn models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -164,14 +175,21 @@ impl EngineBuilder {
                     .find(|c| c.flip == self.config.flip_augmentation)
             })
             .cloned();
+        // Stored with every template, so a later model update is visible in the data.
+        let embedder_version = pack.manifest().entry(embedder.model_id()).map_or_else(
+            || "custom".to_string(),
+            |e| format!("sha256:{}", &e.sha256[..16]),
+        );
         let engine = Engine {
             inner: Arc::new(Inner {
                 runtime,
                 pack,
                 detector,
                 embedder,
+                embedder_version,
                 calibration,
                 config: self.config,
+                gallery: self.store.map(Gallery::new),
             }),
         };
         // A threshold the caller chose must be usable: fail now, not on the first compare.
@@ -187,8 +205,10 @@ struct Inner {
     pack: ModelPack,
     detector: Box<dyn Detector>,
     embedder: Box<dyn Embedder>,
+    embedder_version: String,
     calibration: Option<Calibration>,
     config: EngineConfig,
+    gallery: Option<Gallery>,
 }
 
 /// Detect, align, embed and compare faces. Clone it freely: clones share models and sessions.
@@ -220,6 +240,7 @@ impl Engine {
             embedder: None,
             config: EngineConfig::default(),
             threshold_set: false,
+            store: None,
         }
     }
 
@@ -329,6 +350,177 @@ impl Engine {
     /// The similarity value a threshold stands for, and its FMR when calibrated.
     pub fn resolve_threshold(&self, threshold: Threshold) -> Result<(f32, Option<f64>)> {
         compare::resolve(threshold, self.calibration())
+    }
+}
+
+/// Enrollment and search over the engine's store.
+impl Engine {
+    fn gallery(&self) -> Result<&Gallery> {
+        self.inner.gallery.as_ref().ok_or_else(|| {
+            Error::InvalidArgument(
+                "this engine has no store: build it with EngineBuilder::store".into(),
+            )
+        })
+    }
+
+    /// The engine's template store.
+    pub fn store(&self) -> Result<&Arc<dyn TemplateStore>> {
+        Ok(self.gallery()?.store())
+    }
+
+    /// The face an enrollment image contributes, per `policy`.
+    fn enrollment_face(&self, image: &Image, policy: FacePolicy) -> Result<Face> {
+        let faces = self.detect(image)?;
+        match (faces.len(), policy) {
+            (0, _) => Err(Error::NoFace),
+            (1, _) => Ok(faces[0]),
+            (n, FacePolicy::RequireOne) => Err(Error::MultipleFaces(n)),
+            (_, FacePolicy::Largest) => Ok(*detect::largest(&faces).ok_or(Error::NoFace)?),
+        }
+    }
+
+    /// Enrolls a subject (created if new) from photos: each must show one face (or see
+    /// [`FacePolicy`]). All templates are stored or none. Warns when a face already matches
+    /// another subject.
+    pub fn enroll(
+        &self,
+        collection: &str,
+        subject: &str,
+        images: &[Image],
+        options: &EnrollOptions,
+    ) -> Result<EnrollReport> {
+        if images.is_empty() {
+            return Err(Error::InvalidArgument(
+                "enroll needs at least one image".into(),
+            ));
+        }
+        let mut embeddings = Vec::with_capacity(images.len());
+        for img in images {
+            let face = self.enrollment_face(img, options.face_policy)?;
+            embeddings.push(self.embed(img, &[face])?.remove(0));
+        }
+        self.enroll_embeddings(collection, subject, embeddings, options)
+    }
+
+    /// Enrolls precomputed embeddings (of this engine's model).
+    pub fn enroll_embeddings(
+        &self,
+        collection: &str,
+        subject: &str,
+        embeddings: Vec<Embedding>,
+        options: &EnrollOptions,
+    ) -> Result<EnrollReport> {
+        if embeddings.is_empty() {
+            return Err(Error::InvalidArgument(
+                "enroll needs at least one face".into(),
+            ));
+        }
+        for e in &embeddings {
+            if e.model_id() != self.embedder_id() {
+                return Err(Error::ModelMismatch {
+                    left: e.model_id().to_string(),
+                    right: self.embedder_id().to_string(),
+                });
+            }
+        }
+        let (dup, _) = self.resolve_threshold(
+            options
+                .duplicate_threshold
+                .unwrap_or(self.inner.config.threshold),
+        )?;
+        let templates = embeddings
+            .into_iter()
+            .enumerate()
+            .map(|(i, embedding)| NewTemplate {
+                embedding,
+                model_version: self.inner.embedder_version.clone(),
+                quality: None,
+                source: options.sources.get(i).cloned(),
+            })
+            .collect();
+        let dim = self.inner.embedder.dim();
+        self.gallery()?.enroll(
+            collection,
+            subject,
+            self.embedder_id(),
+            dim,
+            templates,
+            options,
+            dup,
+        )
+    }
+
+    /// 1:1 — is the largest face of `image` the claimed subject? Scores the subject's best
+    /// template.
+    pub fn verify(
+        &self,
+        collection: &str,
+        subject: &str,
+        image: &Image,
+        threshold: Option<Threshold>,
+        actor: Option<&str>,
+    ) -> Result<Verification> {
+        let t = self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
+        let probe = self.extract_largest(image)?;
+        self.gallery()?
+            .verify(collection, subject, probe.face, &probe.embedding, t, actor)
+    }
+
+    /// 1:N — the `top_k` most similar enabled subjects for the largest face of `image`.
+    pub fn identify(
+        &self,
+        collection: &str,
+        image: &Image,
+        top_k: usize,
+        threshold: Option<Threshold>,
+        actor: Option<&str>,
+    ) -> Result<Identification> {
+        let t = self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
+        let probe = self.extract_largest(image)?;
+        self.gallery()?
+            .identify(collection, probe.face, &probe.embedding, top_k, t, actor)
+    }
+
+    /// Deletes a subject with its templates and data key; it is never returned again.
+    pub fn delete_subject(
+        &self,
+        collection: &str,
+        subject: &str,
+        actor: Option<&str>,
+    ) -> Result<()> {
+        self.gallery()?.delete_subject(collection, subject, actor)
+    }
+
+    /// A disabled subject is skipped by identify and refused by verify.
+    pub fn set_subject_disabled(
+        &self,
+        collection: &str,
+        subject: &str,
+        disabled: bool,
+        actor: Option<&str>,
+    ) -> Result<()> {
+        self.gallery()?
+            .set_disabled(collection, subject, disabled, actor)
+    }
+
+    /// The subject's metadata and decrypted templates (data-portability requests).
+    pub fn export_subject(
+        &self,
+        collection: &str,
+        subject: &str,
+        actor: Option<&str>,
+    ) -> Result<SubjectExport> {
+        self.gallery()?.export_subject(collection, subject, actor)
+    }
+
+    /// Subjects ordered by id, `limit` from `offset`.
+    pub fn list_subjects(
+        &self,
+        collection: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Subject>> {
+        self.store()?.list_subjects(collection, offset, limit)
     }
 }
 

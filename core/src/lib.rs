@@ -18,7 +18,9 @@ pub mod detect;
 pub mod embed;
 mod engine;
 mod error;
+mod gallery;
 pub mod image;
+pub mod index;
 pub mod models;
 pub mod runtime;
 pub mod store;
@@ -30,6 +32,10 @@ pub use engine::{
     Engine, EngineBuilder, EngineConfig, FaceEmbedding, DEFAULT_DETECTOR, DEFAULT_EMBEDDER,
 };
 pub use error::{Error, ErrorCode, Result};
+pub use gallery::{
+    Candidate, DuplicateWarning, EnrollOptions, EnrollReport, FacePolicy, Identification,
+    SubjectExport, Verification,
+};
 pub use image::{Image, ImageLimits, PixelFormat};
 
 /// The source checkout this crate was built from; used only as the last fallback when looking
