@@ -79,6 +79,35 @@ enum Command {
     /// Evaluate accuracy and calibrate thresholds
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
+    /// Enroll a subject from photos, or a whole gallery with --from-dir
+    Enroll(commands::gallery::EnrollArgs),
+    /// 1:1 — is the face in IMAGE this subject?
+    Verify {
+        #[command(flatten)]
+        store: commands::gallery::StoreArgs,
+        #[arg(long)]
+        subject: String,
+        image: PathBuf,
+        #[command(flatten)]
+        threshold: ThresholdArgs,
+    },
+    /// 1:N — who is the face in IMAGE?
+    Identify {
+        #[command(flatten)]
+        store: commands::gallery::StoreArgs,
+        /// How many candidates
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        image: PathBuf,
+        #[command(flatten)]
+        threshold: ThresholdArgs,
+    },
+    /// List, delete, export, disable or enable subjects
+    #[command(subcommand)]
+    Subjects(commands::gallery::SubjectsCommand),
+    /// Generate master keys and rotate a store to a new one
+    #[command(subcommand)]
+    Keys(commands::gallery::KeysCommand),
 }
 
 /// A decision threshold: a false-match rate (default 1e-4) or a raw cosine score.
@@ -93,7 +122,7 @@ pub struct ThresholdArgs {
 }
 
 impl ThresholdArgs {
-    fn get(self) -> Option<Threshold> {
+    pub fn get(self) -> Option<Threshold> {
         match (self.fmr, self.threshold) {
             (Some(f), _) => Some(Threshold::Fmr(f)),
             (_, Some(t)) => Some(Threshold::Score(t)),
@@ -104,6 +133,11 @@ impl ThresholdArgs {
 
 impl Global {
     pub fn engine(&self) -> Result<Engine, Error> {
+        self.engine_builder()?.build()
+    }
+
+    /// The engine builder with every global option applied.
+    pub fn engine_builder(&self) -> Result<faceprint::EngineBuilder, Error> {
         let mut detection = DetectionOptions::default();
         if let Some(s) = self.min_score {
             detection.score_threshold = s;
@@ -128,7 +162,7 @@ impl Global {
         if let Some(t) = self.threads {
             b = b.max_sessions(t.max(1));
         }
-        b.build()
+        Ok(b)
     }
 
     /// Runs `f` on a rayon pool of `--threads` workers.
@@ -175,6 +209,21 @@ fn main() -> ExitCode {
             threshold,
         } => commands::compare::run(g, image_a, image_b, threshold.get()),
         Command::Eval(e) => commands::eval::run(g, e),
+        Command::Enroll(a) => commands::gallery::enroll(g, a),
+        Command::Verify {
+            store,
+            subject,
+            image,
+            threshold,
+        } => commands::gallery::verify(g, store, subject, image, *threshold),
+        Command::Identify {
+            store,
+            top,
+            image,
+            threshold,
+        } => commands::gallery::identify(g, store, image, *top, *threshold),
+        Command::Subjects(c) => commands::gallery::subjects(g, c),
+        Command::Keys(c) => commands::gallery::keys(g, c),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

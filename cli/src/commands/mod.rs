@@ -1,3 +1,4 @@
 pub mod compare;
 pub mod eval;
+pub mod gallery;
 pub mod images;
