@@ -2,8 +2,10 @@
 //! The store stays the source of truth; an index is rebuilt from it on open.
 
 mod flat;
+mod hnsw;
 
 pub use flat::FlatIndex;
+pub use hnsw::{HnswConfig, HnswIndex};
 
 use crate::error::Result;
 

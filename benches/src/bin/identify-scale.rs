@@ -1,0 +1,182 @@
+//! 1:N at scale. Gallery: the first LFW image of each of the 5,749 people plus random unit-vector
+//! distractors up to N templates; probes: the other images of people with two or more.
+//! Reports identify top-5 latency (p50/p99, one thread), recall@1 of HNSW against the exact scan,
+//! build time on 1 and 2 threads, and index memory per template; and the flat scan at 100k.
+//!
+//!     faceprint eval calibrate --images ../shared/data/lfw/images --cache lfw.jsonl   (embeddings)
+//!     cargo run --release -p faceprint-bench --bin identify-scale -- lfw.jsonl [N] [EF...]
+
+use faceprint::index::{FlatIndex, HnswConfig, HnswIndex, VectorIndex};
+use faceprint::Embedding;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::time::Instant;
+
+fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<usize>()
+                    .unwrap_or(0)
+                    * 1024
+            })
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn random_unit(state: &mut u64, dim: usize) -> Vec<f32> {
+    // Gaussian components (Box-Muller) give uniformly distributed directions.
+    let mut next = || {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        ((*state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let v: Vec<f32> = (0..dim)
+        .map(|_| ((-2.0 * next().ln()).sqrt() * (2.0 * std::f64::consts::PI * next()).cos()) as f32)
+        .collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.into_iter().map(|x| x / n).collect()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let cache = args
+        .get(1)
+        .ok_or("usage: identify-scale LFW_EMBEDDINGS.jsonl [N] [EF...]")?;
+    let n: usize = args.get(2).map_or(Ok(1_000_000), |s| s.parse())?;
+    let efs: Vec<usize> = if args.len() > 3 {
+        args[3..]
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![64, 128]
+    };
+
+    // LFW embeddings by person, in file order.
+    let mut people: BTreeMap<String, Vec<Embedding>> = BTreeMap::new();
+    let file = std::io::BufReader::new(std::fs::File::open(cache)?);
+    for line in file.lines().skip(1) {
+        let (path, e): (String, Option<Embedding>) = serde_json::from_str(&line?)?;
+        let Some(e) = e else { continue };
+        let p = std::path::Path::new(&path);
+        let person = p
+            .parent()
+            .and_then(|d| d.file_name())
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
+        people.entry(person).or_default().push(e);
+    }
+    let dim = people.values().next().ok_or("no embeddings in the cache")?[0].dim();
+    let mut gallery: Vec<Vec<f32>> = Vec::with_capacity(n);
+    let mut probes: Vec<(usize, Vec<f32>)> = Vec::new();
+    for list in people.values() {
+        let id = gallery.len();
+        gallery.push(list[0].vector().to_vec());
+        for e in &list[1..] {
+            probes.push((id, e.vector().to_vec()));
+        }
+    }
+    let lfw_gallery = gallery.len();
+    let mut state = 0x1234_5678_9abc_def1u64;
+    while gallery.len() < n {
+        gallery.push(random_unit(&mut state, dim));
+    }
+    gallery.truncate(n.max(lfw_gallery));
+    let items: Vec<(u64, &[f32])> = gallery
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (k as u64, v.as_slice()))
+        .collect();
+    eprintln!(
+        "gallery {} ({} LFW people), {} probes",
+        items.len(),
+        lfw_gallery,
+        probes.len()
+    );
+
+    // Exact answers for a probe sample (the flat scan is the reference).
+    let mut flat = FlatIndex::with_capacity(dim, items.len());
+    for (k, v) in &items {
+        flat.insert(*k, v)?;
+    }
+    let sample: Vec<&(usize, Vec<f32>)> = probes
+        .iter()
+        .step_by((probes.len() / 1000).max(1))
+        .collect();
+    let t = Instant::now();
+    let exact: Vec<u64> = sample
+        .iter()
+        .map(|(_, q)| flat.search(q, 1).map(|h| h[0].key))
+        .collect::<Result<_, _>>()?;
+    let flat_ms = t.elapsed().as_secs_f64() * 1e3 / sample.len() as f64;
+    let rank1_exact = sample
+        .iter()
+        .zip(&exact)
+        .filter(|((id, _), k)| **k == *id as u64)
+        .count() as f64
+        / sample.len() as f64;
+    drop(flat);
+
+    let mut report = serde_json::json!({
+        "templates": items.len(), "dim": dim, "lfw_gallery": lfw_gallery, "probes_sampled": sample.len(),
+        "flat_mean_ms_at_n": flat_ms, "rank1_of_exact_search": rank1_exact,
+    });
+    let mut builds = Vec::new();
+    let mut index = None;
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        let before = rss_bytes();
+        let t = Instant::now();
+        let mut h = HnswIndex::new(dim, HnswConfig::default());
+        pool.install(|| h.extend_parallel(&items))?;
+        let secs = t.elapsed().as_secs_f64();
+        let grown = rss_bytes().saturating_sub(before);
+        eprintln!("built on {threads} thread(s) in {secs:.1} s");
+        builds.push(serde_json::json!({"threads": threads, "seconds": secs, "rss_growth_bytes_per_template": grown as f64 / items.len() as f64}));
+        index = Some(h);
+    }
+    let mut h = index.ok_or("no index")?;
+    report["build"] = serde_json::json!(builds);
+    report["index_bytes_per_template"] =
+        serde_json::json!(h.memory_bytes() as f64 / items.len() as f64);
+    let mut runs = Vec::new();
+    for ef in efs {
+        h.set_ef_search(ef);
+        let mut lat = Vec::with_capacity(probes.len());
+        for (_, q) in &probes {
+            let t = Instant::now();
+            let top = h.search(q, 5)?;
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            std::hint::black_box(top);
+        }
+        let agree = sample
+            .iter()
+            .zip(&exact)
+            .filter(|((_, q), k)| h.search(q, 1).map(|r| r[0].key == **k).unwrap_or(false))
+            .count();
+        let run = serde_json::json!({
+            "ef_search": ef,
+            "p50_ms": percentile(&mut lat, 0.5),
+            "p99_ms": percentile(&mut lat, 0.99),
+            "recall_at_1_vs_exact": agree as f64 / sample.len() as f64,
+        });
+        eprintln!("{run}");
+        runs.push(run);
+    }
+    report["hnsw_top5"] = serde_json::json!(runs);
+    println!("{report}");
+    Ok(())
+}
