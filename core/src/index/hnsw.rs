@@ -387,7 +387,8 @@ impl HnswIndex {
         self.slot.insert(key, node);
         self.deleted.push(false);
         self.level.push(level as u8);
-        self.links0.extend(std::iter::repeat_n(NONE, self.m0()));
+        let len = self.links0.len() + self.m0();
+        self.links0.resize(len, NONE);
         self.upper.push(vec![NONE; level * self.cfg.m]);
         (node, level)
     }
