@@ -30,6 +30,19 @@ pub enum EvalCommand {
         #[arg(long)]
         cache: Option<PathBuf>,
     },
+    /// 1:N accuracy: gallery = each person's first image, probes = the rest (rank-1, and
+    /// false-negative / false-positive identification rates at a calibrated threshold)
+    Identify {
+        /// Image root with one folder per identity (e.g. LFW)
+        #[arg(long)]
+        images: PathBuf,
+        /// Embedding cache file
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Decision threshold as a false-match rate
+        #[arg(long, default_value_t = 1e-4)]
+        fmr: f64,
+    },
     /// Compute the FMR → threshold table from every genuine and impostor pair of a labelled set
     Calibrate {
         /// Image root with one folder per identity (e.g. LFW)
@@ -57,6 +70,7 @@ pub fn run(g: &Global, cmd: &EvalCommand) -> Result<bool, Error> {
             cache,
             toml,
         } => calibrate(g, images, cache.as_deref(), *toml),
+        EvalCommand::Identify { images, cache, fmr } => identify(g, images, cache.as_deref(), *fmr),
     }
 }
 
@@ -358,23 +372,8 @@ fn lfw(
     Ok(true)
 }
 
-/// Score histogram resolution: 2^20 bins over -1..1 (about 2e-6 wide).
-const BINS: usize = 1 << 20;
-
-fn bin(s: f32) -> usize {
-    (((s + 1.0) / 2.0 * BINS as f32) as usize).min(BINS - 1)
-}
-
-fn bin_low(i: usize) -> f32 {
-    i as f32 / BINS as f32 * 2.0 - 1.0
-}
-
-fn calibrate(
-    g: &Global,
-    images: &Path,
-    cache: Option<&Path>,
-    toml_out: bool,
-) -> Result<bool, Error> {
+/// (identity, image) for every file of a folder-per-identity tree, sorted.
+fn labelled_images(images: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
     let mut ids: Vec<(String, PathBuf)> = Vec::new();
     let mut people: Vec<_> = std::fs::read_dir(images)
         .map_err(io(images))?
@@ -397,6 +396,87 @@ fn calibrate(
             images.display()
         )));
     }
+    Ok(ids)
+}
+
+fn identify(g: &Global, images: &Path, cache: Option<&Path>, fmr: f64) -> Result<bool, Error> {
+    use faceprint::index::{FlatIndex, VectorIndex};
+    let ids = labelled_images(images)?;
+    let engine = g.engine()?;
+    let (threshold, _) = engine.resolve_threshold(faceprint::Threshold::Fmr(fmr))?;
+    let paths: Vec<PathBuf> = ids.iter().map(|x| x.1.clone()).collect();
+    let emb = embed_all(g, &engine, &paths, cache)?;
+    // Gallery: each identity's first image with a face; probes: the rest.
+    let mut gallery_of: HashMap<&str, u64> = HashMap::new();
+    let mut gallery: Vec<&Embedding> = Vec::new();
+    let mut probes: Vec<(u64, &Embedding)> = Vec::new();
+    for ((name, _), e) in ids.iter().zip(&emb) {
+        let Some(e) = e else { continue };
+        match gallery_of.get(name.as_str()) {
+            Some(&k) => probes.push((k, e)),
+            None => {
+                gallery_of.insert(name, gallery.len() as u64);
+                gallery.push(e);
+            }
+        }
+    }
+    let dim = gallery.first().map_or(0, |e| e.dim());
+    let mut index = FlatIndex::with_capacity(dim, gallery.len());
+    for (k, e) in gallery.iter().enumerate() {
+        index.insert(k as u64, e.vector())?;
+    }
+    let (mut rank1, mut rank5, mut fn_at_t, mut fp_at_t) = (0usize, 0usize, 0usize, 0usize);
+    for (mate, e) in &probes {
+        let top = index.search(e.vector(), 6)?;
+        rank1 += (top[0].key == *mate) as usize;
+        rank5 += top.iter().take(5).any(|h| h.key == *mate) as usize;
+        // Mated search: a miss unless the mate is first and above the threshold.
+        fn_at_t += !(top[0].key == *mate && top[0].score >= threshold) as usize;
+        // The same probe as a non-mated search: its own identity left out of the gallery.
+        let best_other = top
+            .iter()
+            .find(|h| h.key != *mate)
+            .map_or(-1.0, |h| h.score);
+        fp_at_t += (best_other >= threshold) as usize;
+    }
+    let n = probes.len().max(1) as f64;
+    let v = json!({
+        "gallery": gallery.len(),
+        "probes": probes.len(),
+        "rank1": rank1 as f64 / n,
+        "rank5": rank5 as f64 / n,
+        "fmr": fmr,
+        "threshold": threshold,
+        "fnir_at_threshold": fn_at_t as f64 / n,
+        "fpir_at_threshold": fp_at_t as f64 / n,
+    });
+    output::line(g.human, &v, || {
+        format!(
+            "{} enrolled, {} probes: rank-1 {:.2}%, rank-5 {:.2}%; at FMR {fmr:e} (threshold {threshold:.4}): FNIR {:.2}%, FPIR {:.2}%",
+            gallery.len(), probes.len(), rank1 as f64 / n * 100.0, rank5 as f64 / n * 100.0, fn_at_t as f64 / n * 100.0, fp_at_t as f64 / n * 100.0
+        )
+    });
+    Ok(true)
+}
+
+/// Score histogram resolution: 2^20 bins over -1..1 (about 2e-6 wide).
+const BINS: usize = 1 << 20;
+
+fn bin(s: f32) -> usize {
+    (((s + 1.0) / 2.0 * BINS as f32) as usize).min(BINS - 1)
+}
+
+fn bin_low(i: usize) -> f32 {
+    i as f32 / BINS as f32 * 2.0 - 1.0
+}
+
+fn calibrate(
+    g: &Global,
+    images: &Path,
+    cache: Option<&Path>,
+    toml_out: bool,
+) -> Result<bool, Error> {
+    let ids = labelled_images(images)?;
     let engine = g.engine()?;
     let paths: Vec<PathBuf> = ids.iter().map(|x| x.1.clone()).collect();
     let emb = embed_all(g, &engine, &paths, cache)?;
