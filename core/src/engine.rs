@@ -37,6 +37,8 @@ pub struct EngineConfig {
     pub flip_augmentation: bool,
     /// Threshold used when a call does not give one.
     pub threshold: Threshold,
+    /// Search index of enrolled collections.
+    pub index: crate::gallery::IndexConfig,
 }
 
 /// Builds an [`Engine`]; finish with [`EngineBuilder::build`].
@@ -132,6 +134,12 @@ impl EngineBuilder {
         self
     }
 
+    /// When enrolled collections switch from the exact scan to HNSW.
+    pub fn index(mut self, index: crate::gallery::IndexConfig) -> Self {
+        self.config.index = index;
+        self
+    }
+
     pub fn config(mut self, config: EngineConfig) -> Self {
         self.config = config;
         self
@@ -180,6 +188,7 @@ impl EngineBuilder {
             || "custom".to_string(),
             |e| format!("sha256:{}", &e.sha256[..16]),
         );
+        let index_config = self.config.index;
         let engine = Engine {
             inner: Arc::new(Inner {
                 runtime,
@@ -189,7 +198,7 @@ impl EngineBuilder {
                 embedder_version,
                 calibration,
                 config: self.config,
-                gallery: self.store.map(Gallery::new),
+                gallery: self.store.map(|s| Gallery::new(s, index_config)),
             }),
         };
         // A threshold the caller chose must be usable: fail now, not on the first compare.

@@ -4,6 +4,7 @@ mod common;
 
 use common::dev;
 use faceprint::store::{AuditAction, MasterKey, SqliteStore};
+use faceprint::IndexConfig;
 use faceprint::{Engine, EnrollOptions, ErrorCode, FacePolicy, Image, Threshold};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -221,4 +222,61 @@ fn enrollment_refuses_bad_photos_and_warns_about_duplicates() {
         )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidArgument);
+}
+
+#[test]
+fn hnsw_and_exact_search_give_the_same_answers_and_survive_deletes() {
+    with_data!();
+    let db = temp_db("hnsw");
+    let key = MasterKey::generate();
+    let exact = engine_with(&db, &key);
+    enroll_train(&exact);
+    drop(exact);
+    // The same store, with HNSW from 4 templates up (the train set has 9).
+    let store = SqliteStore::open(&db, key.clone()).unwrap();
+    let small = IndexConfig {
+        hnsw_min_templates: 4,
+        ..Default::default()
+    };
+    let graph = Engine::builder()
+        .store(Arc::new(store))
+        .index(small)
+        .build()
+        .unwrap();
+    let exact = engine_with(&db, &key);
+    for file in [
+        "faces/test/obama1.jpg",
+        "faces/test/alex_lacamoire1.jpg",
+        "faces/test/kit_with_rose.jpg",
+    ] {
+        let img = open(&graph, file);
+        let a = graph.identify("people", &img, 5, None, None).unwrap();
+        let b = exact.identify("people", &img, 5, None, None).unwrap();
+        assert_eq!(a.candidates, b.candidates, "{file}");
+    }
+    // Deleting most subjects rebuilds (tombstones) and then falls back to the exact scan.
+    for who in ["obama", "biden", "rose_leslie"] {
+        graph.delete_subject("people", who, None).unwrap();
+        let id = graph
+            .identify(
+                "people",
+                &open(&graph, "faces/test/obama1.jpg"),
+                5,
+                None,
+                None,
+            )
+            .unwrap();
+        assert!(id.candidates.iter().all(|c| c.subject != who));
+    }
+    let left = graph
+        .identify(
+            "people",
+            &open(&graph, "faces/test/alex_lacamoire1.jpg"),
+            5,
+            None,
+            None,
+        )
+        .unwrap();
+    assert_eq!(left.candidates.len(), 2);
+    assert_eq!(left.candidates[0].subject, "alex_lacamoire");
 }
