@@ -33,7 +33,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let id = format!("subject-{s:07}");
         store.upsert_subject("bench", &id, None, None)?;
         let templates = (0..per)
-            .map(|_| Ok(NewTemplate { embedding: vector()?, model_version: "bench".into(), quality: None, source: None }))
+            .map(|_| {
+                Ok(NewTemplate {
+                    embedding: vector()?,
+                    model_version: "bench".into(),
+                    quality: None,
+                    source: None,
+                })
+            })
             .collect::<Result<Vec<_>, faceprint::Error>>()?;
         store.add_templates("bench", &id, &templates)?;
     }
