@@ -6,7 +6,8 @@ use crate::detect::{self, BlazeFace, DetectionOptions, Detector, Face, YuNet};
 use crate::embed::{Embedder, Embedding, OnnxEmbedder};
 use crate::error::{Error, Result};
 use crate::gallery::{
-    EnrollOptions, EnrollReport, FacePolicy, Gallery, Identification, SubjectExport, Verification,
+    EnrollOptions, EnrollReport, FacePolicy, Gallery, Identification, QualityGate, SubjectExport,
+    Verification,
 };
 use crate::image::{Image, ImageLimits};
 use crate::models::{Calibration, ModelPack};
@@ -53,9 +54,16 @@ pub struct EngineBuilder {
     config: EngineConfig,
     threshold_set: bool,
     store: Option<Arc<dyn TemplateStore>>,
+    quality_gate: Option<Arc<dyn QualityGate>>,
 }
 
 impl EngineBuilder {
+    /// Checks every enrollment face before it is stored (see [`QualityGate`]).
+    pub fn quality_gate(mut self, gate: Arc<dyn QualityGate>) -> Self {
+        self.quality_gate = Some(gate);
+        self
+    }
+
     /// The template store enroll/verify/identify work on (e.g. a [`crate::store::SqliteStore`]).
     pub fn store(mut self, store: Arc<dyn TemplateStore>) -> Self {
         self.store = Some(store);
@@ -199,6 +207,7 @@ impl EngineBuilder {
                 calibration,
                 config: self.config,
                 gallery: self.store.map(|s| Gallery::new(s, index_config)),
+                quality_gate: self.quality_gate,
             }),
         };
         // A threshold the caller chose must be usable: fail now, not on the first compare.
@@ -218,6 +227,7 @@ struct Inner {
     calibration: Option<Calibration>,
     config: EngineConfig,
     gallery: Option<Gallery>,
+    quality_gate: Option<Arc<dyn QualityGate>>,
 }
 
 /// Detect, align, embed and compare faces. Clone it freely: clones share models and sessions.
@@ -250,6 +260,7 @@ impl Engine {
             config: EngineConfig::default(),
             threshold_set: false,
             store: None,
+            quality_gate: None,
         }
     }
 
@@ -404,11 +415,16 @@ impl Engine {
             ));
         }
         let mut embeddings = Vec::with_capacity(images.len());
+        let mut quality = Vec::with_capacity(images.len());
         for img in images {
             let face = self.enrollment_face(img, options.face_policy)?;
+            quality.push(match &self.inner.quality_gate {
+                Some(gate) => Some(gate.check(img, &face)?),
+                None => None,
+            });
             embeddings.push(self.embed(img, &[face])?.remove(0));
         }
-        self.enroll_embeddings(collection, subject, embeddings, options)
+        self.store_templates(collection, subject, embeddings, quality, options)
     }
 
     /// Enrolls precomputed embeddings (of this engine's model).
@@ -417,6 +433,18 @@ impl Engine {
         collection: &str,
         subject: &str,
         embeddings: Vec<Embedding>,
+        options: &EnrollOptions,
+    ) -> Result<EnrollReport> {
+        let n = embeddings.len();
+        self.store_templates(collection, subject, embeddings, vec![None; n], options)
+    }
+
+    fn store_templates(
+        &self,
+        collection: &str,
+        subject: &str,
+        embeddings: Vec<Embedding>,
+        quality: Vec<Option<f32>>,
         options: &EnrollOptions,
     ) -> Result<EnrollReport> {
         if embeddings.is_empty() {
@@ -443,7 +471,7 @@ impl Engine {
             .map(|(i, embedding)| NewTemplate {
                 embedding,
                 model_version: self.inner.embedder_version.clone(),
-                quality: None,
+                quality: quality.get(i).copied().flatten(),
                 source: options.sources.get(i).cloned(),
             })
             .collect();

@@ -35,6 +35,7 @@ pub enum ErrorCode {
     AlreadyExists = 54,
     Storage = 55,
     SubjectDisabled = 56,
+    QualityRejected = 60,
     Internal = 99,
 }
 
@@ -67,6 +68,7 @@ impl ErrorCode {
         ErrorCode::AlreadyExists,
         ErrorCode::Storage,
         ErrorCode::SubjectDisabled,
+        ErrorCode::QualityRejected,
         ErrorCode::Internal,
     ];
 
@@ -104,6 +106,7 @@ impl ErrorCode {
             ErrorCode::AlreadyExists => "already_exists",
             ErrorCode::Storage => "storage",
             ErrorCode::SubjectDisabled => "subject_disabled",
+            ErrorCode::QualityRejected => "quality_rejected",
             ErrorCode::Internal => "internal",
         }
     }
@@ -179,6 +182,8 @@ pub enum Error {
     Storage(String),
     #[error("subject {0} is disabled")]
     SubjectDisabled(String),
+    #[error("face quality too low: {0}")]
+    QualityRejected(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -213,6 +218,7 @@ impl Error {
             Error::AlreadyExists(_) => ErrorCode::AlreadyExists,
             Error::Storage(_) => ErrorCode::Storage,
             Error::SubjectDisabled(_) => ErrorCode::SubjectDisabled,
+            Error::QualityRejected(_) => ErrorCode::QualityRejected,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -12,6 +12,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
+/// Judges each enrollment face before it is stored: return a quality score in 0..=1 to accept
+/// it (stored with the template), or [`Error::QualityRejected`] saying why not.
+pub trait QualityGate: Send + Sync {
+    fn check(&self, image: &crate::image::Image, face: &Face) -> Result<f32>;
+}
+
 /// What to do with an enrollment image that holds several faces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -34,7 +34,7 @@ pub use engine::{
 pub use error::{Error, ErrorCode, Result};
 pub use gallery::{
     Candidate, DuplicateWarning, EnrollOptions, EnrollReport, FacePolicy, Identification,
-    IndexConfig, SubjectExport, Verification,
+    IndexConfig, QualityGate, SubjectExport, Verification,
 };
 pub use image::{Image, ImageLimits, PixelFormat};
 

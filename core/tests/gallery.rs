@@ -280,3 +280,53 @@ fn hnsw_and_exact_search_give_the_same_answers_and_survive_deletes() {
     assert_eq!(left.candidates.len(), 2);
     assert_eq!(left.candidates[0].subject, "alex_lacamoire");
 }
+
+/// Rejects faces whose eyes are less than 60 px apart; scores the rest by eye distance.
+struct EyeDistanceGate;
+
+impl faceprint::QualityGate for EyeDistanceGate {
+    fn check(&self, _image: &Image, face: &faceprint::Face) -> faceprint::Result<f32> {
+        let d = face.inter_eye_distance();
+        if d < 60.0 {
+            return Err(faceprint::Error::QualityRejected(format!(
+                "eyes {d:.0} px apart, need 60"
+            )));
+        }
+        Ok((d / 200.0).min(1.0))
+    }
+}
+
+#[test]
+fn the_quality_gate_decides_before_anything_is_stored() {
+    with_data!();
+    let store = SqliteStore::open(temp_db("gate"), MasterKey::generate()).unwrap();
+    let e = Engine::builder()
+        .store(Arc::new(store))
+        .quality_gate(Arc::new(EyeDistanceGate))
+        .build()
+        .unwrap();
+    // A large portrait passes; its score is stored with the template.
+    let big = open(&e, "faces/named/obama_obama.jpg");
+    e.enroll("people", "obama", &[big], &EnrollOptions::default())
+        .unwrap();
+    let t = e.store().unwrap().templates("people", "obama").unwrap();
+    let q = t[0].quality.expect("quality stored");
+    assert!(q > 0.3 && q <= 1.0, "{q}");
+    // A small LFW face is refused with its own code, and nothing is stored.
+    let lfw = common::data_dir()
+        .unwrap()
+        .join("lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg");
+    let small = e.open(lfw).unwrap();
+    let err = e
+        .enroll("people", "aaron", &[small], &EnrollOptions::default())
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::QualityRejected, "{err}");
+    assert_eq!(
+        e.store()
+            .unwrap()
+            .subject("people", "aaron")
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFound
+    );
+}
