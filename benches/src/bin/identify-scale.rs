@@ -8,6 +8,7 @@
 
 use faceprint::index::{FlatIndex, HnswConfig, HnswIndex, VectorIndex};
 use faceprint::Embedding;
+use faceprint_bench::random_unit;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::time::Instant;
@@ -31,21 +32,6 @@ fn rss_bytes() -> usize {
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn random_unit(state: &mut u64, dim: usize) -> Vec<f32> {
-    // Gaussian components (Box-Muller) give uniformly distributed directions.
-    let mut next = || {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        ((*state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    };
-    let v: Vec<f32> = (0..dim)
-        .map(|_| ((-2.0 * next().ln()).sqrt() * (2.0 * std::f64::consts::PI * next()).cos()) as f32)
-        .collect();
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    v.into_iter().map(|x| x / n).collect()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -16,17 +16,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     let store = SqliteStore::open(dir.join("bench.db"), MasterKey::generate())?;
     store.ensure_collection("bench", "dlib-resnet-v1", 128)?;
-    let mut x = 0x9E3779B97F4A7C15u64;
-    let mut vector = || -> Result<Embedding, faceprint::Error> {
-        let v: Vec<f32> = (0..128)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect();
-        Embedding::new("dlib-resnet-v1", v)
+    let mut state = 0x9E3779B97F4A7C15u64;
+    let mut vector = || {
+        Embedding::new(
+            "dlib-resnet-v1",
+            faceprint_bench::random_unit(&mut state, 128),
+        )
     };
     let started = Instant::now();
     for s in 0..subjects {
