@@ -69,6 +69,28 @@ enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// Quality report of the largest face: score, reasons, pose, eyes, mask (JSON per image)
+    Quality {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Limits preset: enrollment (strict) or authentication
+        #[arg(long, default_value = "enrollment")]
+        profile: String,
+        /// Limits from a TOML file (fields of QualityProfile; unset ones keep the preset's)
+        #[arg(long, value_name = "TOML")]
+        profile_file: Option<PathBuf>,
+        /// Skip the optional models (FaceMesh, Iris, mask): five-point pose, no eye/mask checks
+        #[arg(long)]
+        fast: bool,
+    },
+    /// Passive liveness (MiniFASNet ensemble) of the largest face (JSON per image)
+    Liveness {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Score at or above which a face is live (default 0.64)
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
     /// Compare the largest face of two images
     Compare {
         image_a: PathBuf,
@@ -203,6 +225,15 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Detect { images } => commands::images::detect(g, images),
         Command::Embed { images } => commands::images::embed(g, images),
+        Command::Quality {
+            images,
+            profile,
+            profile_file,
+            fast,
+        } => commands::images::quality(g, images, profile, profile_file.as_deref(), *fast),
+        Command::Liveness { images, threshold } => {
+            commands::images::liveness(g, images, *threshold)
+        }
         Command::Compare {
             image_a,
             image_b,

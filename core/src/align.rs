@@ -89,6 +89,31 @@ pub(crate) struct CropFormat {
     pub norm: Normalize,
 }
 
+/// A general 2-D affine map `[x', y'] = [m0·x + m1·y + m2, m3·x + m4·y + m5]`, for crops whose
+/// two axes are scaled differently (MiniFASNet stretches its box to a square input).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Affine {
+    pub m: [f32; 6],
+}
+
+impl Affine {
+    pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
+        let m = &self.m;
+        [
+            m[0] * p[0] + m[1] * p[1] + m[2],
+            m[3] * p[0] + m[4] * p[1] + m[5],
+        ]
+    }
+}
+
+impl From<Similarity> for Affine {
+    fn from(s: Similarity) -> Affine {
+        Affine {
+            m: [s.a, -s.b, s.tx, s.b, s.a, s.ty],
+        }
+    }
+}
+
 /// Warps `img` through `to_crop` (image → crop coordinates) into one crop of `out`
 /// (`3 * width * height` values). Pixels outside the image are black, as OpenCV's
 /// `warpAffine` with a constant border. `mirror` writes the crop flipped left-right.
@@ -99,7 +124,17 @@ pub(crate) fn warp_into(
     mirror: bool,
     out: &mut [f32],
 ) {
-    let inv = to_crop.inverse();
+    warp_affine_into(img, &to_crop.inverse().into(), f, mirror, out)
+}
+
+/// As [`warp_into`], given the inverse map (crop → image) of any affine transform.
+pub(crate) fn warp_affine_into(
+    img: &Image,
+    inv: &Affine,
+    f: &CropFormat,
+    mirror: bool,
+    out: &mut [f32],
+) {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let src = img.as_rgb();
     let plane = f.width * f.height;
@@ -117,7 +152,7 @@ pub(crate) fn warp_into(
     };
     let mut v = [0f32; 3];
     for y in 0..f.height {
-        // The source point moves by (a, b) per output pixel along a row.
+        // The source point moves by (m0, m3) per output pixel along a row.
         let start = inv.apply([0.0, y as f32]);
         let (mut sx, mut sy) = (start[0], start[1]);
         for x in 0..f.width {
@@ -148,8 +183,8 @@ pub(crate) fn warp_into(
                     Layout::Nhwc => out[(y * f.width + ox) * 3 + c] = value,
                 }
             }
-            sx += inv.a;
-            sy += inv.b;
+            sx += inv.m[0];
+            sy += inv.m[3];
         }
     }
 }

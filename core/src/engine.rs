@@ -10,8 +10,11 @@ use crate::gallery::{
     Verification,
 };
 use crate::image::{Image, ImageLimits};
+use crate::landmarks::{EyeOpenness, FaceMesh, IrisModel, MeshLandmarks};
+use crate::liveness::{Liveness, PassiveLiveness};
 use crate::models::{Calibration, ModelPack};
-use crate::runtime::{Runtime, Threading};
+use crate::quality::{self, MaskDetector, QualityModels, QualityProfile, QualityReport};
+use crate::runtime::{LazyModel, Runtime, Threading};
 use crate::store::{NewTemplate, Subject, TemplateStore};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -29,9 +32,11 @@ pub struct FaceEmbedding {
 }
 
 /// Behaviour settings of an engine.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EngineConfig {
+    /// Passive-liveness score at or above which a face counts as live (0..1).
+    pub liveness_threshold: f32,
     pub detection: DetectionOptions,
     pub image_limits: ImageLimits,
     /// Embed each face and its mirror image and average them.
@@ -40,6 +45,19 @@ pub struct EngineConfig {
     pub threshold: Threshold,
     /// Search index of enrolled collections.
     pub index: crate::gallery::IndexConfig,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            liveness_threshold: crate::liveness::DEFAULT_THRESHOLD,
+            detection: DetectionOptions::default(),
+            image_limits: ImageLimits::default(),
+            flip_augmentation: false,
+            threshold: Threshold::default(),
+            index: crate::gallery::IndexConfig::default(),
+        }
+    }
 }
 
 /// Builds an [`Engine`]; finish with [`EngineBuilder::build`].
@@ -55,9 +73,24 @@ pub struct EngineBuilder {
     threshold_set: bool,
     store: Option<Arc<dyn TemplateStore>>,
     quality_gate: Option<Arc<dyn QualityGate>>,
+    enrollment_quality: Option<QualityProfile>,
 }
 
 impl EngineBuilder {
+    /// Runs the quality report with this profile on every enrollment photo and refuses the
+    /// enrollment (`quality_rejected`, naming the reasons) when one fails; the score is stored
+    /// with the template.
+    pub fn enrollment_quality(mut self, profile: QualityProfile) -> Self {
+        self.enrollment_quality = Some(profile);
+        self
+    }
+
+    /// Passive-liveness threshold (default 0.64, see [`crate::liveness::DEFAULT_THRESHOLD`]).
+    pub fn liveness_threshold(mut self, threshold: f32) -> Self {
+        self.config.liveness_threshold = threshold;
+        self
+    }
+
     /// Checks every enrollment face before it is stored (see [`QualityGate`]).
     pub fn quality_gate(mut self, gate: Arc<dyn QualityGate>) -> Self {
         self.quality_gate = Some(gate);
@@ -156,6 +189,15 @@ impl EngineBuilder {
     /// Loads ONNX Runtime (once per process), checks and loads the models.
     pub fn build(self) -> Result<Engine> {
         self.config.detection.validate()?;
+        if !(0.0..=1.0).contains(&self.config.liveness_threshold) {
+            return Err(Error::InvalidArgument(format!(
+                "liveness threshold {} is outside 0..1",
+                self.config.liveness_threshold
+            )));
+        }
+        if let Some(p) = &self.enrollment_quality {
+            p.validate()?;
+        }
         let pack = match &self.models_dir {
             Some(d) => ModelPack::open(d)?,
             None => ModelPack::discover()?,
@@ -208,6 +250,11 @@ impl EngineBuilder {
                 config: self.config,
                 gallery: self.store.map(|s| Gallery::new(s, index_config)),
                 quality_gate: self.quality_gate,
+                enrollment_quality: self.enrollment_quality,
+                mesh: LazyModel::default(),
+                iris: LazyModel::default(),
+                mask: LazyModel::default(),
+                passive: LazyModel::default(),
             }),
         };
         // A threshold the caller chose must be usable: fail now, not on the first compare.
@@ -228,6 +275,11 @@ struct Inner {
     config: EngineConfig,
     gallery: Option<Gallery>,
     quality_gate: Option<Arc<dyn QualityGate>>,
+    enrollment_quality: Option<QualityProfile>,
+    mesh: LazyModel<FaceMesh>,
+    iris: LazyModel<IrisModel>,
+    mask: LazyModel<MaskDetector>,
+    passive: LazyModel<PassiveLiveness>,
 }
 
 /// Detect, align, embed and compare faces. Clone it freely: clones share models and sessions.
@@ -261,6 +313,7 @@ impl Engine {
             threshold_set: false,
             store: None,
             quality_gate: None,
+            enrollment_quality: None,
         }
     }
 
@@ -418,10 +471,16 @@ impl Engine {
         let mut quality = Vec::with_capacity(images.len());
         for img in images {
             let face = self.enrollment_face(img, options.face_policy)?;
-            quality.push(match &self.inner.quality_gate {
-                Some(gate) => Some(gate.check(img, &face)?),
-                None => None,
-            });
+            let mut score = None;
+            if let Some(profile) = &self.inner.enrollment_quality {
+                let report = self.face_quality(img, &face, 1, profile)?;
+                report.require_passed()?;
+                score = Some(report.score);
+            }
+            if let Some(gate) = &self.inner.quality_gate {
+                score = Some(gate.check(img, &face)?);
+            }
+            quality.push(score);
             embeddings.push(self.embed(img, &[face])?.remove(0));
         }
         self.store_templates(collection, subject, embeddings, quality, options)
@@ -558,6 +617,145 @@ impl Engine {
         limit: usize,
     ) -> Result<Vec<Subject>> {
         self.store()?.list_subjects(collection, offset, limit)
+    }
+}
+
+/// Quality, landmarks and passive liveness. The models behind these load on first use.
+impl Engine {
+    pub(crate) fn runtime_and_pack(&self) -> (&Runtime, &ModelPack) {
+        (&self.inner.runtime, &self.inner.pack)
+    }
+
+    pub(crate) fn face_mesh(&self) -> Result<Arc<FaceMesh>> {
+        let (rt, pack) = self.runtime_and_pack();
+        self.inner.mesh.get(|| FaceMesh::load(pack, rt))
+    }
+
+    pub(crate) fn iris_model(&self) -> Result<Arc<IrisModel>> {
+        let (rt, pack) = self.runtime_and_pack();
+        self.inner.iris.get(|| IrisModel::load(pack, rt))
+    }
+
+    fn mask_detector(&self) -> Result<Arc<MaskDetector>> {
+        let (rt, pack) = self.runtime_and_pack();
+        self.inner.mask.get(|| MaskDetector::load(pack, rt))
+    }
+
+    fn passive_liveness(&self) -> Result<Arc<PassiveLiveness>> {
+        let (rt, pack) = self.runtime_and_pack();
+        self.inner.passive.get(|| PassiveLiveness::load(pack, rt))
+    }
+
+    /// The 468 FaceMesh landmarks of a detected face (head pose, mouth, eye corners).
+    pub fn landmarks(&self, image: &Image, face: &Face) -> Result<MeshLandmarks> {
+        self.face_mesh()?.landmarks(image, face)
+    }
+
+    /// Eyelid opening over eye width of both eyes, from a face's mesh landmarks.
+    pub fn eye_openness(&self, image: &Image, mesh: &MeshLandmarks) -> Result<EyeOpenness> {
+        self.iris_model()?.openness(image, mesh.eye_corners())
+    }
+
+    /// The quality report of the largest face of `image` against `profile`. Faces the
+    /// detector is unsure of (score 0.5 up to the engine's threshold — masks, occlusion,
+    /// strong pose) are still assessed, so the answer is "mask_or_occlusion" or
+    /// "low_confidence" rather than a bare "no_face".
+    pub fn quality(&self, image: &Image, profile: &QualityProfile) -> Result<QualityReport> {
+        profile.validate()?;
+        let faces = self.detect(image)?;
+        let count = faces.len();
+        let face = match detect::largest(&faces) {
+            Some(f) => *f,
+            None => {
+                let mut lenient = self.inner.config.detection;
+                lenient.score_threshold = lenient.score_threshold.min(0.5);
+                let unsure = self.detect_with(image, &lenient)?;
+                match detect::largest(&unsure) {
+                    Some(f) => *f,
+                    None => return Ok(QualityReport::no_face(profile)),
+                }
+            }
+        };
+        self.face_quality(image, &face, count.max(1), profile)
+    }
+
+    /// The quality report of one detected face (`face_count`: faces in the image).
+    pub fn face_quality(
+        &self,
+        image: &Image,
+        face: &Face,
+        face_count: usize,
+        profile: &QualityProfile,
+    ) -> Result<QualityReport> {
+        Ok(self.assess(image, face, face_count, profile)?.0)
+    }
+
+    /// The report plus the mesh it measured (sessions reuse the mesh for pose and smiles).
+    pub(crate) fn assess(
+        &self,
+        image: &Image,
+        face: &Face,
+        face_count: usize,
+        profile: &QualityProfile,
+    ) -> Result<(QualityReport, Option<MeshLandmarks>)> {
+        profile.validate()?;
+        let (mesh, iris) = if profile.landmarks {
+            (Some(self.face_mesh()?), Some(self.iris_model()?))
+        } else {
+            (None, None)
+        };
+        let mask = if profile.mask {
+            Some(self.mask_detector()?)
+        } else {
+            None
+        };
+        let models = QualityModels {
+            mesh: mesh.as_deref(),
+            iris: iris.as_deref(),
+            mask: mask.as_deref(),
+        };
+        quality::assess(image, face, face_count, profile, &models)
+    }
+
+    /// Passive liveness of the largest face of `image`; `NoFace` if there is none.
+    pub fn liveness(&self, image: &Image) -> Result<Liveness> {
+        let faces = self.detect(image)?;
+        let face = *detect::largest(&faces).ok_or(Error::NoFace)?;
+        self.face_liveness(image, &face)
+    }
+
+    /// Passive liveness of one detected face, at the engine's liveness threshold.
+    pub fn face_liveness(&self, image: &Image, face: &Face) -> Result<Liveness> {
+        self.passive_liveness()?
+            .check(image, face, self.inner.config.liveness_threshold)
+    }
+
+    /// 1:1 with an embedding already extracted (frame sessions).
+    pub fn verify_embedding(
+        &self,
+        collection: &str,
+        subject: &str,
+        probe: &FaceEmbedding,
+        threshold: Option<Threshold>,
+        actor: Option<&str>,
+    ) -> Result<Verification> {
+        let t = self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
+        self.gallery()?
+            .verify(collection, subject, probe.face, &probe.embedding, t, actor)
+    }
+
+    /// 1:N with an embedding already extracted (frame sessions).
+    pub fn identify_embedding(
+        &self,
+        collection: &str,
+        probe: &FaceEmbedding,
+        top_k: usize,
+        threshold: Option<Threshold>,
+        actor: Option<&str>,
+    ) -> Result<Identification> {
+        let t = self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
+        self.gallery()?
+            .identify(collection, probe.face, &probe.embedding, top_k, t, actor)
     }
 }
 

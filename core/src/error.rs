@@ -36,6 +36,7 @@ pub enum ErrorCode {
     Storage = 55,
     SubjectDisabled = 56,
     QualityRejected = 60,
+    SessionFinished = 70,
     Internal = 99,
 }
 
@@ -69,6 +70,7 @@ impl ErrorCode {
         ErrorCode::Storage,
         ErrorCode::SubjectDisabled,
         ErrorCode::QualityRejected,
+        ErrorCode::SessionFinished,
         ErrorCode::Internal,
     ];
 
@@ -107,6 +109,7 @@ impl ErrorCode {
             ErrorCode::Storage => "storage",
             ErrorCode::SubjectDisabled => "subject_disabled",
             ErrorCode::QualityRejected => "quality_rejected",
+            ErrorCode::SessionFinished => "session_finished",
             ErrorCode::Internal => "internal",
         }
     }
@@ -184,6 +187,8 @@ pub enum Error {
     SubjectDisabled(String),
     #[error("face quality too low: {0}")]
     QualityRejected(String),
+    #[error("the session has already finished ({0}); start a new one")]
+    SessionFinished(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -219,6 +224,7 @@ impl Error {
             Error::Storage(_) => ErrorCode::Storage,
             Error::SubjectDisabled(_) => ErrorCode::SubjectDisabled,
             Error::QualityRejected(_) => ErrorCode::QualityRejected,
+            Error::SessionFinished(_) => ErrorCode::SessionFinished,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -21,7 +21,10 @@ mod error;
 mod gallery;
 pub mod image;
 pub mod index;
+pub mod landmarks;
+pub mod liveness;
 pub mod models;
+pub mod quality;
 pub mod runtime;
 pub mod store;
 
@@ -37,6 +40,9 @@ pub use gallery::{
     IndexConfig, QualityGate, SubjectExport, Verification,
 };
 pub use image::{Image, ImageLimits, PixelFormat};
+pub use landmarks::{EyeOpenness, HeadPose, MeshLandmarks};
+pub use liveness::Liveness;
+pub use quality::{QualityProfile, QualityReason, QualityReport};
 
 /// The source checkout this crate was built from; used only as the last fallback when looking
 /// for the model pack and ONNX Runtime of a development build.

@@ -339,6 +339,123 @@ impl TensorFormat {
     }
 }
 
+/// A model that takes one face crop per call (landmark, liveness and mask models): the crop is
+/// warped straight into the input tensor, sized and normalised from the manifest entry.
+pub(crate) struct CropModel {
+    pub id: String,
+    input: String,
+    pub format: crate::align::CropFormat,
+    pool: SessionPool,
+}
+
+impl CropModel {
+    /// Loads `id` and checks the graph has the manifest's input and the `outputs` we read.
+    pub fn load(
+        pack: &crate::models::ModelPack,
+        id: &str,
+        runtime: &Runtime,
+        outputs: &[&str],
+    ) -> Result<CropModel> {
+        let entry = pack.entry(id)?;
+        let (w, h) = entry
+            .input
+            .size
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.trim().parse::<usize>().ok()?, h.trim().parse().ok()?)))
+            .ok_or_else(|| {
+                Error::ModelManifest(format!(
+                    "{id}: input size {:?} is not a fixed WIDTHxHEIGHT",
+                    entry.input.size
+                ))
+            })?;
+        let pool = runtime.pool(pack, id)?;
+        let (in_names, out_names) = pool.io_names()?;
+        if !in_names.contains(&entry.input.name)
+            || outputs.iter().any(|o| !out_names.iter().any(|n| n == o))
+        {
+            return Err(Error::ModelManifest(format!(
+                "{id}: the graph has inputs {in_names:?} and outputs {out_names:?}; expected input \
+                 {:?} and outputs {outputs:?}",
+                entry.input.name
+            )));
+        }
+        let fmt = TensorFormat::from_spec(&entry.input);
+        Ok(CropModel {
+            id: id.to_string(),
+            input: entry.input.name.clone(),
+            format: crate::align::CropFormat {
+                width: w,
+                height: h,
+                order: fmt.order,
+                layout: fmt.layout,
+                norm: fmt.norm,
+            },
+            pool,
+        })
+    }
+
+    /// Runs the model on each crop (`crop → image` maps, optionally mirrored) and returns the
+    /// named outputs of every crop, flattened, in the order asked.
+    pub fn run(
+        &self,
+        image: &crate::image::Image,
+        crops: &[(crate::align::Affine, bool)],
+        outputs: &[&str],
+    ) -> Result<Vec<Vec<Vec<f32>>>> {
+        let f = &self.format;
+        let len = 3 * f.width * f.height;
+        let shape = match f.layout {
+            crate::image::resize::Layout::Nchw => [1, 3, f.height, f.width],
+            crate::image::resize::Layout::Nhwc => [1, f.height, f.width, 3],
+        };
+        self.pool.with(|worker| {
+            let mut all = Vec::with_capacity(crops.len());
+            for (inv, mirror) in crops {
+                worker.scratch.clear();
+                worker.scratch.resize(len, 0.0);
+                crate::align::warp_affine_into(image, inv, f, *mirror, &mut worker.scratch);
+                let input = ort::value::TensorRef::from_array_view((shape, &worker.scratch[..]))?;
+                let out = worker
+                    .session
+                    .run(ort::inputs![self.input.as_str() => input])?;
+                let mut values = Vec::with_capacity(outputs.len());
+                for name in outputs {
+                    let (_, data) = out[*name].try_extract_tensor::<f32>()?;
+                    values.push(data.to_vec());
+                }
+                all.push(values);
+            }
+            Ok(all)
+        })
+    }
+}
+
+/// A model loaded on first use: optional models (landmarks, liveness, mask) cost nothing until
+/// asked for, and a failed load is retried on the next call instead of being remembered.
+pub(crate) struct LazyModel<T> {
+    cell: Mutex<Option<std::sync::Arc<T>>>,
+}
+
+impl<T> Default for LazyModel<T> {
+    fn default() -> Self {
+        LazyModel {
+            cell: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> LazyModel<T> {
+    pub fn get(&self, load: impl FnOnce() -> Result<T>) -> Result<std::sync::Arc<T>> {
+        let mut cell = self.cell.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = cell.as_ref() {
+            return Ok(m.clone());
+        }
+        let m = std::sync::Arc::new(load()?);
+        *cell = Some(m.clone());
+        Ok(m)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,6 +43,22 @@ pub enum EvalCommand {
         #[arg(long, default_value_t = 1e-4)]
         fmr: f64,
     },
+    /// Quality score checks on LFW: synthetic blur / darkening / down-scaling, and pair
+    /// accuracy of the lowest quality decile against the rest
+    Quality {
+        /// LFW image root (NAME/NAME_0001.jpg)
+        #[arg(long)]
+        images: PathBuf,
+        /// pairs.txt (View 2)
+        #[arg(long)]
+        pairs: PathBuf,
+        /// Images to degrade (spread evenly over the pairs' images)
+        #[arg(long, default_value_t = 500)]
+        sample: usize,
+        /// Without the optional models (FaceMesh, Iris, mask)
+        #[arg(long)]
+        fast: bool,
+    },
     /// Compute the FMR → threshold table from every genuine and impostor pair of a labelled set
     Calibrate {
         /// Image root with one folder per identity (e.g. LFW)
@@ -71,10 +87,16 @@ pub fn run(g: &Global, cmd: &EvalCommand) -> Result<bool, Error> {
             toml,
         } => calibrate(g, images, cache.as_deref(), *toml),
         EvalCommand::Identify { images, cache, fmr } => identify(g, images, cache.as_deref(), *fmr),
+        EvalCommand::Quality {
+            images,
+            pairs,
+            sample,
+            fast,
+        } => super::eval_quality::run(g, images, pairs, *sample, *fast),
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |e| Error::InvalidArgument(format!("{}: {e}", path.display()))
 }
 
@@ -105,7 +127,7 @@ fn subject_embedding(engine: &Engine, path: &Path) -> Result<Option<Embedding>, 
     }
 }
 
-fn progress(len: usize, what: &str) -> ProgressBar {
+pub(crate) fn progress(len: usize, what: &str) -> ProgressBar {
     // indicatif draws only when stderr is a terminal: nothing when piped or in CI logs.
     let pb = ProgressBar::new(len as u64);
     pb.set_style(
@@ -185,11 +207,11 @@ fn embed_all(
         .collect())
 }
 
-struct Pair {
-    a: usize,
-    b: usize,
-    same: bool,
-    fold: usize,
+pub(crate) struct Pair {
+    pub a: usize,
+    pub b: usize,
+    pub same: bool,
+    pub fold: usize,
 }
 
 fn lfw_path(root: &Path, name: &str, n: &str) -> Result<PathBuf, Error> {
@@ -199,7 +221,7 @@ fn lfw_path(root: &Path, name: &str, n: &str) -> Result<PathBuf, Error> {
     Ok(root.join(name).join(format!("{name}_{n:04}.jpg")))
 }
 
-fn read_pairs(
+pub(crate) fn read_pairs(
     images: &Path,
     pairs: &Path,
     folds: usize,
@@ -264,7 +286,7 @@ fn read_pairs(
 }
 
 /// Best-accuracy threshold over `scored` (score, same).
-fn best_threshold(scored: &[(f32, bool)]) -> (f32, f64) {
+pub(crate) fn best_threshold(scored: &[(f32, bool)]) -> (f32, f64) {
     let mut s: Vec<(f32, bool)> = scored.to_vec();
     s.sort_by(|a, b| a.0.total_cmp(&b.0));
     let positives = s.iter().filter(|x| x.1).count();

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 fn each_image(
     g: &Global,
+    engine: &Engine,
     images: &[PathBuf],
     work: impl Fn(&Engine, &PathBuf) -> Result<(Value, String), Error> + Sync,
 ) -> Result<bool, Error> {
-    let engine = g.engine()?;
     // Computed in parallel on the worker pool, printed here in input order as each is ready
     // (the printer must not be a pool thread: with one worker it would block the work).
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<(Value, String), Error>)>();
@@ -25,7 +25,7 @@ fn each_image(
                     .par_iter()
                     .enumerate()
                     .for_each_with(tx, |tx, (i, p)| {
-                        let _ = tx.send((i, work(&engine, p)));
+                        let _ = tx.send((i, work(engine, p)));
                     })
             })
         });
@@ -55,7 +55,7 @@ fn each_image(
 }
 
 pub fn detect(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
-    each_image(g, images, |engine, path| {
+    each_image(g, &g.engine()?, images, |engine, path| {
         let img = engine.open(path)?;
         let faces = engine.detect(&img)?;
         let v = json!({
@@ -80,7 +80,7 @@ pub fn detect(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
 }
 
 pub fn embed(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
-    each_image(g, images, |engine, path| {
+    each_image(g, &g.engine()?, images, |engine, path| {
         let img = engine.open(path)?;
         let found = engine.extract(&img)?;
         let faces: Vec<Value> = found
@@ -115,6 +115,100 @@ pub fn embed(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
                 head.join(", ")
             ));
         }
+        Ok((v, text))
+    })
+}
+
+/// The profile named on the command line, with a TOML file's fields laid over it.
+pub fn load_profile(
+    name: &str,
+    file: Option<&std::path::Path>,
+    fast: bool,
+) -> Result<faceprint::QualityProfile, Error> {
+    let mut profile = faceprint::QualityProfile::named(name)?;
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let mut base = toml::Value::try_from(&profile)
+            .map_err(|e| Error::Internal(format!("profile to TOML: {e}")))?;
+        let over: toml::Value = toml::from_str(&text).map_err(|e| {
+            Error::InvalidArgument(format!("{}: not valid TOML: {e}", path.display()))
+        })?;
+        if let (Some(b), toml::Value::Table(o)) = (base.as_table_mut(), over) {
+            for (k, v) in o {
+                b.insert(k, v);
+            }
+        }
+        profile = base.try_into().map_err(|e| {
+            Error::InvalidArgument(format!("{}: not a quality profile: {e}", path.display()))
+        })?;
+    }
+    if fast {
+        profile.landmarks = false;
+        profile.mask = false;
+    }
+    Ok(profile)
+}
+
+pub fn quality(
+    g: &Global,
+    images: &[PathBuf],
+    profile: &str,
+    profile_file: Option<&std::path::Path>,
+    fast: bool,
+) -> Result<bool, Error> {
+    let profile = load_profile(profile, profile_file, fast)?;
+    each_image(g, &g.engine()?, images, |engine, path| {
+        let img = engine.open(path)?;
+        let report = engine.quality(&img, &profile)?;
+        let mut v = serde_json::to_value(&report)
+            .map_err(|e| Error::Internal(format!("report to JSON: {e}")))?;
+        v["image"] = json!(path.display().to_string());
+        v["advice"] = json!(report
+            .reasons
+            .iter()
+            .map(|r| r.advice())
+            .collect::<Vec<_>>());
+        let text = format!(
+            "{}: score {:.2}, {}{}",
+            path.display(),
+            report.score,
+            if report.passed { "passed" } else { "failed" },
+            report
+                .reasons
+                .iter()
+                .map(|r| format!("\n  {r}: {}", r.advice()))
+                .collect::<String>()
+        );
+        Ok((v, text))
+    })
+}
+
+pub fn liveness(g: &Global, images: &[PathBuf], threshold: Option<f32>) -> Result<bool, Error> {
+    let mut builder = g.engine_builder()?;
+    if let Some(t) = threshold {
+        builder = builder.liveness_threshold(t);
+    }
+    each_image(g, &builder.build()?, images, |engine, path| {
+        let img = engine.open(path)?;
+        let l = engine.liveness(&img)?;
+        let v = json!({
+            "image": path.display().to_string(),
+            "live": l.live,
+            "score": l.score,
+            "threshold": l.threshold,
+            "model_scores": l.model_scores,
+            "face": output::face_json(&l.face),
+        });
+        let text = format!(
+            "{}: {} (score {:.3}, threshold {:.2})",
+            path.display(),
+            if l.live { "live" } else { "spoof" },
+            l.score,
+            l.threshold
+        );
         Ok((v, text))
     })
 }
