@@ -498,6 +498,18 @@ impl Engine {
         self.store_templates(collection, subject, embeddings, vec![None; n], options)
     }
 
+    /// Enrolls precomputed embeddings with their quality scores (frame sessions).
+    pub(crate) fn enroll_scored_embeddings(
+        &self,
+        collection: &str,
+        subject: &str,
+        embeddings: Vec<Embedding>,
+        quality: Vec<Option<f32>>,
+        options: &EnrollOptions,
+    ) -> Result<EnrollReport> {
+        self.store_templates(collection, subject, embeddings, quality, options)
+    }
+
     fn store_templates(
         &self,
         collection: &str,

@@ -26,6 +26,7 @@ pub mod liveness;
 pub mod models;
 pub mod quality;
 pub mod runtime;
+pub mod session;
 pub mod store;
 
 pub use compare::{Comparison, Threshold};
@@ -41,8 +42,11 @@ pub use gallery::{
 };
 pub use image::{Image, ImageLimits, PixelFormat};
 pub use landmarks::{EyeOpenness, HeadPose, MeshLandmarks};
-pub use liveness::Liveness;
+pub use liveness::{ActiveConfig, ActiveLivenessSession, Challenge, Liveness};
 pub use quality::{QualityProfile, QualityReason, QualityReport};
+pub use session::{
+    AuthMode, AuthenticationConfig, AuthenticationSession, EnrollmentConfig, EnrollmentSession,
+};
 
 /// The source checkout this crate was built from; used only as the last fallback when looking
 /// for the model pack and ONNX Runtime of a development build.

@@ -1,0 +1,257 @@
+//! Authentication over frames: verify a claimed subject (1:1) or identify (1:N) from a few
+//! frames, with optional passive liveness, a quality gate, a frame budget and a deadline.
+
+use super::{check_clock, observe, LivenessSummary};
+use crate::compare::Threshold;
+use crate::engine::{Engine, FaceEmbedding};
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::quality::QualityProfile;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum AuthMode {
+    /// 1:1 against a claimed subject.
+    Verify { subject: String },
+    /// 1:N over the collection.
+    Identify,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthenticationConfig {
+    pub collection: String,
+    pub mode: AuthMode,
+    /// Require passive liveness: frames that look like a spoof are not matched, and
+    /// `max_spoof_frames` of them fail the session.
+    pub require_liveness: bool,
+    pub max_spoof_frames: usize,
+    /// Minimum match confidence (default: FMR 1e-4).
+    pub threshold: Threshold,
+    pub quality: QualityProfile,
+    /// Give up (rejected) after this many frames without a match.
+    pub max_frames: usize,
+    pub timeout_ms: u64,
+    pub actor: Option<String>,
+}
+
+impl AuthenticationConfig {
+    pub fn new(collection: impl Into<String>, mode: AuthMode) -> AuthenticationConfig {
+        AuthenticationConfig {
+            collection: collection.into(),
+            mode,
+            require_liveness: true,
+            max_spoof_frames: 3,
+            threshold: Threshold::Fmr(1e-4),
+            quality: QualityProfile::authentication(),
+            max_frames: 10,
+            timeout_ms: 15_000,
+            actor: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthStatus {
+    InProgress,
+    /// Matched: `subject` and `score` say who and how well.
+    Authenticated,
+    /// No match within the frame budget.
+    Rejected,
+    /// Timed out, spoof suspected, or bad frame clock.
+    Failed,
+}
+
+/// The answer to one frame, with the fields the servers send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticationProgress {
+    pub status: AuthStatus,
+    pub frames_used: usize,
+    pub max_frames: usize,
+    pub face_detected: bool,
+    pub quality_score: Option<f32>,
+    pub liveness: Option<LivenessSummary>,
+    pub obstacles: Vec<String>,
+    /// The matched (or best, if not matched) subject of this frame.
+    pub subject: Option<String>,
+    pub score: Option<f32>,
+    pub threshold: Option<f32>,
+    pub fmr: Option<f64>,
+    pub message: String,
+}
+
+/// An authentication session (serialisable).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthenticationSession {
+    config: AuthenticationConfig,
+    created_at_ms: u64,
+    last_timestamp_ms: Option<u64>,
+    frames: usize,
+    spoof_frames: usize,
+    passive_scores: Vec<f32>,
+    status: AuthStatus,
+    best: Option<(String, f32)>,
+}
+
+impl AuthenticationSession {
+    pub fn start(config: AuthenticationConfig, now_ms: u64) -> Result<AuthenticationSession> {
+        if config.max_frames == 0 || config.max_spoof_frames == 0 {
+            return Err(Error::InvalidArgument(
+                "max_frames and max_spoof_frames must be at least 1".into(),
+            ));
+        }
+        config.quality.validate()?;
+        Ok(AuthenticationSession {
+            config,
+            created_at_ms: now_ms,
+            last_timestamp_ms: None,
+            frames: 0,
+            spoof_frames: 0,
+            passive_scores: Vec::new(),
+            status: AuthStatus::InProgress,
+            best: None,
+        })
+    }
+
+    pub fn status(&self) -> AuthStatus {
+        self.status
+    }
+
+    fn progress(&self, message: impl Into<String>) -> AuthenticationProgress {
+        AuthenticationProgress {
+            status: self.status,
+            frames_used: self.frames,
+            max_frames: self.config.max_frames,
+            face_detected: false,
+            quality_score: None,
+            liveness: None,
+            obstacles: Vec::new(),
+            subject: None,
+            score: None,
+            threshold: None,
+            fmr: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn feed(
+        &mut self,
+        engine: &Engine,
+        timestamp_ms: u64,
+        image: &Image,
+    ) -> Result<AuthenticationProgress> {
+        if self.status != AuthStatus::InProgress {
+            return Err(Error::SessionFinished(
+                format!("{:?}", self.status).to_lowercase(),
+            ));
+        }
+        if !check_clock(self.created_at_ms, self.last_timestamp_ms, timestamp_ms) {
+            self.status = AuthStatus::Failed;
+            return Ok(self.progress("frame timestamps must increase"));
+        }
+        self.last_timestamp_ms = Some(timestamp_ms);
+        if timestamp_ms - self.created_at_ms > self.config.timeout_ms {
+            self.status = AuthStatus::Failed;
+            return Ok(self.progress("the authentication session timed out"));
+        }
+        self.frames += 1;
+        let obs = observe(
+            engine,
+            image,
+            &self.config.quality,
+            self.config.require_liveness,
+        )?;
+        let mut p = self.progress("");
+        p.face_detected = obs.face.is_some();
+        p.quality_score = obs.quality.as_ref().map(|q| q.score);
+        if let Some(q) = &obs.quality {
+            p.obstacles
+                .extend(q.reasons.iter().map(|r| r.as_str().to_string()));
+        } else {
+            p.obstacles.push("no_face".into());
+        }
+        if let Some(l) = &obs.liveness {
+            self.passive_scores.push(l.score);
+            p.liveness = Some(LivenessSummary {
+                score: l.score,
+                live: l.live,
+                session_mean: self.passive_scores.iter().sum::<f32>()
+                    / self.passive_scores.len() as f32,
+                threshold: l.threshold,
+            });
+            if !l.live {
+                self.spoof_frames += 1;
+                p.obstacles.push("spoof_suspected".into());
+                if self.spoof_frames >= self.config.max_spoof_frames {
+                    self.status = AuthStatus::Failed;
+                    p.status = self.status;
+                    p.message = "the face looks like a photo or a screen".into();
+                    return Ok(p);
+                }
+            }
+        }
+        if p.obstacles.is_empty() {
+            if let (Some(face), Some(embedding)) = (obs.face, obs.embedding) {
+                let probe = FaceEmbedding { face, embedding };
+                let actor = self.config.actor.as_deref();
+                let (subject, score, threshold, fmr, matched) = match &self.config.mode {
+                    AuthMode::Verify { subject } => {
+                        let v = engine.verify_embedding(
+                            &self.config.collection,
+                            subject,
+                            &probe,
+                            Some(self.config.threshold),
+                            actor,
+                        )?;
+                        (Some(v.subject), v.score, v.threshold, v.fmr, v.matched)
+                    }
+                    AuthMode::Identify => {
+                        let id = engine.identify_embedding(
+                            &self.config.collection,
+                            &probe,
+                            1,
+                            Some(self.config.threshold),
+                            actor,
+                        )?;
+                        let best = id.candidates.first();
+                        (
+                            best.map(|c| c.subject.clone()),
+                            best.map_or(f32::MIN, |c| c.score),
+                            id.threshold,
+                            id.fmr,
+                            best.is_some_and(|c| c.matched),
+                        )
+                    }
+                };
+                p.subject = subject.clone();
+                p.score = (score > f32::MIN).then_some(score);
+                p.threshold = Some(threshold);
+                p.fmr = fmr;
+                if matched {
+                    self.status = AuthStatus::Authenticated;
+                    p.status = self.status;
+                    p.message = "authenticated".into();
+                    return Ok(p);
+                }
+                if let Some(s) = subject {
+                    if self.best.as_ref().map_or(true, |b| score > b.1) {
+                        self.best = Some((s, score));
+                    }
+                }
+            }
+        }
+        if self.frames >= self.config.max_frames {
+            self.status = AuthStatus::Rejected;
+            p.status = self.status;
+            p.message = "no match".into();
+            return Ok(p);
+        }
+        p.message = match p.obstacles.first() {
+            Some(o) => o.replace('_', " "),
+            None => "not matched yet: hold still and face the camera".into(),
+        };
+        Ok(p)
+    }
+}

@@ -1,0 +1,92 @@
+//! Frame sessions, as face-login and KYC servers run them: state machines fed one camera frame
+//! at a time, serialisable (serde) so a server can keep the state in its own store between
+//! requests. [`EnrollmentSession`] collects good samples and enrolls them;
+//! [`AuthenticationSession`] verifies or identifies. Active liveness is in
+//! [`crate::liveness::active`].
+
+mod authentication;
+mod enrollment;
+
+pub use authentication::{
+    AuthMode, AuthStatus, AuthenticationConfig, AuthenticationProgress, AuthenticationSession,
+};
+pub use enrollment::{EnrollmentConfig, EnrollmentProgress, EnrollmentSession, EnrollmentStatus};
+
+use crate::detect::{self, Face};
+use crate::embed::Embedding;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::image::Image;
+use crate::landmarks::{EyeOpenness, HeadPose};
+use crate::liveness::Liveness;
+use crate::quality::{QualityProfile, QualityReport};
+use serde::{Deserialize, Serialize};
+
+/// What one frame shows, measured once and shared by every check of a session.
+#[derive(Debug, Clone)]
+pub(crate) struct Observation {
+    pub face_count: usize,
+    pub face: Option<Face>,
+    pub embedding: Option<Embedding>,
+    pub quality: Option<QualityReport>,
+    pub pose: Option<HeadPose>,
+    pub eyes: Option<EyeOpenness>,
+    pub mouth_ratio: Option<f32>,
+    pub liveness: Option<Liveness>,
+}
+
+/// Detects the largest face, then measures quality (with `profile`'s models), embedding and,
+/// when asked, passive liveness.
+pub(crate) fn observe(
+    engine: &Engine,
+    image: &Image,
+    profile: &QualityProfile,
+    passive: bool,
+) -> Result<Observation> {
+    let faces = engine.detect(image)?;
+    let Some(face) = detect::largest(&faces).copied() else {
+        return Ok(Observation {
+            face_count: 0,
+            face: None,
+            embedding: None,
+            quality: None,
+            pose: None,
+            eyes: None,
+            mouth_ratio: None,
+            liveness: None,
+        });
+    };
+    let (quality, mesh) = engine.assess(image, &face, faces.len(), profile)?;
+    let embedding = engine.embed(image, std::slice::from_ref(&face))?.pop();
+    let liveness = if passive {
+        Some(engine.face_liveness(image, &face)?)
+    } else {
+        None
+    };
+    Ok(Observation {
+        face_count: faces.len(),
+        face: Some(face),
+        embedding,
+        pose: quality.pose,
+        eyes: quality.eyes,
+        mouth_ratio: mesh.as_ref().map(|m| m.mouth_width_ratio()),
+        quality: Some(quality),
+        liveness,
+    })
+}
+
+/// Passive-liveness data as the servers send it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LivenessSummary {
+    /// This frame's score.
+    pub score: f32,
+    pub live: bool,
+    /// Mean over the session's frames so far.
+    pub session_mean: f32,
+    pub threshold: f32,
+}
+
+/// Checks the frame clock: strictly increasing, not before the session began.
+pub(crate) fn check_clock(created_at_ms: u64, last: Option<u64>, now: u64) -> bool {
+    now >= created_at_ms && last.map_or(true, |l| now > l)
+}
