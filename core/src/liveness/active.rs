@@ -116,7 +116,7 @@ impl Default for ActiveConfig {
             session_timeout_ms: 30_000,
             turn_degrees: 20.0,
             look_degrees: 15.0,
-            wrong_action_degrees: 25.0,
+            wrong_action_degrees: 20.0,
             eye_closed: 0.12,
             eye_open: 0.16,
             blink_max_pose: 20.0,

@@ -22,9 +22,14 @@ use crate::liveness::Liveness;
 use crate::quality::{QualityProfile, QualityReport};
 use serde::{Deserialize, Serialize};
 
+/// Another face at least this fraction of the main face's area makes the frame ambiguous;
+/// smaller ones (people in the background) are ignored.
+const RIVAL_AREA: f32 = 0.5;
+
 /// What one frame shows, measured once and shared by every check of a session.
 #[derive(Debug, Clone)]
 pub(crate) struct Observation {
+    /// Faces comparable in size to the main one (itself included).
     pub face_count: usize,
     pub face: Option<Face>,
     pub embedding: Option<Embedding>,
@@ -56,7 +61,11 @@ pub(crate) fn observe(
             liveness: None,
         });
     };
-    let (quality, mesh) = engine.assess(image, &face, faces.len(), profile)?;
+    let rivals = faces
+        .iter()
+        .filter(|f| f.bbox.area() >= RIVAL_AREA * face.bbox.area())
+        .count();
+    let (quality, mesh) = engine.assess(image, &face, rivals, profile)?;
     let embedding = engine.embed(image, std::slice::from_ref(&face))?.pop();
     let liveness = if passive {
         Some(engine.face_liveness(image, &face)?)
@@ -64,7 +73,7 @@ pub(crate) fn observe(
         None
     };
     Ok(Observation {
-        face_count: faces.len(),
+        face_count: rivals,
         face: Some(face),
         embedding,
         pose: quality.pose,
