@@ -579,19 +579,15 @@ impl ActiveLivenessSession {
 
     /// The strongest head movement at least `degrees` away from level, if any.
     fn movement(&self, pose: &HeadPose, degrees: f32) -> Option<Challenge> {
-        let yaw = (pose.yaw.abs() >= degrees).then(|| {
-            if pose.yaw > 0.0 {
-                Challenge::TurnLeft
-            } else {
-                Challenge::TurnRight
-            }
+        let yaw = (pose.yaw.abs() >= degrees).then_some(if pose.yaw > 0.0 {
+            Challenge::TurnLeft
+        } else {
+            Challenge::TurnRight
         });
-        let pitch = (pose.pitch.abs() >= degrees).then(|| {
-            if pose.pitch > 0.0 {
-                Challenge::LookUp
-            } else {
-                Challenge::LookDown
-            }
+        let pitch = (pose.pitch.abs() >= degrees).then_some(if pose.pitch > 0.0 {
+            Challenge::LookUp
+        } else {
+            Challenge::LookDown
         });
         match (yaw, pitch) {
             (Some(y), Some(p)) => Some(if pose.yaw.abs() >= pose.pitch.abs() {
