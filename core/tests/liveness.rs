@@ -51,7 +51,7 @@ fn billy() -> Actor {
 }
 
 /// The frames that answer `c`.
-fn answer<'a>(a: &'a Actor, c: Challenge) -> Vec<&'a Image> {
+fn answer(a: &Actor, c: Challenge) -> Vec<&Image> {
     match c {
         Challenge::Blink => vec![&a.open, &a.shut, &a.open],
         Challenge::TurnLeft => vec![&a.open, &a.left],
@@ -158,7 +158,7 @@ fn the_state_survives_a_round_trip_through_json_mid_session() {
     let a = billy();
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let mut s = ActiveLivenessSession::start_with_rng(config(), 0, &mut rng).unwrap();
-    let frames = sequence(&a, &s.challenges().to_vec());
+    let frames = sequence(&a, s.challenges());
     let nonce = s.nonce().to_string();
     let (first, rest) = frames.split_at(2);
     run(&mut s, &nonce, 0, first);
@@ -247,7 +247,7 @@ fn frames_from_another_session_are_refused() {
     let a = billy();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut first = ActiveLivenessSession::start_with_rng(config(), 0, &mut rng).unwrap();
-    let recorded = sequence(&a, &first.challenges().to_vec());
+    let recorded = sequence(&a, first.challenges());
     let old_nonce = first.nonce().to_string();
     run(&mut first, &old_nonce, 0, &recorded);
     assert_eq!(first.status(), SessionStatus::Passed);
