@@ -59,6 +59,22 @@ pub enum EvalCommand {
         #[arg(long)]
         fast: bool,
     },
+    /// Passive-liveness error rates (ISO/IEC 30107-3 style): APCER per attack type, BPCER
+    Spoof {
+        /// Directory of live (bona fide) face images; may be repeated
+        #[arg(long, required = true)]
+        live: Vec<PathBuf>,
+        /// Directory of attack images; may be repeated. The attack type is the subdirectory
+        /// name, else a word in the file name (print, replay, screen, mask), else
+        /// --default-attack-type
+        #[arg(long, required = true)]
+        attack: Vec<PathBuf>,
+        #[arg(long, default_value = "unlabelled")]
+        default_attack_type: String,
+        /// Decision threshold (default: the engine's, 0.6)
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
     /// Compute the FMR → threshold table from every genuine and impostor pair of a labelled set
     Calibrate {
         /// Image root with one folder per identity (e.g. LFW)
@@ -87,6 +103,12 @@ pub fn run(g: &Global, cmd: &EvalCommand) -> Result<bool, Error> {
             toml,
         } => calibrate(g, images, cache.as_deref(), *toml),
         EvalCommand::Identify { images, cache, fmr } => identify(g, images, cache.as_deref(), *fmr),
+        EvalCommand::Spoof {
+            live,
+            attack,
+            default_attack_type,
+            threshold,
+        } => super::eval_spoof::run(g, live, attack, default_attack_type, *threshold),
         EvalCommand::Quality {
             images,
             pairs,
