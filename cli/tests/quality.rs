@@ -46,6 +46,11 @@ fn quality_reports_scores_reasons_and_advice() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["passed"], Value::Bool(true), "{}", lines[0]);
     assert!(lines[0]["score"].as_f64().unwrap() >= 0.5);
+    assert_eq!(
+        lines[0]["face"]["box"].as_array().unwrap().len(),
+        4,
+        "as detect prints it"
+    );
     for field in [
         "pose",
         "eyes",

@@ -166,6 +166,8 @@ pub fn quality(
         let mut v = serde_json::to_value(&report)
             .map_err(|e| Error::Internal(format!("report to JSON: {e}")))?;
         v["image"] = json!(path.display().to_string());
+        // The same face shape as `detect` prints.
+        v["face"] = report.face.as_ref().map_or(Value::Null, output::face_json);
         v["advice"] = json!(report
             .reasons
             .iter()
