@@ -1,35 +1,9 @@
 //! The `faceprint` command as a user runs it: real binary, real photos, JSON checked.
 
+mod common;
+
+use common::{data, json_lines, run};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn data() -> Option<PathBuf> {
-    let d = std::env::var_os("FACEPRINT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-        .join("data");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("SKIPPED: test data not found at {}", d.display());
-        None
-    }
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faceprint"))
-        .args(args)
-        .output()
-        .expect("faceprint runs")
-}
-
-fn json_lines(bytes: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-        .collect()
-}
 
 #[test]
 fn detect_prints_one_object_per_image_with_the_documented_fields() {

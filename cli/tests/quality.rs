@@ -1,40 +1,9 @@
 //! `faceprint quality`, `faceprint liveness` and `faceprint eval spoof` on real photos.
 
+mod common;
+
+use common::{data, ok_lines, run};
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn data() -> Option<PathBuf> {
-    let d = std::env::var_os("FACEPRINT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-        .join("data");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!("SKIPPED: test data not found at {}", d.display());
-        None
-    }
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faceprint"))
-        .args(args)
-        .output()
-        .expect("faceprint runs")
-}
-
-fn json_lines(out: &Output) -> Vec<Value> {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-        .collect()
-}
 
 #[test]
 fn quality_reports_scores_reasons_and_advice() {
@@ -42,7 +11,7 @@ fn quality_reports_scores_reasons_and_advice() {
     let clean = d.join("lfw/images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg");
     let mask = d.join("dev/hard/masks/if_mask.png");
     let out = run(&["quality", clean.to_str().unwrap(), mask.to_str().unwrap()]);
-    let lines = json_lines(&out);
+    let lines = ok_lines(&out);
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["passed"], Value::Bool(true), "{}", lines[0]);
     assert!(lines[0]["score"].as_f64().unwrap() >= 0.5);
@@ -86,7 +55,7 @@ fn quality_reports_scores_reasons_and_advice() {
         profile.to_str().unwrap(),
         clean.to_str().unwrap(),
     ]);
-    let v = &json_lines(&out)[0];
+    let v = &ok_lines(&out)[0];
     assert!(
         v["eyes"].is_null() && v["mask_probability"].is_null(),
         "{v}"
@@ -114,7 +83,7 @@ fn liveness_and_eval_spoof() {
     let Some(d) = data() else { return };
     let live = d.join("dev/spoof/live/live_image_T1.jpg");
     let print = d.join("dev/spoof/attack/attack_print_image_F1.jpg");
-    let lines = json_lines(&run(&[
+    let lines = ok_lines(&run(&[
         "liveness",
         live.to_str().unwrap(),
         print.to_str().unwrap(),
