@@ -69,6 +69,20 @@ impl Similarity {
         }
     }
 
+    /// The map from an image onto a square crop of `size` pixels showing a square of `side`
+    /// image pixels centred on `centre`, turned by −`angle` (radians) so that direction lies
+    /// along the crop's x axis.
+    pub fn centred_crop(centre: [f32; 2], side: f32, angle: f32, size: f32) -> Similarity {
+        let s = size / side;
+        let (a, b) = (s * angle.cos(), -s * angle.sin());
+        Similarity {
+            a,
+            b,
+            tx: size / 2.0 - (a * centre[0] - b * centre[1]),
+            ty: size / 2.0 - (b * centre[0] + a * centre[1]),
+        }
+    }
+
     /// Rotation angle in degrees.
     pub fn angle_degrees(&self) -> f32 {
         self.b.atan2(self.a).to_degrees()
@@ -186,6 +200,18 @@ pub(crate) fn warp_affine_into(
             sx += inv.m[0];
             sy += inv.m[3];
         }
+    }
+}
+
+/// Side of a square crop `enlarge` times the box's longer side; an error for a degenerate box.
+pub(crate) fn square_side(b: &crate::detect::BoundingBox, enlarge: f32) -> Result<f32> {
+    let side = enlarge * b.width().max(b.height());
+    if side.is_finite() && side >= 1.0 {
+        Ok(side)
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "face box {b:?} is too small or not finite"
+        )))
     }
 }
 

@@ -59,16 +59,9 @@ impl IrisModel {
                     "eye corners {p:?} and {q:?} are too close or not finite"
                 )));
             }
-            let angle = dy.atan2(dx);
-            let s = size / (CROP_ENLARGE * width);
-            let (cx, cy) = ((p[0] + q[0]) / 2.0, (p[1] + q[1]) / 2.0);
-            let (a, b) = (s * angle.cos(), -s * angle.sin());
-            let to_crop = Similarity {
-                a,
-                b,
-                tx: size / 2.0 - (a * cx - b * cy),
-                ty: size / 2.0 - (b * cx + a * cy),
-            };
+            let centre = [(p[0] + q[0]) / 2.0, (p[1] + q[1]) / 2.0];
+            let to_crop =
+                Similarity::centred_crop(centre, CROP_ENLARGE * width, dy.atan2(dx), size);
             crops.push((Affine::from(to_crop.inverse()), i == 1));
         }
         let out = self.model.run(image, &crops, &[CONTOURS])?;

@@ -4,7 +4,7 @@
 //! recovers a 20° roll as 19.9°).
 
 use super::point;
-use crate::align::{Affine, Similarity};
+use crate::align::{square_side, Affine, Similarity};
 use crate::detect::Face;
 use crate::error::{Error, Result};
 use crate::image::Image;
@@ -94,23 +94,11 @@ impl FaceMesh {
 
     fn run(&self, image: &Image, face: &Face, roll: f32) -> Result<MeshLandmarks> {
         let b = &face.bbox;
-        let side = CROP_ENLARGE * b.width().max(b.height());
-        if !(side.is_finite() && side >= 1.0) {
-            return Err(Error::InvalidArgument(format!(
-                "face box {b:?} is too small or not finite"
-            )));
-        }
+        let side = square_side(b, CROP_ENLARGE)?;
         let size = self.model.format.width as f32;
-        let (cx, cy) = ((b.x1 + b.x2) / 2.0, (b.y1 + b.y2) / 2.0);
-        let s = size / side;
-        // image → crop: rotate by −roll about the box centre, scale, centre in the crop.
-        let (a, bb) = (s * roll.cos(), -s * roll.sin());
-        let to_crop = Similarity {
-            a,
-            b: bb,
-            tx: size / 2.0 - (a * cx - bb * cy),
-            ty: size / 2.0 - (bb * cx + a * cy),
-        };
+        let centre = [(b.x1 + b.x2) / 2.0, (b.y1 + b.y2) / 2.0];
+        let to_crop = Similarity::centred_crop(centre, side, roll, size);
+        let s = to_crop.scale();
         let back = to_crop.inverse();
         let out = self
             .model

@@ -2,7 +2,7 @@
 //! face box (at 1.0x it is unsure; at 1.5x a masked face scored 0.99996 and unmasked faces
 //! below 0.01 on the dev photos).
 
-use crate::align::{Affine, Similarity};
+use crate::align::{square_side, Affine, Similarity};
 use crate::detect::Face;
 use crate::error::{Error, Result};
 use crate::image::Image;
@@ -60,21 +60,9 @@ impl MaskDetector {
     /// Probability (0..1) that the face's lower half is covered by a mask or similar.
     pub fn mask_probability(&self, image: &Image, face: &Face) -> Result<f32> {
         let b = &face.bbox;
-        let side = CROP_ENLARGE * b.width().max(b.height());
-        if !(side.is_finite() && side >= 1.0) {
-            return Err(Error::InvalidArgument(format!(
-                "face box {b:?} is too small or not finite"
-            )));
-        }
+        let centre = [(b.x1 + b.x2) / 2.0, (b.y1 + b.y2) / 2.0];
         let size = self.model.format.width as f32;
-        let s = size / side;
-        let (cx, cy) = ((b.x1 + b.x2) / 2.0, (b.y1 + b.y2) / 2.0);
-        let to_crop = Similarity {
-            a: s,
-            b: 0.0,
-            tx: size / 2.0 - s * cx,
-            ty: size / 2.0 - s * cy,
-        };
+        let to_crop = Similarity::centred_crop(centre, square_side(b, CROP_ENLARGE)?, 0.0, size);
         let out = self
             .model
             .run(image, &[(Affine::from(to_crop.inverse()), false)], &[CLS])?
