@@ -568,10 +568,10 @@ impl Engine {
         threshold: Option<Threshold>,
         actor: Option<&str>,
     ) -> Result<Verification> {
-        let t = self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
+        // A bad threshold fails before any inference is spent.
+        self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
         let probe = self.extract_largest(image)?;
-        self.gallery()?
-            .verify(collection, subject, probe.face, &probe.embedding, t, actor)
+        self.verify_embedding(collection, subject, &probe, threshold, actor)
     }
 
     /// 1:N — the `top_k` most similar enabled subjects for the largest face of `image`.
@@ -583,10 +583,10 @@ impl Engine {
         threshold: Option<Threshold>,
         actor: Option<&str>,
     ) -> Result<Identification> {
-        let t = self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
+        // A bad threshold fails before any inference is spent.
+        self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
         let probe = self.extract_largest(image)?;
-        self.gallery()?
-            .identify(collection, probe.face, &probe.embedding, top_k, t, actor)
+        self.identify_embedding(collection, &probe, top_k, threshold, actor)
     }
 
     /// Deletes a subject with its templates and data key; it is never returned again.

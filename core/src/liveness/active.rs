@@ -514,13 +514,7 @@ impl ActiveLivenessSession {
         self.last_box = Some(face.bbox);
 
         if let Some(l) = &obs.liveness {
-            self.passive_scores.push(l.score);
-            *liveness_out = Some(LivenessSummary {
-                score: l.score,
-                live: l.live,
-                session_mean: self.passive_mean().unwrap_or(l.score),
-                threshold: l.threshold,
-            });
+            *liveness_out = Some(LivenessSummary::record(&mut self.passive_scores, l));
         }
         if let Some(m) = obs.mouth_ratio {
             self.narrowest_mouth = Some(self.narrowest_mouth.map_or(m, |n| n.min(m)));

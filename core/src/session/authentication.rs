@@ -173,14 +173,7 @@ impl AuthenticationSession {
             p.obstacles.push("no_face".into());
         }
         if let Some(l) = &obs.liveness {
-            self.passive_scores.push(l.score);
-            p.liveness = Some(LivenessSummary {
-                score: l.score,
-                live: l.live,
-                session_mean: self.passive_scores.iter().sum::<f32>()
-                    / self.passive_scores.len() as f32,
-                threshold: l.threshold,
-            });
+            p.liveness = Some(LivenessSummary::record(&mut self.passive_scores, l));
             if !l.live {
                 self.spoof_frames += 1;
                 p.obstacles.push("spoof_suspected".into());

@@ -186,14 +186,7 @@ impl EnrollmentSession {
         p.face_detected = obs.face.is_some();
         p.quality_score = obs.quality.as_ref().map(|q| q.score);
         if let Some(l) = &obs.liveness {
-            self.passive_scores.push(l.score);
-            p.liveness = Some(LivenessSummary {
-                score: l.score,
-                live: l.live,
-                session_mean: self.passive_scores.iter().sum::<f32>()
-                    / self.passive_scores.len() as f32,
-                threshold: l.threshold,
-            });
+            p.liveness = Some(LivenessSummary::record(&mut self.passive_scores, l));
         }
         match (&obs.quality, &obs.embedding, obs.pose) {
             (Some(q), Some(e), Some(pose)) => {

@@ -95,6 +95,19 @@ pub struct LivenessSummary {
     pub threshold: f32,
 }
 
+impl LivenessSummary {
+    /// Adds this frame's score to a session's `history` and summarises both.
+    pub(crate) fn record(history: &mut Vec<f32>, l: &Liveness) -> LivenessSummary {
+        history.push(l.score);
+        LivenessSummary {
+            score: l.score,
+            live: l.live,
+            session_mean: history.iter().sum::<f32>() / history.len() as f32,
+            threshold: l.threshold,
+        }
+    }
+}
+
 /// Checks the frame clock: strictly increasing, not before the session began.
 pub(crate) fn check_clock(created_at_ms: u64, last: Option<u64>, now: u64) -> bool {
     now >= created_at_ms && last.map_or(true, |l| now > l)
