@@ -88,28 +88,8 @@ fn crop(image: &Image, b: &BoundingBox, scale: f32, out_w: usize, out_h: usize) 
         )));
     }
     let scale = scale.min((ih - 1.0) / bh).min((iw - 1.0) / bw);
-    let (nw, nh) = (bw * scale, bh * scale);
-    let (cx, cy) = (b.x1 + bw / 2.0, b.y1 + bh / 2.0);
-    let (mut x1, mut y1) = (cx - nw / 2.0, cy - nh / 2.0);
-    let (mut x2, mut y2) = (cx + nw / 2.0, cy + nh / 2.0);
-    if x1 < 0.0 {
-        x2 -= x1;
-        x1 = 0.0;
-    }
-    if y1 < 0.0 {
-        y2 -= y1;
-        y1 = 0.0;
-    }
-    if x2 > iw - 1.0 {
-        x1 -= x2 - iw + 1.0;
-        x2 = iw - 1.0;
-    }
-    if y2 > ih - 1.0 {
-        y1 -= y2 - ih + 1.0;
-        y2 = ih - 1.0;
-    }
-    let (left, top) = (x1.max(0.0).trunc(), y1.max(0.0).trunc());
-    let (right, bottom) = (x2.trunc(), y2.trunc());
+    let (left, right) = span(b.x1 + bw / 2.0, bw * scale, iw);
+    let (top, bottom) = span(b.y1 + bh / 2.0, bh * scale, ih);
     let (cw, ch) = (right - left + 1.0, bottom - top + 1.0);
     let (sx, sy) = (cw / out_w as f32, ch / out_h as f32);
     Ok(Affine {
@@ -122,6 +102,21 @@ fn crop(image: &Image, b: &BoundingBox, scale: f32, out_w: usize, out_h: usize) 
             top + 0.5 * sy - 0.5,
         ],
     })
+}
+
+/// One axis of the crop: `len` centred on `centre`, shifted back inside `0..=limit - 1`, then
+/// cut at whole pixels (first and last pixel, inclusive).
+fn span(centre: f32, len: f32, limit: f32) -> (f32, f32) {
+    let (mut lo, mut hi) = (centre - len / 2.0, centre + len / 2.0);
+    if lo < 0.0 {
+        hi -= lo;
+        lo = 0.0;
+    }
+    if hi > limit - 1.0 {
+        lo -= hi - limit + 1.0;
+        hi = limit - 1.0;
+    }
+    (lo.max(0.0).trunc(), hi.trunc())
 }
 
 #[cfg(test)]
