@@ -2,21 +2,12 @@
 //! after detection (the bars: fast report ≤ 2 ms, full report ≤ 30 ms per face).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use faceprint::{Engine, QualityProfile};
-use std::path::PathBuf;
+use faceprint::QualityProfile;
 
 fn quality(c: &mut Criterion) {
-    let photo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg");
-    let Ok(bytes) = std::fs::read(&photo) else {
-        eprintln!("SKIPPED: {} not found", photo.display());
+    let Some((engine, bytes)) = faceprint_bench::single_thread_setup() else {
         return;
     };
-    let engine = Engine::builder()
-        .intra_op_threads(1)
-        .max_sessions(1)
-        .build()
-        .expect("engine");
     let img = engine.decode(&bytes).expect("decode");
     let faces = engine.detect(&img).expect("detect");
     let face = faces.first().expect("a face");

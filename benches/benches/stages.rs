@@ -1,24 +1,14 @@
 //! Criterion micro-benchmarks of each pipeline stage on one real LFW photo.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use faceprint::Engine;
-use std::path::PathBuf;
 
 fn stages(c: &mut Criterion) {
-    let photo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg");
-    let Ok(bytes) = std::fs::read(&photo) else {
-        eprintln!("SKIPPED: {} not found", photo.display());
+    let Some((engine, bytes)) = faceprint_bench::single_thread_setup() else {
         return;
     };
-    let engine = Engine::builder()
-        .intra_op_threads(1)
-        .max_sessions(1)
-        .build()
-        .expect("engine");
     let img = engine.decode(&bytes).expect("decode");
     let faces = engine.detect(&img).expect("detect");
-    assert!(!faces.is_empty(), "no face in {}", photo.display());
+    assert!(!faces.is_empty(), "no face in the benchmark photo");
     let face = &faces[..1];
     let mut g = c.benchmark_group("lfw_250x250");
     g.bench_function("decode", |b| b.iter(|| engine.decode(&bytes).unwrap()));

@@ -16,3 +16,21 @@ pub fn random_unit(state: &mut u64, dim: usize) -> Vec<f32> {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     v.into_iter().map(|x| x / n).collect()
 }
+
+/// The criterion benchmarks' subject: one real LFW photo (encoded bytes) and an engine with one
+/// intra-op thread and one session, so stage times are single-thread times. `None`, with a
+/// SKIPPED message, when ../shared is absent.
+pub fn single_thread_setup() -> Option<(faceprint::Engine, Vec<u8>)> {
+    let photo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg");
+    let Ok(bytes) = std::fs::read(&photo) else {
+        eprintln!("SKIPPED: {} not found", photo.display());
+        return None;
+    };
+    let engine = faceprint::Engine::builder()
+        .intra_op_threads(1)
+        .max_sessions(1)
+        .build()
+        .expect("engine");
+    Some((engine, bytes))
+}

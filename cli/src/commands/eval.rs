@@ -122,26 +122,26 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |e| Error::InvalidArgument(format!("{}: {e}", path.display()))
 }
 
-/// One labelled-set image: the face nearest the centre (the subject, in LFW's crops), retrying
-/// with a lower detector threshold before giving up.
+/// The face nearest the image centre: the subject, in LFW's crops.
+pub(crate) fn nearest_centre(img: &faceprint::Image, faces: Vec<Face>) -> Option<Face> {
+    let centre = [img.width() as f32 / 2.0, img.height() as f32 / 2.0];
+    let d = |f: &Face| {
+        let cx = (f.bbox.x1 + f.bbox.x2) / 2.0 - centre[0];
+        let cy = (f.bbox.y1 + f.bbox.y2) / 2.0 - centre[1];
+        cx * cx + cy * cy
+    };
+    faces.into_iter().min_by(|a, b| d(a).total_cmp(&d(b)))
+}
+
+/// One labelled-set image: the subject's embedding, retrying with a lower detector threshold
+/// before giving up.
 fn subject_embedding(engine: &Engine, path: &Path) -> Result<Option<Embedding>, Error> {
     let img = engine.open(path)?;
-    let centre = [img.width() as f32 / 2.0, img.height() as f32 / 2.0];
-    let nearest = |faces: Vec<Face>| {
-        faces.into_iter().min_by(|a, b| {
-            let d = |f: &Face| {
-                let cx = (f.bbox.x1 + f.bbox.x2) / 2.0 - centre[0];
-                let cy = (f.bbox.y1 + f.bbox.y2) / 2.0 - centre[1];
-                cx * cx + cy * cy
-            };
-            d(a).total_cmp(&d(b))
-        })
-    };
-    let mut face = nearest(engine.detect(&img)?);
+    let mut face = nearest_centre(&img, engine.detect(&img)?);
     if face.is_none() {
         let mut low = engine.config().detection;
         low.score_threshold = 0.3;
-        face = nearest(engine.detect_with(&img, &low)?);
+        face = nearest_centre(&img, engine.detect_with(&img, &low)?);
     }
     match face {
         Some(f) => Ok(Some(engine.embed(&img, &[f])?.remove(0))),

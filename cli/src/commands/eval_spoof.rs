@@ -12,31 +12,25 @@ use std::path::{Path, PathBuf};
 
 const IMAGE_EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "bmp", "gif"];
 
+/// The entries of one directory.
+fn list(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()).map_err(io))
+        .collect()
+}
+
 /// Image files under `dir` with the name of their subdirectory (if any).
 fn images(dir: &Path) -> Result<Vec<(PathBuf, Option<String>)>, Error> {
     let mut out = Vec::new();
-    let read = |d: &Path| {
-        std::fs::read_dir(d).map_err(|e| Error::Io {
-            path: d.to_path_buf(),
-            source: e,
-        })
-    };
-    for entry in read(dir)? {
-        let p = entry
-            .map_err(|e| Error::Io {
-                path: dir.to_path_buf(),
-                source: e,
-            })?
-            .path();
+    for p in list(dir)? {
         if p.is_dir() {
             let sub = p.file_name().map(|n| n.to_string_lossy().to_string());
-            for inner in read(&p)? {
-                let q = inner
-                    .map_err(|e| Error::Io {
-                        path: p.clone(),
-                        source: e,
-                    })?
-                    .path();
+            for q in list(&p)? {
                 if is_image(&q) {
                     out.push((q, sub.clone()));
                 }
