@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::landmarks::{EyeOpenness, HeadPose};
 use crate::quality::QualityProfile;
-use crate::session::{check_clock, observe, LivenessSummary};
+use crate::session::{observe, ClockError, FrameClock, LivenessSummary};
 use rand::seq::SliceRandom;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -267,10 +267,9 @@ pub struct ActiveLivenessSession {
     nonce: String,
     config: ActiveConfig,
     challenges: Vec<Challenge>,
-    created_at_ms: u64,
+    clock: FrameClock,
     current: usize,
     challenge_started_ms: u64,
-    last_timestamp_ms: Option<u64>,
     status: SessionStatus,
     failure: Option<FailureReason>,
     references: Vec<Embedding>,
@@ -306,10 +305,9 @@ impl ActiveLivenessSession {
             nonce: crate::models::hex(&nonce),
             config,
             challenges: pool,
-            created_at_ms: now_ms,
+            clock: FrameClock::start(now_ms),
             current: 0,
             challenge_started_ms: now_ms,
-            last_timestamp_ms: None,
             status: SessionStatus::InProgress,
             failure: None,
             references: Vec::new(),
@@ -441,15 +439,16 @@ impl ActiveLivenessSession {
             self.fail(FailureReason::NonceMismatch, events);
             return Ok(());
         }
-        if !check_clock(self.created_at_ms, self.last_timestamp_ms, now) {
-            self.fail(FailureReason::FrameOutOfOrder, events);
-            return Ok(());
-        }
-        self.last_timestamp_ms = Some(now);
-        self.frames += 1;
-        if now - self.created_at_ms > self.config.session_timeout_ms {
-            self.fail(FailureReason::Timeout, events);
-            return Ok(());
+        match self.clock.tick(now, self.config.session_timeout_ms) {
+            Err(ClockError::OutOfOrder) => {
+                self.fail(FailureReason::FrameOutOfOrder, events);
+                return Ok(());
+            }
+            Err(ClockError::Expired) => {
+                self.fail(FailureReason::Timeout, events);
+                return Ok(());
+            }
+            Ok(()) => self.frames += 1,
         }
         if now - self.challenge_started_ms > self.config.challenge_timeout_ms {
             self.fail(FailureReason::ChallengeTimeout, events);

@@ -1,7 +1,7 @@
 //! Authentication over frames: verify a claimed subject (1:1) or identify (1:N) from a few
 //! frames, with optional passive liveness, a quality gate, a frame budget and a deadline.
 
-use super::{check_clock, observe, LivenessSummary};
+use super::{observe, ClockError, FrameClock, LivenessSummary};
 use crate::compare::Threshold;
 use crate::engine::{Engine, FaceEmbedding};
 use crate::error::{Error, Result};
@@ -86,8 +86,7 @@ pub struct AuthenticationProgress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthenticationSession {
     config: AuthenticationConfig,
-    created_at_ms: u64,
-    last_timestamp_ms: Option<u64>,
+    clock: FrameClock,
     frames: usize,
     spoof_frames: usize,
     passive_scores: Vec<f32>,
@@ -105,8 +104,7 @@ impl AuthenticationSession {
         config.quality.validate()?;
         Ok(AuthenticationSession {
             config,
-            created_at_ms: now_ms,
-            last_timestamp_ms: None,
+            clock: FrameClock::start(now_ms),
             frames: 0,
             spoof_frames: 0,
             passive_scores: Vec::new(),
@@ -147,14 +145,12 @@ impl AuthenticationSession {
                 format!("{:?}", self.status).to_lowercase(),
             ));
         }
-        if !check_clock(self.created_at_ms, self.last_timestamp_ms, timestamp_ms) {
+        if let Err(e) = self.clock.tick(timestamp_ms, self.config.timeout_ms) {
             self.status = AuthStatus::Failed;
-            return Ok(self.progress("frame timestamps must increase"));
-        }
-        self.last_timestamp_ms = Some(timestamp_ms);
-        if timestamp_ms - self.created_at_ms > self.config.timeout_ms {
-            self.status = AuthStatus::Failed;
-            return Ok(self.progress("the authentication session timed out"));
+            return Ok(self.progress(match e {
+                ClockError::OutOfOrder => "frame timestamps must increase",
+                ClockError::Expired => "the authentication session timed out",
+            }));
         }
         self.frames += 1;
         let obs = observe(

@@ -2,7 +2,7 @@
 //! passive liveness when required), different enough in pose to cover the face, all of one
 //! person; then enroll them in one transaction.
 
-use super::{check_clock, observe, LivenessSummary};
+use super::{observe, ClockError, FrameClock, LivenessSummary};
 use crate::compare::Threshold;
 use crate::embed::Embedding;
 use crate::engine::Engine;
@@ -95,8 +95,7 @@ pub struct EnrollmentProgress {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnrollmentSession {
     config: EnrollmentConfig,
-    created_at_ms: u64,
-    last_timestamp_ms: Option<u64>,
+    clock: FrameClock,
     frames: usize,
     samples: Vec<Sample>,
     status: EnrollmentStatus,
@@ -118,8 +117,7 @@ impl EnrollmentSession {
         config.quality.validate()?;
         Ok(EnrollmentSession {
             config,
-            created_at_ms: now_ms,
-            last_timestamp_ms: None,
+            clock: FrameClock::start(now_ms),
             frames: 0,
             samples: Vec::new(),
             status: EnrollmentStatus::Collecting,
@@ -168,13 +166,12 @@ impl EnrollmentSession {
                 format!("{:?}", self.status).to_lowercase(),
             ));
         }
-        if !check_clock(self.created_at_ms, self.last_timestamp_ms, timestamp_ms) {
-            return Ok(self.give_up("frame timestamps must increase"));
-        }
-        self.last_timestamp_ms = Some(timestamp_ms);
-        self.frames += 1;
-        if timestamp_ms - self.created_at_ms > self.config.timeout_ms {
-            return Ok(self.give_up("the enrollment session timed out"));
+        match self.clock.tick(timestamp_ms, self.config.timeout_ms) {
+            Err(ClockError::OutOfOrder) => {
+                return Ok(self.give_up("frame timestamps must increase"))
+            }
+            Err(ClockError::Expired) => return Ok(self.give_up("the enrollment session timed out")),
+            Ok(()) => self.frames += 1,
         }
         let obs = observe(
             engine,

@@ -108,7 +108,39 @@ impl LivenessSummary {
     }
 }
 
-/// Checks the frame clock: strictly increasing, not before the session began.
-pub(crate) fn check_clock(created_at_ms: u64, last: Option<u64>, now: u64) -> bool {
-    now >= created_at_ms && last.map_or(true, |l| now > l)
+/// A session's frame clock: when it began and the last frame's timestamp. Frames must come
+/// strictly later than the previous one and not before the start (a replayed or reordered
+/// stream), and within the session's deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct FrameClock {
+    started_ms: u64,
+    last_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClockError {
+    OutOfOrder,
+    Expired,
+}
+
+impl FrameClock {
+    pub fn start(now_ms: u64) -> FrameClock {
+        FrameClock {
+            started_ms: now_ms,
+            last_ms: None,
+        }
+    }
+
+    /// Takes a frame stamped `now`. An in-order frame is recorded even when it is past
+    /// `deadline_ms` from the start.
+    pub fn tick(&mut self, now: u64, deadline_ms: u64) -> std::result::Result<(), ClockError> {
+        if now < self.started_ms || self.last_ms.is_some_and(|l| now <= l) {
+            return Err(ClockError::OutOfOrder);
+        }
+        self.last_ms = Some(now);
+        if now - self.started_ms > deadline_ms {
+            return Err(ClockError::Expired);
+        }
+        Ok(())
+    }
 }
