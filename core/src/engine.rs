@@ -33,7 +33,7 @@ pub struct FaceEmbedding {
 
 /// Behaviour settings of an engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     /// Passive-liveness score at or above which a face counts as live (0..1).
     pub liveness_threshold: f32,
@@ -388,6 +388,25 @@ impl Engine {
             .pop()
             .ok_or_else(|| Error::Internal("embedder returned no embedding".into()))?;
         Ok(FaceEmbedding { face, embedding })
+    }
+
+    /// Number of dimensions of this engine's embeddings.
+    pub fn embedding_dim(&self) -> usize {
+        self.inner.embedder.dim()
+    }
+
+    /// An embedding of this engine's model from stored numbers: checked (finite, non-zero, the
+    /// model's dimension) and L2-normalised.
+    pub fn embedding_from_vector(&self, vector: Vec<f32>) -> Result<Embedding> {
+        if vector.len() != self.embedding_dim() {
+            return Err(Error::InvalidEmbedding(format!(
+                "{} has {} dimensions, got {}",
+                self.embedder_id(),
+                self.embedding_dim(),
+                vector.len()
+            )));
+        }
+        Embedding::new(self.embedder_id(), vector)
     }
 
     /// Cosine similarity of two embeddings of this engine's model.

@@ -30,7 +30,8 @@ pub enum FacePolicy {
 }
 
 /// Options of an enrollment.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EnrollOptions {
     pub display_name: Option<String>,
     pub metadata: Option<serde_json::Value>,
@@ -99,7 +100,7 @@ pub struct SubjectExport {
 
 /// When a collection's search switches from the exact scan to HNSW.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct IndexConfig {
     /// Collections with at least this many templates use HNSW (exact scan below).
     pub hnsw_min_templates: usize,

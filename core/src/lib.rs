@@ -14,6 +14,7 @@
 
 pub mod align;
 pub mod compare;
+mod config_json;
 pub mod detect;
 pub mod embed;
 mod engine;

@@ -74,7 +74,7 @@ pub fn largest(faces: &[Face]) -> Option<&Face> {
 
 /// Detection settings shared by all detectors.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DetectionOptions {
     /// Faces scoring below this are dropped (0..1).
     pub score_threshold: f32,

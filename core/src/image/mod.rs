@@ -12,6 +12,7 @@ use std::path::Path;
 
 /// Limits applied to untrusted image input.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImageLimits {
     /// Largest accepted encoded size in bytes (default 20 MB).
     pub max_bytes: u64,

@@ -18,6 +18,7 @@ const NONE: u32 = u32::MAX;
 
 /// Graph parameters.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HnswConfig {
     /// Neighbours per node on upper layers (layer 0 keeps twice as many).
     pub m: usize,

@@ -1,0 +1,325 @@
+//! Detection, embeddings and 1:1 comparison.
+
+use crate::engine::{faceprint_engine, faceprint_image};
+use crate::handle::{borrow, free, into_raw, Out};
+use crate::status::{faceprint_error, faceprint_status, guard, quiet, Failure};
+use faceprint_core::{Embedding, Face, Threshold};
+
+/// One detected face: box corners, five landmarks as x,y pairs (left eye, right eye, nose,
+/// left mouth corner, right mouth corner, as seen in an upright face) and detector score.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct faceprint_face {
+    pub x1: f32,
+    pub y1: f32,
+    pub x2: f32,
+    pub y2: f32,
+    pub landmarks: [f32; 10],
+    pub score: f32,
+}
+
+impl From<&Face> for faceprint_face {
+    fn from(f: &Face) -> Self {
+        let mut landmarks = [0.0; 10];
+        for (i, p) in f.landmarks.iter().enumerate() {
+            landmarks[2 * i] = p[0];
+            landmarks[2 * i + 1] = p[1];
+        }
+        faceprint_face {
+            x1: f.bbox.x1,
+            y1: f.bbox.y1,
+            x2: f.bbox.x2,
+            y2: f.bbox.y2,
+            landmarks,
+            score: f.score,
+        }
+    }
+}
+
+/// Faces of one image, best first. Immutable: may be shared between threads.
+pub struct faceprint_face_list(Vec<faceprint_face>);
+
+/// An L2-normalised face embedding, with the face it came from when it came from an image.
+/// Immutable: may be shared between threads.
+pub struct faceprint_embedding {
+    pub(crate) embedding: Embedding,
+    face: Option<faceprint_face>,
+}
+
+/// Every face of an image with its embedding. Immutable: may be shared between threads.
+pub struct faceprint_embedding_list(Vec<faceprint_embedding>);
+
+/// Which scale a threshold is on.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum faceprint_threshold_kind {
+    /// A cosine similarity in -1..1.
+    Score = 0,
+    /// A false-match rate (e.g. 1e-4) looked up in the model's calibration table.
+    Fmr = 1,
+}
+
+/// A match threshold. Pass NULL wherever one is accepted for the engine's default (FMR 1e-4).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct faceprint_threshold {
+    /// A faceprint_threshold_kind.
+    pub kind: u32,
+    pub value: f64,
+}
+
+pub(crate) unsafe fn threshold(
+    t: *const faceprint_threshold,
+) -> Result<Option<Threshold>, Failure> {
+    let Some(t) = t.as_ref() else { return Ok(None) };
+    match t.kind {
+        0 => Ok(Some(Threshold::Score(t.value as f32))),
+        1 => Ok(Some(Threshold::Fmr(t.value))),
+        other => Err(Failure::Core(faceprint_core::Error::InvalidArgument(
+            format!("threshold kind {other} is not a faceprint_threshold_kind"),
+        ))),
+    }
+}
+
+/// The result of `faceprint_compare`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct faceprint_comparison {
+    /// Cosine similarity.
+    pub score: f32,
+    /// The similarity the decision used.
+    pub threshold: f32,
+    /// score >= threshold.
+    pub same: bool,
+    /// The false-match rate of the threshold; NaN when the model is uncalibrated.
+    pub fmr: f64,
+}
+
+/// Finds the faces of an image, best first.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_detect(
+    engine: *const faceprint_engine,
+    image: *const faceprint_image,
+    out: *mut *mut faceprint_face_list,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let image = borrow(image, "image")?;
+        let out = Out::new(out, "out")?;
+        let faces = engine.0.detect(&image.0)?;
+        out.write(into_raw(faceprint_face_list(
+            faces.iter().map(faceprint_face::from).collect(),
+        )));
+        Ok(())
+    })
+}
+
+/// Number of faces (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_face_list_len(list: *const faceprint_face_list) -> usize {
+    quiet(0, || list.as_ref().map_or(0, |l| l.0.len()))
+}
+
+/// Copies face `index` into `*out`; `FACEPRINT_STATUS_INVALID_ARGUMENT` when out of range.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_face_list_get(
+    list: *const faceprint_face_list,
+    index: usize,
+    out: *mut faceprint_face,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let list = borrow(list, "list")?;
+        let out = Out::new(out, "out")?;
+        let face = list
+            .0
+            .get(index)
+            .ok_or_else(|| out_of_range(index, list.0.len()))?;
+        out.write(*face);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_face_list_free(list: *mut faceprint_face_list) {
+    free(list)
+}
+
+fn out_of_range(index: usize, len: usize) -> Failure {
+    Failure::Core(faceprint_core::Error::InvalidArgument(format!(
+        "index {index} is out of range (length {len})"
+    )))
+}
+
+/// Every face of an image with its embedding (an empty list when there is none).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_extract(
+    engine: *const faceprint_engine,
+    image: *const faceprint_image,
+    out: *mut *mut faceprint_embedding_list,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let image = borrow(image, "image")?;
+        let out = Out::new(out, "out")?;
+        let list = engine
+            .0
+            .extract(&image.0)?
+            .into_iter()
+            .map(|fe| faceprint_embedding {
+                face: Some(faceprint_face::from(&fe.face)),
+                embedding: fe.embedding,
+            })
+            .collect();
+        out.write(into_raw(faceprint_embedding_list(list)));
+        Ok(())
+    })
+}
+
+/// The largest face's embedding; `FACEPRINT_STATUS_NO_FACE` when there is none.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_extract_largest(
+    engine: *const faceprint_engine,
+    image: *const faceprint_image,
+    out: *mut *mut faceprint_embedding,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let image = borrow(image, "image")?;
+        let out = Out::new(out, "out")?;
+        let fe = engine.0.extract_largest(&image.0)?;
+        out.write(into_raw(faceprint_embedding {
+            face: Some(faceprint_face::from(&fe.face)),
+            embedding: fe.embedding,
+        }));
+        Ok(())
+    })
+}
+
+/// Number of embeddings (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embedding_list_len(
+    list: *const faceprint_embedding_list,
+) -> usize {
+    quiet(0, || list.as_ref().map_or(0, |l| l.0.len()))
+}
+
+/// Embedding `index`, owned by the list (do not free it); NULL when out of range.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embedding_list_get(
+    list: *const faceprint_embedding_list,
+    index: usize,
+) -> *const faceprint_embedding {
+    quiet(std::ptr::null(), || {
+        list.as_ref()
+            .and_then(|l| l.0.get(index))
+            .map_or(std::ptr::null(), |e| e as *const _)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embedding_list_free(list: *mut faceprint_embedding_list) {
+    free(list)
+}
+
+/// An embedding from stored numbers: checked (finite, non-zero, the engine's dimension) and
+/// L2-normalised, tagged with the engine's model.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embedding_from_vector(
+    engine: *const faceprint_engine,
+    values: *const f32,
+    dim: usize,
+    out: *mut *mut faceprint_embedding,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        if values.is_null() && dim > 0 {
+            return Err(Failure::Null("values"));
+        }
+        let out = Out::new(out, "out")?;
+        let values = if dim == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(values, dim)
+        };
+        let embedding = engine.0.embedding_from_vector(values.to_vec())?;
+        out.write(into_raw(faceprint_embedding {
+            embedding,
+            face: None,
+        }));
+        Ok(())
+    })
+}
+
+/// Number of dimensions (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embedding_dim(embedding: *const faceprint_embedding) -> usize {
+    quiet(0, || embedding.as_ref().map_or(0, |e| e.embedding.dim()))
+}
+
+/// The `dim` values, owned by the embedding; NULL for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embedding_values(
+    embedding: *const faceprint_embedding,
+) -> *const f32 {
+    quiet(std::ptr::null(), || {
+        embedding
+            .as_ref()
+            .map_or(std::ptr::null(), |e| e.embedding.vector().as_ptr())
+    })
+}
+
+/// The face the embedding came from; `FACEPRINT_STATUS_NOT_FOUND` for one made from a vector.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embedding_face(
+    embedding: *const faceprint_embedding,
+    out: *mut faceprint_face,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let e = borrow(embedding, "embedding")?;
+        let out = Out::new(out, "out")?;
+        let face = e.face.ok_or_else(|| {
+            Failure::Core(faceprint_core::Error::NotFound(
+                "this embedding was made from a vector and has no face".into(),
+            ))
+        })?;
+        out.write(face);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embedding_free(embedding: *mut faceprint_embedding) {
+    free(embedding)
+}
+
+/// Compares two embeddings of this engine's model at `threshold` (NULL: the engine's default).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_compare(
+    engine: *const faceprint_engine,
+    a: *const faceprint_embedding,
+    b: *const faceprint_embedding,
+    threshold: *const faceprint_threshold,
+    out: *mut faceprint_comparison,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let (a, b) = (borrow(a, "a")?, borrow(b, "b")?);
+        let t = self::threshold(threshold)?;
+        let out = Out::new(out, "out")?;
+        let c = engine.0.compare(&a.embedding, &b.embedding, t)?;
+        out.write(faceprint_comparison {
+            score: c.score,
+            threshold: c.threshold,
+            same: c.same,
+            fmr: c.fmr.unwrap_or(f64::NAN),
+        });
+        Ok(())
+    })
+}

@@ -1,0 +1,126 @@
+//! The C ABI of Faceprint (`include/faceprint.h`, generated from this crate by cbindgen).
+//!
+//! No logic lives here: each function checks its arguments, calls the core and converts the
+//! result. Conventions, for every function:
+//! - pointers are NULL or valid for the access the header describes; a NULL where a value is
+//!   required is `FACEPRINT_STATUS_NULL_ARGUMENT`, never a crash;
+//! - the body runs inside a panic boundary (`status::guard`): no unwind reaches C;
+//! - out-parameters are written only when the call returns `FACEPRINT_STATUS_OK`;
+//! - every handle has a `_free` that accepts NULL.
+// The safety contract is the one above, stated once for the whole ABI.
+#![allow(clippy::missing_safety_doc)]
+#![allow(non_camel_case_types)]
+
+pub mod analysis;
+pub mod engine;
+pub mod faces;
+mod handle;
+pub mod sessions;
+pub mod status;
+pub mod store;
+
+pub use handle::faceprint_string_free;
+
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<engine::faceprint_engine>();
+    shareable::<engine::faceprint_image>();
+    shareable::<store::faceprint_store>();
+    shareable::<faces::faceprint_embedding>();
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use status::faceprint_status as S;
+    use std::ptr::{null, null_mut};
+
+    #[test]
+    fn null_arguments_are_a_status_and_leave_outputs_alone() {
+        unsafe {
+            let sentinel = 0x1 as *mut engine::faceprint_image;
+            let mut image = sentinel;
+            let mut err = null_mut();
+            let st = engine::faceprint_image_decode(null(), b"x".as_ptr(), 1, &mut image, &mut err);
+            assert_eq!(st, S::NullArgument);
+            assert_eq!(image, sentinel, "out-parameter written on failure");
+            assert_eq!(status::faceprint_error_status(err), S::NullArgument);
+            status::faceprint_error_free(err);
+
+            let builder = engine::faceprint_engine_builder_new();
+            assert_eq!(
+                engine::faceprint_engine_builder_models_dir(builder, null(), null_mut()),
+                S::NullArgument
+            );
+            let bad_utf8 = [0xffu8, 0];
+            assert_eq!(
+                engine::faceprint_engine_builder_models_dir(
+                    builder,
+                    bad_utf8.as_ptr().cast(),
+                    null_mut()
+                ),
+                S::InvalidUtf8
+            );
+            assert_eq!(
+                engine::faceprint_engine_builder_config_json(
+                    builder,
+                    c"{\"nope\":1}".as_ptr(),
+                    null_mut()
+                ),
+                S::InvalidArgument
+            );
+            assert_eq!(
+                engine::faceprint_engine_builder_build(builder, null_mut(), null_mut()),
+                S::NullArgument
+            );
+            engine::faceprint_engine_builder_free(builder);
+
+            // Every _free accepts NULL; getters answer NULL with a neutral value.
+            engine::faceprint_engine_free(null_mut());
+            engine::faceprint_image_free(null_mut());
+            faces::faceprint_face_list_free(null_mut());
+            faces::faceprint_embedding_free(null_mut());
+            faces::faceprint_embedding_list_free(null_mut());
+            store::faceprint_store_free(null_mut());
+            store::faceprint_identification_free(null_mut());
+            sessions::faceprint_liveness_session_free(null_mut());
+            sessions::faceprint_enrollment_session_free(null_mut());
+            sessions::faceprint_authentication_session_free(null_mut());
+            handle::faceprint_string_free(null_mut());
+            status::faceprint_error_free(null_mut());
+            assert_eq!(engine::faceprint_image_width(null()), 0);
+            assert_eq!(faces::faceprint_embedding_dim(null()), 0);
+            assert!(faces::faceprint_embedding_list_get(null(), 0).is_null());
+        }
+    }
+
+    #[test]
+    fn bad_session_configs_are_invalid_arguments() {
+        unsafe {
+            let mut s = null_mut();
+            let st = sessions::faceprint_enrollment_session_start(
+                c"{\"collection\":\"c\"}".as_ptr(),
+                0,
+                &mut s,
+                null_mut(),
+            );
+            assert_eq!(st, S::InvalidArgument, "subject is required");
+            assert!(s.is_null());
+            let st = sessions::faceprint_authentication_session_start(
+                c"not json".as_ptr(),
+                0,
+                &mut null_mut(),
+                null_mut(),
+            );
+            assert_eq!(st, S::InvalidArgument);
+            let mut live = null_mut();
+            assert_eq!(
+                sessions::faceprint_liveness_session_start(null(), 5, &mut live, null_mut()),
+                S::Ok
+            );
+            let nonce = std::ffi::CStr::from_ptr(sessions::faceprint_liveness_session_nonce(live));
+            assert_eq!(nonce.to_bytes().len(), 32);
+            sessions::faceprint_liveness_session_free(live);
+        }
+    }
+}

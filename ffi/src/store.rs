@@ -1,0 +1,274 @@
+//! Template stores and the enroll / verify / identify / delete calls over them.
+
+use crate::engine::{faceprint_engine, faceprint_image};
+use crate::faces::{faceprint_face, faceprint_threshold, threshold};
+use crate::handle::{borrow, free, into_raw, json_string, optional_string, string, Out};
+use crate::status::{faceprint_error, faceprint_status, guard, quiet, Failure};
+use faceprint_core::store::{MasterKey, MemoryStore, SqliteStore, TemplateStore};
+use faceprint_core::{EnrollOptions, Image};
+use std::ffi::{c_char, CString};
+use std::sync::Arc;
+
+/// A template store. Thread-safe: it may back several engines and be used from any thread.
+#[derive(Clone)]
+pub struct faceprint_store(pub(crate) Arc<dyn TemplateStore>);
+
+/// The result of `faceprint_verify`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct faceprint_verification {
+    /// Similarity of the probe to the subject's best template.
+    pub score: f32,
+    pub threshold: f32,
+    /// NaN when the model is uncalibrated.
+    pub fmr: f64,
+    /// score >= threshold.
+    pub matched: bool,
+    /// The probe face (the largest in the image).
+    pub face: faceprint_face,
+}
+
+/// One candidate of `faceprint_identify`; `subject` is owned by the identification.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct faceprint_candidate {
+    pub subject: *const c_char,
+    pub score: f32,
+    pub matched: bool,
+}
+
+/// Candidates of a 1:N search, best first. Immutable: may be shared between threads.
+pub struct faceprint_identification {
+    subjects: Vec<CString>,
+    scores: Vec<(f32, bool)>,
+    face: faceprint_face,
+}
+
+/// A store that lives in memory (lost when freed).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_store_open_memory(
+    out: *mut *mut faceprint_store,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let out = Out::new(out, "out")?;
+        out.write(into_raw(faceprint_store(Arc::new(MemoryStore::new()))));
+        Ok(())
+    })
+}
+
+/// An encrypted SQLite store at `path` (created if missing). `key_base64` is the 32-byte master
+/// key in base64; NULL reads it from `FACEPRINT_KEY`. A wrong key fails with
+/// `FACEPRINT_STATUS_WRONG_KEY` and changes nothing.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_store_open_sqlite(
+    path: *const c_char,
+    key_base64: *const c_char,
+    out: *mut *mut faceprint_store,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let path = string(path, "path")?;
+        let key = match optional_string(key_base64, "key_base64")? {
+            Some(k) => MasterKey::from_base64(k)?,
+            None => MasterKey::from_env()?,
+        };
+        let out = Out::new(out, "out")?;
+        out.write(into_raw(faceprint_store(Arc::new(SqliteStore::open(
+            path, key,
+        )?))));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_store_free(store: *mut faceprint_store) {
+    free(store)
+}
+
+/// Enrolls `subject` (created if new) in `collection` from `image_count` images, each showing
+/// one face; all templates are stored or none. `options_json` (NULL for none):
+/// `{"display_name", "metadata", "face_policy": "require_one"|"largest", "sources", "actor"}`.
+/// `*report_json` receives the enrollment report as JSON (free with faceprint_string_free).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_enroll(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    subject: *const c_char,
+    images: *const *const faceprint_image,
+    image_count: usize,
+    options_json: *const c_char,
+    report_json: *mut *mut c_char,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let subject = string(subject, "subject")?;
+        if images.is_null() && image_count > 0 {
+            return Err(Failure::Null("images"));
+        }
+        let options = match optional_string(options_json, "options_json")? {
+            Some(json) => EnrollOptions::from_json(json)?,
+            None => EnrollOptions::default(),
+        };
+        let out = Out::new(report_json, "report_json")?;
+        let handles = if image_count == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(images, image_count)
+        };
+        // The core takes owned images; the handles stay the caller's.
+        let images = handles
+            .iter()
+            .map(|h| borrow(*h, "images[i]").map(|i| i.0.clone()))
+            .collect::<Result<Vec<Image>, _>>()?;
+        let report = engine.0.enroll(collection, subject, &images, &options)?;
+        out.write(json_string(&report)?);
+        Ok(())
+    })
+}
+
+/// 1:1: is the largest face of `image` the enrolled `subject`? `threshold` NULL: the default.
+/// `actor` (NULL for none) is recorded in the audit log.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_verify(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    subject: *const c_char,
+    image: *const faceprint_image,
+    threshold: *const faceprint_threshold,
+    actor: *const c_char,
+    out: *mut faceprint_verification,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let subject = string(subject, "subject")?;
+        let image = borrow(image, "image")?;
+        let t = self::threshold(threshold)?;
+        let actor = optional_string(actor, "actor")?;
+        let out = Out::new(out, "out")?;
+        let v = engine.0.verify(collection, subject, &image.0, t, actor)?;
+        out.write(faceprint_verification {
+            score: v.score,
+            threshold: v.threshold,
+            fmr: v.fmr.unwrap_or(f64::NAN),
+            matched: v.matched,
+            face: faceprint_face::from(&v.face),
+        });
+        Ok(())
+    })
+}
+
+/// 1:N: the `top_k` most similar enabled subjects for the largest face of `image`.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_identify(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    image: *const faceprint_image,
+    top_k: usize,
+    threshold: *const faceprint_threshold,
+    actor: *const c_char,
+    out: *mut *mut faceprint_identification,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let image = borrow(image, "image")?;
+        let t = self::threshold(threshold)?;
+        let actor = optional_string(actor, "actor")?;
+        let out = Out::new(out, "out")?;
+        let id = engine.0.identify(collection, &image.0, top_k, t, actor)?;
+        let subjects = id
+            .candidates
+            .iter()
+            .map(|c| CString::new(c.subject.as_str()).unwrap_or_default())
+            .collect();
+        let scores = id.candidates.iter().map(|c| (c.score, c.matched)).collect();
+        out.write(into_raw(faceprint_identification {
+            subjects,
+            scores,
+            face: faceprint_face::from(&id.face),
+        }));
+        Ok(())
+    })
+}
+
+/// Number of candidates (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_identification_len(
+    id: *const faceprint_identification,
+) -> usize {
+    quiet(0, || id.as_ref().map_or(0, |i| i.subjects.len()))
+}
+
+/// Candidate `index` (best first); its `subject` lives as long as the identification.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_identification_get(
+    id: *const faceprint_identification,
+    index: usize,
+    out: *mut faceprint_candidate,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let id = borrow(id, "identification")?;
+        let out = Out::new(out, "out")?;
+        let (subject, (score, matched)) = id
+            .subjects
+            .get(index)
+            .zip(id.scores.get(index))
+            .ok_or_else(|| {
+                Failure::Core(faceprint_core::Error::InvalidArgument(format!(
+                    "index {index} is out of range (length {})",
+                    id.subjects.len()
+                )))
+            })?;
+        out.write(faceprint_candidate {
+            subject: subject.as_ptr(),
+            score: *score,
+            matched: *matched,
+        });
+        Ok(())
+    })
+}
+
+/// The probe face the identification searched with.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_identification_face(
+    id: *const faceprint_identification,
+    out: *mut faceprint_face,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let id = borrow(id, "identification")?;
+        Out::new(out, "out")?.write(id.face);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_identification_free(id: *mut faceprint_identification) {
+    free(id)
+}
+
+/// Deletes a subject with its templates and key; `FACEPRINT_STATUS_NOT_FOUND` if absent.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_delete_subject(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    subject: *const c_char,
+    actor: *const c_char,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let subject = string(subject, "subject")?;
+        let actor = optional_string(actor, "actor")?;
+        engine.0.delete_subject(collection, subject, actor)?;
+        Ok(())
+    })
+}
