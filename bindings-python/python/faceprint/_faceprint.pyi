@@ -1,0 +1,157 @@
+# Type stubs of the compiled module (bindings-python/src). Keep in step with it:
+# tests/test_stubs.py checks every public name and method here exists at runtime.
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+ImageInput = Union[str, "os.PathLike[str]", bytes, npt.NDArray[np.uint8]]
+"""A file path, encoded image bytes (JPEG, PNG, WebP, BMP, GIF), or an HxWx3 (RGB, or BGR
+with bgr=True), HxWx4 or HxW uint8 array."""
+
+__version__: str
+ERROR_CODES: List[Tuple[str, int]]
+ORT_LIBRARY_NAME: str
+
+class DetectedFace:
+    @property
+    def bbox(self) -> Tuple[float, float, float, float]: ...
+    @property
+    def landmarks(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def score(self) -> float: ...
+
+class FaceEmbedding:
+    @property
+    def embedding(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def face(self) -> Optional[DetectedFace]: ...
+    @property
+    def model(self) -> str: ...
+    def __len__(self) -> int: ...
+
+class Comparison:
+    score: float
+    threshold: float
+    fmr: Optional[float]
+    same: bool
+
+class Verification:
+    subject: str
+    score: float
+    threshold: float
+    fmr: Optional[float]
+    matched: bool
+    template_id: str
+
+class Candidate:
+    subject: str
+    score: float
+    matched: bool
+    template_id: str
+
+class Liveness:
+    score: float
+    threshold: float
+    live: bool
+    model_scores: List[float]
+
+class Store:
+    @staticmethod
+    def memory() -> Store: ...
+    @staticmethod
+    def sqlite(path: Union[str, "os.PathLike[str]"], key: Optional[str] = None) -> Store: ...
+
+class Engine:
+    def __init__(
+        self,
+        models_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+        *,
+        onnxruntime: Optional[Union[str, "os.PathLike[str]"]] = None,
+        store: Optional[Store] = None,
+        threads: Optional[int] = None,
+        config: Optional[Dict[str, Any]] = None,
+    ) -> None: ...
+    @property
+    def embedder(self) -> str: ...
+    @property
+    def embedding_dim(self) -> int: ...
+    @property
+    def models_dir(self) -> str: ...
+    def decode(self, image: ImageInput, *, bgr: bool = False) -> npt.NDArray[np.uint8]: ...
+    def detect(self, image: ImageInput, *, bgr: bool = False) -> List[DetectedFace]: ...
+    def extract(self, image: ImageInput, *, bgr: bool = False) -> List[FaceEmbedding]: ...
+    def extract_largest(self, image: ImageInput, *, bgr: bool = False) -> FaceEmbedding: ...
+    def embedding_from_vector(self, vector: npt.NDArray[np.float32]) -> FaceEmbedding: ...
+    def compare(
+        self,
+        a: FaceEmbedding,
+        b: FaceEmbedding,
+        *,
+        threshold: Optional[float] = None,
+        fmr: Optional[float] = None,
+    ) -> Comparison: ...
+    def enroll(
+        self,
+        collection: str,
+        subject: str,
+        images: Sequence[ImageInput],
+        *,
+        bgr: bool = False,
+        display_name: Optional[str] = None,
+        metadata: Optional[Any] = None,
+        face_policy: Optional[str] = None,
+        sources: Optional[List[str]] = None,
+        actor: Optional[str] = None,
+    ) -> Dict[str, Any]: ...
+    def verify(
+        self,
+        collection: str,
+        subject: str,
+        image: ImageInput,
+        *,
+        bgr: bool = False,
+        threshold: Optional[float] = None,
+        fmr: Optional[float] = None,
+        actor: Optional[str] = None,
+    ) -> Verification: ...
+    def identify(
+        self,
+        collection: str,
+        image: ImageInput,
+        *,
+        top_k: int = 5,
+        bgr: bool = False,
+        threshold: Optional[float] = None,
+        fmr: Optional[float] = None,
+        actor: Optional[str] = None,
+    ) -> List[Candidate]: ...
+    def delete_subject(self, collection: str, subject: str, *, actor: Optional[str] = None) -> None: ...
+    def quality(
+        self,
+        image: ImageInput,
+        *,
+        profile: str = "authentication",
+        overrides: Optional[Dict[str, Any]] = None,
+        bgr: bool = False,
+    ) -> Dict[str, Any]: ...
+    def liveness(self, image: ImageInput, *, bgr: bool = False) -> Liveness: ...
+
+class LivenessSession:
+    def __init__(self, config: Optional[Dict[str, Any]] = None, *, now_ms: int = 0) -> None: ...
+    @property
+    def nonce(self) -> str: ...
+    @property
+    def challenges(self) -> List[str]: ...
+    def feed(
+        self, engine: Engine, nonce: str, timestamp_ms: int, image: ImageInput, *, bgr: bool = False
+    ) -> Dict[str, Any]: ...
+
+class EnrollmentSession:
+    def __init__(self, config: Dict[str, Any], *, now_ms: int = 0) -> None: ...
+    def feed(self, engine: Engine, timestamp_ms: int, image: ImageInput, *, bgr: bool = False) -> Dict[str, Any]: ...
+
+class AuthenticationSession:
+    def __init__(self, config: Dict[str, Any], *, now_ms: int = 0) -> None: ...
+    def feed(self, engine: Engine, timestamp_ms: int, image: ImageInput, *, bgr: bool = False) -> Dict[str, Any]: ...

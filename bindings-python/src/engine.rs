@@ -1,0 +1,409 @@
+//! `faceprint.Engine` and `faceprint.Store`: thin wrappers over the core engine. Every call that
+//! runs a model releases the GIL, so threads sharing one engine run in parallel.
+
+use crate::errors::{invalid, IntoPy};
+use crate::image::load;
+use crate::results::{
+    to_dict, Candidate, Comparison, DetectedFace, FaceEmbedding, Liveness, Verification,
+};
+use faceprint::store::{MasterKey, MemoryStore, SqliteStore, TemplateStore};
+use faceprint::{EngineConfig, EnrollOptions, QualityProfile, Threshold};
+use numpy::{PyArray1, PyArray3, PyArrayMethods, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A template store for enroll / verify / identify. Thread-safe.
+#[pyclass(frozen, module = "faceprint", skip_from_py_object)]
+pub struct Store {
+    store: Arc<dyn TemplateStore>,
+}
+
+#[pymethods]
+impl Store {
+    /// A store in memory, gone with the process.
+    #[staticmethod]
+    fn memory() -> Store {
+        Store {
+            store: Arc::new(MemoryStore::new()),
+        }
+    }
+
+    /// An encrypted SQLite store (created if missing). `key`: the base64 32-byte master key;
+    /// None reads `FACEPRINT_KEY`.
+    #[staticmethod]
+    #[pyo3(signature = (path, key=None))]
+    fn sqlite(py: Python<'_>, path: PathBuf, key: Option<String>) -> PyResult<Store> {
+        let key = match key {
+            Some(k) => MasterKey::from_base64(&k),
+            None => MasterKey::from_env(),
+        }
+        .py_err(py)?;
+        let store = py.detach(|| SqliteStore::open(&path, key)).py_err(py)?;
+        Ok(Store {
+            store: Arc::new(store),
+        })
+    }
+}
+
+/// Loaded models (and an optional store). Create one and share it: it is thread-safe.
+#[pyclass(frozen, module = "faceprint", skip_from_py_object)]
+pub struct Engine {
+    engine: faceprint::Engine,
+}
+
+fn threshold(py: Python<'_>, score: Option<f32>, fmr: Option<f64>) -> PyResult<Option<Threshold>> {
+    match (score, fmr) {
+        (Some(_), Some(_)) => Err(invalid(py, "give threshold or fmr, not both")),
+        (Some(s), None) => Ok(Some(Threshold::Score(s))),
+        (None, Some(f)) => Ok(Some(Threshold::Fmr(f))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A dict argument as JSON text for the core's JSON-over-defaults parsers.
+pub fn dict_json(py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+    let Some(value) = value else {
+        return Ok(String::new());
+    };
+    let json: serde_json::Value = pythonize::depythonize(value)
+        .map_err(|e| invalid(py, format!("expected a dict of settings: {e}")))?;
+    Ok(json.to_string())
+}
+
+/// ONNX Runtime shipped inside the wheel, beside this package.
+fn bundled_onnxruntime(py: Python<'_>) -> Option<PathBuf> {
+    let file: PathBuf = py
+        .import("faceprint")
+        .ok()?
+        .getattr("__file__")
+        .ok()?
+        .extract()
+        .ok()?;
+    let lib = file.parent()?.join(faceprint::runtime::ORT_LIBRARY_NAME);
+    lib.is_file().then_some(lib)
+}
+
+impl Engine {
+    pub fn core(&self) -> &faceprint::Engine {
+        &self.engine
+    }
+}
+
+#[pymethods]
+impl Engine {
+    /// `models_dir`: the model pack (default: `FACEPRINT_MODELS`). `onnxruntime`: path of
+    /// libonnxruntime.so.1.31.1 (default: `FACEPRINT_ORT_LIB`, else the copy in the wheel).
+    /// `config`: engine settings over the defaults, e.g. `{"threshold": {"fmr": 1e-5}}`.
+    #[new]
+    #[pyo3(signature = (models_dir=None, *, onnxruntime=None, store=None, threads=None, config=None))]
+    fn new(
+        py: Python<'_>,
+        models_dir: Option<PathBuf>,
+        onnxruntime: Option<PathBuf>,
+        store: Option<&Store>,
+        threads: Option<usize>,
+        config: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Engine> {
+        let mut b = faceprint::Engine::builder();
+        if let Some(dir) = models_dir {
+            b = b.models_dir(dir);
+        }
+        let env_ort = std::env::var_os("FACEPRINT_ORT_LIB").is_some_and(|v| !v.is_empty());
+        if let Some(lib) = onnxruntime.or_else(|| {
+            if env_ort {
+                None
+            } else {
+                bundled_onnxruntime(py)
+            }
+        }) {
+            b = b.onnxruntime_library(lib);
+        }
+        if let Some(store) = store {
+            b = b.store(store.store.clone());
+        }
+        if let Some(n) = threads {
+            b = b.intra_op_threads(n);
+        }
+        if config.is_some() {
+            b = b.config(EngineConfig::from_json(&dict_json(py, config)?).py_err(py)?);
+        }
+        let engine = py.detach(|| b.build()).py_err(py)?;
+        Ok(Engine { engine })
+    }
+
+    /// The embedding model's id.
+    #[getter]
+    fn embedder(&self) -> &str {
+        self.engine.embedder_id()
+    }
+
+    #[getter]
+    fn embedding_dim(&self) -> usize {
+        self.engine.embedding_dim()
+    }
+
+    #[getter]
+    fn models_dir(&self) -> PathBuf {
+        self.engine.models_dir().to_path_buf()
+    }
+
+    /// The image as the engine sees it: an HxWx3 RGB uint8 array (EXIF orientation applied).
+    #[pyo3(signature = (image, *, bgr=false))]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        bgr: bool,
+    ) -> PyResult<Bound<'py, PyArray3<u8>>> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let (h, w) = (img.height() as usize, img.width() as usize);
+        let flat = PyArray1::from_slice(py, img.as_rgb());
+        flat.reshape([h, w, 3])
+    }
+
+    /// Faces in the image, best first.
+    #[pyo3(signature = (image, *, bgr=false))]
+    fn detect(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        bgr: bool,
+    ) -> PyResult<Vec<DetectedFace>> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let faces = py.detach(|| self.engine.detect(&img)).py_err(py)?;
+        Ok(faces
+            .into_iter()
+            .map(|face| DetectedFace { face })
+            .collect())
+    }
+
+    /// Every face with its embedding (empty when there is none).
+    #[pyo3(signature = (image, *, bgr=false))]
+    fn extract(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        bgr: bool,
+    ) -> PyResult<Vec<FaceEmbedding>> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let found = py.detach(|| self.engine.extract(&img)).py_err(py)?;
+        Ok(found
+            .into_iter()
+            .map(|fe| FaceEmbedding {
+                embedding: fe.embedding,
+                face: Some(fe.face),
+            })
+            .collect())
+    }
+
+    /// The largest face's embedding; raises NoFaceError when there is none.
+    #[pyo3(signature = (image, *, bgr=false))]
+    fn extract_largest(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        bgr: bool,
+    ) -> PyResult<FaceEmbedding> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let fe = py.detach(|| self.engine.extract_largest(&img)).py_err(py)?;
+        Ok(FaceEmbedding {
+            embedding: fe.embedding,
+            face: Some(fe.face),
+        })
+    }
+
+    /// An embedding from a stored float32 vector (checked and normalised).
+    fn embedding_from_vector(
+        &self,
+        py: Python<'_>,
+        vector: PyReadonlyArray1<'_, f32>,
+    ) -> PyResult<FaceEmbedding> {
+        let values = vector.as_array().to_vec();
+        let embedding = self.engine.embedding_from_vector(values).py_err(py)?;
+        Ok(FaceEmbedding {
+            embedding,
+            face: None,
+        })
+    }
+
+    /// Compares two embeddings; `threshold` is a similarity, `fmr` a false-match rate (give
+    /// at most one; default FMR 1e-4).
+    #[pyo3(signature = (a, b, *, threshold=None, fmr=None))]
+    fn compare(
+        &self,
+        py: Python<'_>,
+        a: PyRef<'_, FaceEmbedding>,
+        b: PyRef<'_, FaceEmbedding>,
+        threshold: Option<f32>,
+        fmr: Option<f64>,
+    ) -> PyResult<Comparison> {
+        let t = self::threshold(py, threshold, fmr)?;
+        let c = self
+            .engine
+            .compare(&a.embedding, &b.embedding, t)
+            .py_err(py)?;
+        Ok(Comparison {
+            score: c.score,
+            threshold: c.threshold,
+            fmr: c.fmr,
+            same: c.same,
+        })
+    }
+
+    /// Enrolls `subject` from images that each show one face; all are stored or none.
+    /// Returns the enrollment report as a dict.
+    #[pyo3(signature = (collection, subject, images, *, bgr=false, display_name=None, metadata=None, face_policy=None, sources=None, actor=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn enroll<'py>(
+        &self,
+        py: Python<'py>,
+        collection: &str,
+        subject: &str,
+        images: &Bound<'py, PyList>,
+        bgr: bool,
+        display_name: Option<String>,
+        metadata: Option<&Bound<'py, PyAny>>,
+        face_policy: Option<&str>,
+        sources: Option<Vec<String>>,
+        actor: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut options = EnrollOptions::default();
+        if let Some(policy) = face_policy {
+            options =
+                EnrollOptions::from_json(&serde_json::json!({ "face_policy": policy }).to_string())
+                    .py_err(py)?;
+        }
+        options.display_name = display_name;
+        options.metadata = match metadata {
+            Some(m) => {
+                Some(pythonize::depythonize(m).map_err(|e| invalid(py, format!("metadata: {e}")))?)
+            }
+            None => None,
+        };
+        options.sources = sources.unwrap_or_default();
+        options.actor = actor;
+        let images = images
+            .iter()
+            .map(|i| load(py, &self.engine, &i, bgr))
+            .collect::<PyResult<Vec<_>>>()?;
+        let report = py
+            .detach(|| self.engine.enroll(collection, subject, &images, &options))
+            .py_err(py)?;
+        to_dict(py, &report)
+    }
+
+    /// 1:1: is the largest face of `image` the enrolled `subject`?
+    #[pyo3(signature = (collection, subject, image, *, bgr=false, threshold=None, fmr=None, actor=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        subject: &str,
+        image: &Bound<'_, PyAny>,
+        bgr: bool,
+        threshold: Option<f32>,
+        fmr: Option<f64>,
+        actor: Option<&str>,
+    ) -> PyResult<Verification> {
+        let t = self::threshold(py, threshold, fmr)?;
+        let img = load(py, &self.engine, image, bgr)?;
+        let v = py
+            .detach(|| self.engine.verify(collection, subject, &img, t, actor))
+            .py_err(py)?;
+        Ok(Verification {
+            subject: v.subject,
+            score: v.score,
+            threshold: v.threshold,
+            fmr: v.fmr,
+            matched: v.matched,
+            template_id: v.template_id,
+        })
+    }
+
+    /// 1:N: the `top_k` most similar enrolled subjects, best first.
+    #[pyo3(signature = (collection, image, *, top_k=5, bgr=false, threshold=None, fmr=None, actor=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn identify(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        image: &Bound<'_, PyAny>,
+        top_k: usize,
+        bgr: bool,
+        threshold: Option<f32>,
+        fmr: Option<f64>,
+        actor: Option<&str>,
+    ) -> PyResult<Vec<Candidate>> {
+        let t = self::threshold(py, threshold, fmr)?;
+        let img = load(py, &self.engine, image, bgr)?;
+        let id = py
+            .detach(|| self.engine.identify(collection, &img, top_k, t, actor))
+            .py_err(py)?;
+        Ok(id
+            .candidates
+            .into_iter()
+            .map(|c| Candidate {
+                subject: c.subject,
+                score: c.score,
+                matched: c.matched,
+                template_id: c.template_id,
+            })
+            .collect())
+    }
+
+    /// Deletes a subject with its templates; raises NotFoundError if absent.
+    #[pyo3(signature = (collection, subject, *, actor=None))]
+    fn delete_subject(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        subject: &str,
+        actor: Option<&str>,
+    ) -> PyResult<()> {
+        py.detach(|| self.engine.delete_subject(collection, subject, actor))
+            .py_err(py)
+    }
+
+    /// Quality report (a dict) under a profile ("enrollment" or "authentication"), with
+    /// optional overrides of its limits.
+    #[pyo3(signature = (image, *, profile="authentication", overrides=None, bgr=false))]
+    fn quality<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        profile: &str,
+        overrides: Option<&Bound<'py, PyAny>>,
+        bgr: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let profile = QualityProfile::from_json(profile, &dict_json(py, overrides)?).py_err(py)?;
+        let img = load(py, &self.engine, image, bgr)?;
+        let report = py
+            .detach(|| self.engine.quality(&img, &profile))
+            .py_err(py)?;
+        to_dict(py, &report)
+    }
+
+    /// Passive liveness of the largest face; raises NoFaceError without one.
+    #[pyo3(signature = (image, *, bgr=false))]
+    fn liveness(&self, py: Python<'_>, image: &Bound<'_, PyAny>, bgr: bool) -> PyResult<Liveness> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let l = py.detach(|| self.engine.liveness(&img)).py_err(py)?;
+        Ok(Liveness {
+            score: l.score,
+            threshold: l.threshold,
+            live: l.live,
+            model_scores: l.model_scores,
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Engine(embedder={:?}, models_dir={:?})",
+            self.engine.embedder_id(),
+            self.engine.models_dir()
+        )
+    }
+}

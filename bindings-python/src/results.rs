@@ -1,0 +1,197 @@
+//! Result types: frozen classes with read-only attributes and a readable repr. Nested reports
+//! (quality, enrollment, session progress) are plain dicts of the same JSON the other
+//! languages get.
+
+use faceprint::{Embedding, Face};
+use numpy::{PyArray1, PyArray2};
+use pyo3::prelude::*;
+
+/// One detected face.
+#[pyclass(frozen, module = "faceprint", skip_from_py_object)]
+pub struct DetectedFace {
+    pub(crate) face: Face,
+}
+
+#[pymethods]
+impl DetectedFace {
+    /// `(x1, y1, x2, y2)` in pixels.
+    #[getter]
+    fn bbox(&self) -> (f32, f32, f32, f32) {
+        let b = self.face.bbox;
+        (b.x1, b.y1, b.x2, b.y2)
+    }
+
+    /// 5x2 float32: left eye, right eye, nose, left and right mouth corner (as seen upright).
+    #[getter]
+    fn landmarks<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f32>> {
+        let rows: Vec<Vec<f32>> = self.face.landmarks.iter().map(|p| p.to_vec()).collect();
+        PyArray2::from_vec2(py, &rows).expect("5 rows of 2")
+    }
+
+    /// Detector confidence, 0..1.
+    #[getter]
+    fn score(&self) -> f32 {
+        self.face.score
+    }
+
+    fn __repr__(&self) -> String {
+        let b = self.face.bbox;
+        format!(
+            "Face(bbox=({:.1}, {:.1}, {:.1}, {:.1}), score={:.3})",
+            b.x1, b.y1, b.x2, b.y2, self.face.score
+        )
+    }
+}
+
+/// A face embedding: an L2-normalised float32 vector of the engine's model, with the face it
+/// came from (None when made from a stored vector).
+#[pyclass(frozen, module = "faceprint", skip_from_py_object)]
+pub struct FaceEmbedding {
+    pub(crate) embedding: Embedding,
+    pub(crate) face: Option<Face>,
+}
+
+#[pymethods]
+impl FaceEmbedding {
+    /// A new float32 array (a copy; changing it changes nothing here).
+    #[getter]
+    fn embedding<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
+        PyArray1::from_slice(py, self.embedding.vector())
+    }
+
+    #[getter]
+    fn face(&self) -> Option<DetectedFace> {
+        self.face.map(|face| DetectedFace { face })
+    }
+
+    #[getter]
+    fn model(&self) -> &str {
+        self.embedding.model_id()
+    }
+
+    fn __len__(&self) -> usize {
+        self.embedding.dim()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "FaceEmbedding(model={:?}, dim={}, face={})",
+            self.embedding.model_id(),
+            self.embedding.dim(),
+            self.face
+                .map(|face| DetectedFace { face }.__repr__())
+                .unwrap_or_else(|| "None".into())
+        )
+    }
+}
+
+/// Outcome of a 1:1 comparison or verification.
+#[pyclass(frozen, get_all, module = "faceprint", skip_from_py_object)]
+pub struct Comparison {
+    /// Cosine similarity.
+    pub score: f32,
+    /// The similarity the decision used.
+    pub threshold: f32,
+    /// The false-match rate of the threshold (None when the model is uncalibrated).
+    pub fmr: Option<f64>,
+    /// `score >= threshold`.
+    pub same: bool,
+}
+
+#[pymethods]
+impl Comparison {
+    fn __repr__(&self) -> String {
+        format!(
+            "Comparison(score={:.4}, threshold={:.4}, fmr={}, same={})",
+            self.score,
+            self.threshold,
+            py_opt(self.fmr),
+            py_bool(self.same)
+        )
+    }
+}
+
+/// Outcome of `Engine.verify`.
+#[pyclass(frozen, get_all, module = "faceprint", skip_from_py_object)]
+pub struct Verification {
+    pub subject: String,
+    pub score: f32,
+    pub threshold: f32,
+    pub fmr: Option<f64>,
+    pub matched: bool,
+    pub template_id: String,
+}
+
+#[pymethods]
+impl Verification {
+    fn __repr__(&self) -> String {
+        format!(
+            "Verification(subject={:?}, score={:.4}, threshold={:.4}, matched={})",
+            self.subject,
+            self.score,
+            self.threshold,
+            py_bool(self.matched)
+        )
+    }
+}
+
+/// One candidate of `Engine.identify`.
+#[pyclass(frozen, get_all, module = "faceprint", skip_from_py_object)]
+pub struct Candidate {
+    pub subject: String,
+    pub score: f32,
+    pub matched: bool,
+    pub template_id: String,
+}
+
+#[pymethods]
+impl Candidate {
+    fn __repr__(&self) -> String {
+        format!(
+            "Candidate(subject={:?}, score={:.4}, matched={})",
+            self.subject,
+            self.score,
+            py_bool(self.matched)
+        )
+    }
+}
+
+/// Passive liveness of a face.
+#[pyclass(frozen, get_all, module = "faceprint", skip_from_py_object)]
+pub struct Liveness {
+    /// Probability the face is live, 0..1.
+    pub score: f32,
+    pub threshold: f32,
+    pub live: bool,
+    pub model_scores: Vec<f32>,
+}
+
+#[pymethods]
+impl Liveness {
+    fn __repr__(&self) -> String {
+        format!(
+            "Liveness(score={:.4}, threshold={:.2}, live={})",
+            self.score,
+            self.threshold,
+            py_bool(self.live)
+        )
+    }
+}
+
+/// A result as a dict (through its JSON form).
+pub fn to_dict<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    pythonize::pythonize(py, value)
+        .map_err(|e| crate::errors::raise(py, faceprint::ErrorCode::Internal, e.to_string()))
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+fn py_opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "None".into(), |v| format!("{v:e}"))
+}
