@@ -72,19 +72,6 @@ pub fn dict_json(py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<S
     Ok(json.to_string())
 }
 
-/// ONNX Runtime shipped inside the wheel, beside this package.
-fn bundled_onnxruntime(py: Python<'_>) -> Option<PathBuf> {
-    let file: PathBuf = py
-        .import("faceprint")
-        .ok()?
-        .getattr("__file__")
-        .ok()?
-        .extract()
-        .ok()?;
-    let lib = file.parent()?.join(faceprint::runtime::ORT_LIBRARY_NAME);
-    lib.is_file().then_some(lib)
-}
-
 impl Engine {
     pub fn core(&self) -> &faceprint::Engine {
         &self.engine
@@ -110,14 +97,8 @@ impl Engine {
         if let Some(dir) = models_dir {
             b = b.models_dir(dir);
         }
-        let env_ort = std::env::var_os("FACEPRINT_ORT_LIB").is_some_and(|v| !v.is_empty());
-        if let Some(lib) = onnxruntime.or_else(|| {
-            if env_ort {
-                None
-            } else {
-                bundled_onnxruntime(py)
-            }
-        }) {
+        // Default: FACEPRINT_ORT_LIB, else the copy beside this extension inside the wheel.
+        if let Some(lib) = onnxruntime {
             b = b.onnxruntime_library(lib);
         }
         if let Some(store) = store {

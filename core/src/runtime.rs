@@ -6,6 +6,8 @@
 
 use crate::error::{Error, Result};
 use ort::session::{builder::GraphOptimizationLevel, Session};
+#[cfg(unix)]
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, OnceLock};
 
@@ -24,6 +26,11 @@ pub fn onnxruntime_candidates() -> Vec<PathBuf> {
             out.push(PathBuf::from(v));
         }
     }
+    // Beside the shared library this code is linked into (libfaceprint.so, the Python
+    // extension, the Node addon): where packages and `ffi/install.sh` put ONNX Runtime.
+    if let Some(dir) = own_library_dir() {
+        out.push(dir.join(ORT_LIBRARY_NAME));
+    }
     if let Ok(exe) = std::env::current_exe() {
         if let Some(dir) = exe.parent() {
             out.push(dir.join(ORT_LIBRARY_NAME));
@@ -37,6 +44,26 @@ pub fn onnxruntime_candidates() -> Vec<PathBuf> {
             .join(ORT_LIBRARY_NAME),
     );
     out
+}
+
+/// The directory of the binary or shared library holding this function.
+#[cfg(unix)]
+fn own_library_dir() -> Option<PathBuf> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only reads the loader's tables and fills in `info`.
+    let found = unsafe { libc::dladdr(own_library_dir as *const libc::c_void, &mut info) };
+    if found == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dli_fname is a NUL-terminated path owned by the loader.
+    let file = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+    let path = Path::new(std::ffi::OsStr::from_bytes(file.to_bytes()));
+    path.canonicalize().ok()?.parent().map(Path::to_path_buf)
+}
+
+#[cfg(not(unix))]
+fn own_library_dir() -> Option<PathBuf> {
+    None
 }
 
 /// Loads ONNX Runtime once per process and returns the shared environment. The first

@@ -3,10 +3,9 @@
 use crate::handle::{borrow, borrow_mut, bytes, free, into_raw, string, Out};
 use crate::status::{faceprint_error, faceprint_status, guard, quiet, Failure};
 use crate::store::faceprint_store;
-use faceprint_core::runtime::ORT_LIBRARY_NAME;
 use faceprint_core::{Engine, EngineConfig, Image, PixelFormat};
-use std::ffi::{c_char, CStr};
-use std::path::{Path, PathBuf};
+use std::ffi::c_char;
+use std::path::PathBuf;
 
 /// Settings for `faceprint_engine_builder_build`. Use from one thread at a time.
 #[derive(Default)]
@@ -123,22 +122,6 @@ pub unsafe extern "C" fn faceprint_engine_builder_config_json(
     })
 }
 
-/// The directory libfaceprint was loaded from, where an installed copy keeps ONNX Runtime.
-fn library_dir() -> Option<PathBuf> {
-    // SAFETY: dladdr only reads; `info` is plain data it fills in.
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    let found = unsafe { libc::dladdr(library_dir as *const libc::c_void, &mut info) };
-    if found == 0 || info.dli_fname.is_null() {
-        return None;
-    }
-    let file = unsafe { CStr::from_ptr(info.dli_fname) }.to_str().ok()?;
-    Path::new(file)
-        .canonicalize()
-        .ok()?
-        .parent()
-        .map(Path::to_path_buf)
-}
-
 /// Loads the models and builds an engine. The builder stays valid (and must still be freed).
 #[no_mangle]
 pub unsafe extern "C" fn faceprint_engine_builder_build(
@@ -153,18 +136,8 @@ pub unsafe extern "C" fn faceprint_engine_builder_build(
         if let Some(dir) = &b.models_dir {
             eb = eb.models_dir(dir);
         }
-        let env_ort = std::env::var_os("FACEPRINT_ORT_LIB").is_some_and(|v| !v.is_empty());
-        match &b.onnxruntime {
-            Some(path) => eb = eb.onnxruntime_library(path),
-            None if !env_ort => {
-                if let Some(beside) = library_dir()
-                    .map(|d| d.join(ORT_LIBRARY_NAME))
-                    .filter(|p| p.is_file())
-                {
-                    eb = eb.onnxruntime_library(beside);
-                }
-            }
-            None => {}
+        if let Some(path) = &b.onnxruntime {
+            eb = eb.onnxruntime_library(path);
         }
         if let Some(config) = &b.config {
             eb = eb.config(config.clone());

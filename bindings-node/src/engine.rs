@@ -1,0 +1,405 @@
+//! `Engine` and `Store`. Model work returns Promises (run on libuv's worker pool, so several
+//! calls on one engine proceed in parallel); `*Sync` variants block the JS thread.
+
+use crate::errors::{invalid, OrThrow};
+use crate::image::{RawImage, Source};
+use crate::results::{
+    Candidate, Comparison, Face, FaceEmbedding, Liveness, MatchOptions, Verification,
+};
+use crate::tasks::*;
+use faceprint::store::{MasterKey, MemoryStore, SqliteStore, TemplateStore};
+use faceprint::{EngineConfig, EnrollOptions, QualityProfile, Threshold};
+use napi::bindgen_prelude::{AsyncTask, Float32Array};
+use napi::bindgen_prelude::{Either3, Uint8Array};
+use napi::Env;
+use napi_derive::napi;
+use std::sync::Arc;
+
+/// A template store for enroll / verify / identify.
+#[napi]
+pub struct Store {
+    store: Arc<dyn TemplateStore>,
+}
+
+#[napi]
+impl Store {
+    /// A store in memory, gone with the process.
+    #[napi(factory)]
+    pub fn memory() -> Store {
+        Store {
+            store: Arc::new(MemoryStore::new()),
+        }
+    }
+
+    /// An encrypted SQLite store (created if missing); `key` is the base64 32-byte master key
+    /// (default: `FACEPRINT_KEY`).
+    #[napi(factory)]
+    pub fn sqlite(env: Env, path: String, key: Option<String>) -> napi::Result<Store> {
+        let key = match key {
+            Some(k) => MasterKey::from_base64(&k),
+            None => MasterKey::from_env(),
+        }
+        .or_throw(&env)?;
+        let store = SqliteStore::open(path, key).or_throw(&env)?;
+        Ok(Store {
+            store: Arc::new(store),
+        })
+    }
+}
+
+#[napi(object)]
+pub struct EngineOptions {
+    /// The model pack directory (default: `FACEPRINT_MODELS`).
+    pub models_dir: Option<String>,
+    /// Path of libonnxruntime.so.1.31.1 (default: `FACEPRINT_ORT_LIB`, else the package's copy).
+    pub onnxruntime: Option<String>,
+    /// ONNX Runtime intra-op threads per call (default 1).
+    pub threads: Option<u32>,
+    /// Engine settings over the defaults, e.g. `{ threshold: { fmr: 1e-5 } }`.
+    pub config: Option<serde_json::Value>,
+}
+
+#[napi(object)]
+#[derive(Default)]
+pub struct EnrollOptionsArg {
+    pub display_name: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+    /// "require_one" (default) or "largest".
+    pub face_policy: Option<String>,
+    pub sources: Option<Vec<String>>,
+    pub actor: Option<String>,
+}
+
+#[napi(object)]
+#[derive(Default)]
+pub struct QualityOptions {
+    /// "authentication" (default) or "enrollment".
+    pub profile: Option<String>,
+    /// Limits over the profile's, e.g. `{ min_inter_eye_distance: 40 }`.
+    pub overrides: Option<serde_json::Value>,
+}
+
+/// Loaded models (and an optional store). One engine serves many concurrent calls.
+#[napi]
+pub struct Engine {
+    engine: faceprint::Engine,
+}
+
+fn threshold(env: &Env, o: &MatchOptions) -> napi::Result<Option<Threshold>> {
+    match (o.threshold, o.fmr) {
+        (Some(_), Some(_)) => Err(invalid(env, "give threshold or fmr, not both")),
+        (Some(s), None) => Ok(Some(Threshold::Score(s as f32))),
+        (None, Some(f)) => Ok(Some(Threshold::Fmr(f))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn json_text(value: Option<&serde_json::Value>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+impl Engine {
+    pub fn core(&self) -> &faceprint::Engine {
+        &self.engine
+    }
+}
+
+#[napi]
+impl Engine {
+    /// Loads the models (blocking: create one engine at start-up and share it).
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        options: Option<EngineOptions>,
+        store: Option<&Store>,
+    ) -> napi::Result<Engine> {
+        let mut b = faceprint::Engine::builder();
+        if let Some(o) = options {
+            if let Some(dir) = o.models_dir {
+                b = b.models_dir(dir);
+            }
+            if let Some(lib) = o.onnxruntime {
+                b = b.onnxruntime_library(lib);
+            }
+            if let Some(n) = o.threads {
+                b = b.intra_op_threads(n as usize);
+            }
+            if let Some(config) = &o.config {
+                b = b.config(EngineConfig::from_json(&config.to_string()).or_throw(&env)?);
+            }
+        }
+        if let Some(store) = store {
+            b = b.store(store.store.clone());
+        }
+        Ok(Engine {
+            engine: b.build().or_throw(&env)?,
+        })
+    }
+
+    #[napi(getter)]
+    pub fn embedder(&self) -> String {
+        self.engine.embedder_id().to_string()
+    }
+
+    #[napi(getter)]
+    pub fn embedding_dim(&self) -> u32 {
+        self.engine.embedding_dim() as u32
+    }
+
+    /// Faces in the image, best first.
+    #[napi(ts_return_type = "Promise<Array<Face>>")]
+    pub fn detect(&self, image: Either3<Uint8Array, String, RawImage>) -> AsyncTask<DetectTask> {
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        AsyncTask::new(DetectTask::new(move || {
+            let faces = engine.detect(&source.load(&engine)?)?;
+            Ok(faces.iter().map(Face::from).collect())
+        }))
+    }
+
+    /// Every face with its embedding (empty when there is none).
+    #[napi(ts_return_type = "Promise<Array<FaceEmbedding>>")]
+    pub fn extract(&self, image: Either3<Uint8Array, String, RawImage>) -> AsyncTask<ExtractTask> {
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        AsyncTask::new(ExtractTask::new(move || extract(&engine, &source)))
+    }
+
+    #[napi]
+    pub fn extract_sync(
+        &self,
+        env: Env,
+        image: Either3<Uint8Array, String, RawImage>,
+    ) -> napi::Result<Vec<FaceEmbedding>> {
+        extract(&self.engine, &Source::from(image)).or_throw(&env)
+    }
+
+    /// The largest face's embedding; rejects with code "no_face" when there is none.
+    #[napi(ts_return_type = "Promise<FaceEmbedding>")]
+    pub fn extract_largest(
+        &self,
+        image: Either3<Uint8Array, String, RawImage>,
+    ) -> AsyncTask<ExtractLargestTask> {
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        AsyncTask::new(ExtractLargestTask::new(move || {
+            extract_largest(&engine, &source)
+        }))
+    }
+
+    #[napi]
+    pub fn extract_largest_sync(
+        &self,
+        env: Env,
+        image: Either3<Uint8Array, String, RawImage>,
+    ) -> napi::Result<FaceEmbedding> {
+        extract_largest(&self.engine, &Source::from(image)).or_throw(&env)
+    }
+
+    /// Compares two embedding vectors of this engine's model (cheap, synchronous).
+    #[napi]
+    pub fn compare(
+        &self,
+        env: Env,
+        a: Float32Array,
+        b: Float32Array,
+        options: Option<MatchOptions>,
+    ) -> napi::Result<Comparison> {
+        let t = threshold(&env, &options.unwrap_or_default())?;
+        let a = self
+            .engine
+            .embedding_from_vector(a.to_vec())
+            .or_throw(&env)?;
+        let b = self
+            .engine
+            .embedding_from_vector(b.to_vec())
+            .or_throw(&env)?;
+        let c = self.engine.compare(&a, &b, t).or_throw(&env)?;
+        Ok(Comparison {
+            score: c.score as f64,
+            threshold: c.threshold as f64,
+            fmr: c.fmr,
+            same: c.same,
+        })
+    }
+
+    /// An embedding from a stored vector, checked (finite, non-zero, right length) and
+    /// normalised.
+    #[napi]
+    pub fn embedding_from_vector(
+        &self,
+        env: Env,
+        vector: Float32Array,
+    ) -> napi::Result<FaceEmbedding> {
+        let e = self
+            .engine
+            .embedding_from_vector(vector.to_vec())
+            .or_throw(&env)?;
+        Ok(FaceEmbedding::new(&e, None))
+    }
+
+    /// Enrolls `subject` from images that each show one face; all are stored or none.
+    /// Resolves to the enrollment report.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn enroll(
+        &self,
+        env: Env,
+        collection: String,
+        subject: String,
+        images: Vec<Either3<Uint8Array, String, RawImage>>,
+        options: Option<EnrollOptionsArg>,
+    ) -> napi::Result<AsyncTask<JsonTask>> {
+        let o = options.unwrap_or_default();
+        let mut opts = match &o.face_policy {
+            Some(p) => {
+                EnrollOptions::from_json(&serde_json::json!({ "face_policy": p }).to_string())
+                    .or_throw(&env)?
+            }
+            None => EnrollOptions::default(),
+        };
+        opts.display_name = o.display_name;
+        opts.metadata = o.metadata;
+        opts.sources = o.sources.unwrap_or_default();
+        opts.actor = o.actor;
+        let engine = self.engine.clone();
+        let sources: Vec<Source> = images.into_iter().map(Source::from).collect();
+        Ok(AsyncTask::new(JsonTask::new(move || {
+            let images = sources
+                .iter()
+                .map(|s| s.load(&engine))
+                .collect::<faceprint::Result<Vec<_>>>()?;
+            Json::of(&engine.enroll(&collection, &subject, &images, &opts)?)
+        })))
+    }
+
+    /// 1:1: is the largest face of `image` the enrolled `subject`?
+    #[napi(ts_return_type = "Promise<Verification>")]
+    pub fn verify(
+        &self,
+        env: Env,
+        collection: String,
+        subject: String,
+        image: Either3<Uint8Array, String, RawImage>,
+        options: Option<MatchOptions>,
+    ) -> napi::Result<AsyncTask<VerifyTask>> {
+        let o = options.unwrap_or_default();
+        let t = threshold(&env, &o)?;
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        Ok(AsyncTask::new(VerifyTask::new(move || {
+            let v = engine.verify(
+                &collection,
+                &subject,
+                &source.load(&engine)?,
+                t,
+                o.actor.as_deref(),
+            )?;
+            Ok(Verification {
+                subject: v.subject,
+                score: v.score as f64,
+                threshold: v.threshold as f64,
+                fmr: v.fmr,
+                matched: v.matched,
+                template_id: v.template_id,
+            })
+        })))
+    }
+
+    /// 1:N: the most similar enrolled subjects, best first (`topK`, default 5).
+    #[napi(ts_return_type = "Promise<Array<Candidate>>")]
+    pub fn identify(
+        &self,
+        env: Env,
+        collection: String,
+        image: Either3<Uint8Array, String, RawImage>,
+        options: Option<MatchOptions>,
+    ) -> napi::Result<AsyncTask<IdentifyTask>> {
+        let o = options.unwrap_or_default();
+        let t = threshold(&env, &o)?;
+        let top_k = o.top_k.unwrap_or(5) as usize;
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        Ok(AsyncTask::new(IdentifyTask::new(move || {
+            let id = engine.identify(
+                &collection,
+                &source.load(&engine)?,
+                top_k,
+                t,
+                o.actor.as_deref(),
+            )?;
+            Ok(id
+                .candidates
+                .into_iter()
+                .map(|c| Candidate {
+                    subject: c.subject,
+                    score: c.score as f64,
+                    matched: c.matched,
+                    template_id: c.template_id,
+                })
+                .collect())
+        })))
+    }
+
+    /// Deletes a subject with its templates; rejects with "not_found" if absent.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn delete_subject(
+        &self,
+        collection: String,
+        subject: String,
+        actor: Option<String>,
+    ) -> AsyncTask<UnitTask> {
+        let engine = self.engine.clone();
+        AsyncTask::new(UnitTask::new(move || {
+            engine.delete_subject(&collection, &subject, actor.as_deref())
+        }))
+    }
+
+    /// Quality report under a profile, with optional overrides of its limits.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn quality(
+        &self,
+        env: Env,
+        image: Either3<Uint8Array, String, RawImage>,
+        options: Option<QualityOptions>,
+    ) -> napi::Result<AsyncTask<JsonTask>> {
+        let o = options.unwrap_or_default();
+        let profile = QualityProfile::from_json(
+            o.profile.as_deref().unwrap_or("authentication"),
+            &json_text(o.overrides.as_ref()),
+        )
+        .or_throw(&env)?;
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        Ok(AsyncTask::new(JsonTask::new(move || {
+            Json::of(&engine.quality(&source.load(&engine)?, &profile)?)
+        })))
+    }
+
+    /// Passive liveness of the largest face; rejects with "no_face" without one.
+    #[napi(ts_return_type = "Promise<Liveness>")]
+    pub fn liveness(
+        &self,
+        image: Either3<Uint8Array, String, RawImage>,
+    ) -> AsyncTask<LivenessTask> {
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        AsyncTask::new(LivenessTask::new(move || {
+            let l = engine.liveness(&source.load(&engine)?)?;
+            Ok(Liveness {
+                score: l.score as f64,
+                threshold: l.threshold as f64,
+                live: l.live,
+                model_scores: l.model_scores.iter().map(|s| *s as f64).collect(),
+            })
+        }))
+    }
+}
+
+fn extract(engine: &faceprint::Engine, source: &Source) -> faceprint::Result<Vec<FaceEmbedding>> {
+    let found = engine.extract(&source.load(engine)?)?;
+    Ok(found
+        .iter()
+        .map(|fe| FaceEmbedding::new(&fe.embedding, Some(&fe.face)))
+        .collect())
+}
+
+fn extract_largest(
+    engine: &faceprint::Engine,
+    source: &Source,
+) -> faceprint::Result<FaceEmbedding> {
+    let fe = engine.extract_largest(&source.load(engine)?)?;
+    Ok(FaceEmbedding::new(&fe.embedding, Some(&fe.face)))
+}

@@ -1,0 +1,63 @@
+//! Image arguments: encoded bytes (`Buffer` / `Uint8Array`), a file path, or raw pixels
+//! `{ data, width, height, stride?, format? }`. Held as given and decoded on the worker thread.
+
+use faceprint::{Engine, Image, PixelFormat};
+use napi::bindgen_prelude::{Either3, Uint8Array};
+use napi_derive::napi;
+
+/// Raw pixels: `height` rows of `stride` bytes (default `width` x bytes per pixel).
+#[napi(object)]
+pub struct RawImage {
+    pub data: Uint8Array,
+    pub width: u32,
+    pub height: u32,
+    pub stride: Option<u32>,
+    /// "rgb" (default), "bgr", "rgba", "bgra" or "gray".
+    pub format: Option<String>,
+}
+
+/// An image argument, owned so it can move to a worker thread.
+pub enum Source {
+    Encoded(Uint8Array),
+    Path(String),
+    Raw(RawImage),
+}
+
+impl From<Either3<Uint8Array, String, RawImage>> for Source {
+    fn from(arg: Either3<Uint8Array, String, RawImage>) -> Source {
+        match arg {
+            Either3::A(bytes) => Source::Encoded(bytes),
+            Either3::B(path) => Source::Path(path),
+            Either3::C(raw) => Source::Raw(raw),
+        }
+    }
+}
+
+impl Source {
+    pub fn load(&self, engine: &Engine) -> faceprint::Result<Image> {
+        match self {
+            Source::Encoded(bytes) => engine.decode(bytes),
+            Source::Path(path) => engine.open(path),
+            Source::Raw(raw) => {
+                let format = match raw.format.as_deref().unwrap_or("rgb") {
+                    "rgb" => PixelFormat::Rgb,
+                    "bgr" => PixelFormat::Bgr,
+                    "rgba" => PixelFormat::Rgba,
+                    "bgra" => PixelFormat::Bgra,
+                    "gray" => PixelFormat::Gray,
+                    other => {
+                        return Err(faceprint::Error::InvalidArgument(format!(
+                            "pixel format {other:?} is not rgb, bgr, rgba, bgra or gray"
+                        )))
+                    }
+                };
+                let stride = raw
+                    .stride
+                    .map(|s| s as usize)
+                    .unwrap_or(raw.width as usize * format.bytes_per_pixel());
+                let limits = engine.config().image_limits;
+                Image::from_raw(&raw.data, raw.width, raw.height, stride, format, &limits)
+            }
+        }
+    }
+}

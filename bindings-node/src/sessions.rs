@@ -1,0 +1,169 @@
+//! Frame-by-frame sessions. `feed` resolves to the frame's JSON answer (the fields the servers
+//! send). Frames of one session are processed in the order they are fed: each waits for the
+//! previous one (a lock), while different sessions run in parallel.
+
+use crate::engine::Engine;
+use crate::errors::OrThrow;
+use crate::image::{RawImage, Source};
+use crate::tasks::{Json, JsonTask};
+use faceprint::session::{AuthenticationConfig, EnrollmentConfig};
+use napi::bindgen_prelude::AsyncTask;
+use napi::bindgen_prelude::{Either3, Uint8Array};
+use napi::Env;
+use napi_derive::napi;
+use std::sync::{Arc, Mutex};
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while feeding leaves the session as it was before the frame.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn config_text(config: Option<serde_json::Value>) -> String {
+    config.map(|c| c.to_string()).unwrap_or_default()
+}
+
+/// Challenge-response liveness: show `challenges` in order, feed frames with the `nonce`.
+#[napi]
+pub struct LivenessSession {
+    session: Arc<Mutex<faceprint::ActiveLivenessSession>>,
+    nonce: String,
+    challenges: Vec<String>,
+}
+
+#[napi]
+impl LivenessSession {
+    /// `config` over the defaults (e.g. `{ count: 2 }`); `nowMs` is the clock frames use.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        config: Option<serde_json::Value>,
+        now_ms: Option<i64>,
+    ) -> napi::Result<Self> {
+        let config = faceprint::ActiveConfig::from_json(&config_text(config)).or_throw(&env)?;
+        let session =
+            faceprint::ActiveLivenessSession::start(config, now_ms.unwrap_or(0).max(0) as u64)
+                .or_throw(&env)?;
+        let challenges = session
+            .challenges()
+            .iter()
+            .map(|c| {
+                serde_json::to_value(c)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            })
+            .collect();
+        Ok(LivenessSession {
+            nonce: session.nonce().to_string(),
+            challenges,
+            session: Arc::new(Mutex::new(session)),
+        })
+    }
+
+    #[napi(getter)]
+    pub fn nonce(&self) -> String {
+        self.nonce.clone()
+    }
+
+    #[napi(getter)]
+    pub fn challenges(&self) -> Vec<String> {
+        self.challenges.clone()
+    }
+
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn feed(
+        &self,
+        engine: &Engine,
+        nonce: String,
+        timestamp_ms: i64,
+        image: Either3<Uint8Array, String, RawImage>,
+    ) -> AsyncTask<JsonTask> {
+        let (session, engine, source) = (
+            self.session.clone(),
+            engine.core().clone(),
+            Source::from(image),
+        );
+        AsyncTask::new(JsonTask::new(move || {
+            let image = source.load(&engine)?;
+            Json::of(&locked(&session).feed(&engine, &nonce, timestamp_ms.max(0) as u64, &image)?)
+        }))
+    }
+}
+
+/// Collects enrollment samples frame by frame, then enrolls. `config` needs `collection`
+/// and `subject`.
+#[napi]
+pub struct EnrollmentSession {
+    session: Arc<Mutex<faceprint::EnrollmentSession>>,
+}
+
+#[napi]
+impl EnrollmentSession {
+    #[napi(constructor)]
+    pub fn new(env: Env, config: serde_json::Value, now_ms: Option<i64>) -> napi::Result<Self> {
+        let config = EnrollmentConfig::from_json(&config.to_string()).or_throw(&env)?;
+        let session =
+            faceprint::EnrollmentSession::start(config, now_ms.unwrap_or(0).max(0) as u64)
+                .or_throw(&env)?;
+        Ok(EnrollmentSession {
+            session: Arc::new(Mutex::new(session)),
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn feed(
+        &self,
+        engine: &Engine,
+        timestamp_ms: i64,
+        image: Either3<Uint8Array, String, RawImage>,
+    ) -> AsyncTask<JsonTask> {
+        let (session, engine, source) = (
+            self.session.clone(),
+            engine.core().clone(),
+            Source::from(image),
+        );
+        AsyncTask::new(JsonTask::new(move || {
+            let image = source.load(&engine)?;
+            Json::of(&locked(&session).feed(&engine, timestamp_ms.max(0) as u64, &image)?)
+        }))
+    }
+}
+
+/// Matches frame by frame until a login succeeds or gives up. `config` needs `collection`;
+/// `mode` defaults to identify.
+#[napi]
+pub struct AuthenticationSession {
+    session: Arc<Mutex<faceprint::AuthenticationSession>>,
+}
+
+#[napi]
+impl AuthenticationSession {
+    #[napi(constructor)]
+    pub fn new(env: Env, config: serde_json::Value, now_ms: Option<i64>) -> napi::Result<Self> {
+        let config = AuthenticationConfig::from_json(&config.to_string()).or_throw(&env)?;
+        let session =
+            faceprint::AuthenticationSession::start(config, now_ms.unwrap_or(0).max(0) as u64)
+                .or_throw(&env)?;
+        Ok(AuthenticationSession {
+            session: Arc::new(Mutex::new(session)),
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn feed(
+        &self,
+        engine: &Engine,
+        timestamp_ms: i64,
+        image: Either3<Uint8Array, String, RawImage>,
+    ) -> AsyncTask<JsonTask> {
+        let (session, engine, source) = (
+            self.session.clone(),
+            engine.core().clone(),
+            Source::from(image),
+        );
+        AsyncTask::new(JsonTask::new(move || {
+            let image = source.load(&engine)?;
+            Json::of(&locked(&session).feed(&engine, timestamp_ms.max(0) as u64, &image)?)
+        }))
+    }
+}

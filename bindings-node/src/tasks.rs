@@ -1,0 +1,90 @@
+//! Promise-returning work: each task runs a closure on libuv's worker pool and converts the
+//! result (or the error, with its code) back on the JS thread.
+
+use crate::errors::core_error;
+use crate::results::{Candidate, Face, FaceEmbedding, Liveness, Verification};
+use napi::{Env, Task};
+use napi_derive::napi;
+
+type Work<T> = Box<dyn FnOnce() -> faceprint::Result<T> + Send>;
+
+/// Runs the work once; a panic becomes an `internal` error instead of killing the worker.
+fn run<T>(work: Option<Work<T>>) -> napi::Result<faceprint::Result<T>> {
+    let work = work.ok_or_else(|| napi::Error::from_reason("task ran twice"))?;
+    Ok(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|_| {
+            Err(faceprint::Error::Internal(
+                "panic in Faceprint (please report it)".into(),
+            ))
+        }),
+    )
+}
+
+macro_rules! task {
+    ($(#[$doc:meta])* $name:ident => $out:ty) => {
+        $(#[$doc])*
+        pub struct $name(Option<Work<$out>>);
+
+        impl $name {
+            pub fn new(work: impl FnOnce() -> faceprint::Result<$out> + Send + 'static) -> Self {
+                $name(Some(Box::new(work)))
+            }
+        }
+
+        #[napi]
+        impl Task for $name {
+            type Output = faceprint::Result<$out>;
+            type JsValue = $out;
+
+            fn compute(&mut self) -> napi::Result<Self::Output> {
+                run(self.0.take())
+            }
+
+            fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+                output.map_err(|e| core_error(&env, &e))
+            }
+        }
+    };
+}
+
+task!(DetectTask => Vec<Face>);
+task!(ExtractTask => Vec<FaceEmbedding>);
+task!(ExtractLargestTask => FaceEmbedding);
+task!(VerifyTask => Verification);
+task!(IdentifyTask => Vec<Candidate>);
+task!(LivenessTask => Liveness);
+task!(
+    /// Work whose answer is a JSON report (quality, enrollment, session progress).
+    JsonTask => Json
+);
+
+/// A JSON report, handed to JS as a plain object.
+pub struct Json(pub serde_json::Value);
+
+impl Json {
+    pub fn of(value: &impl serde::Serialize) -> faceprint::Result<Json> {
+        serde_json::to_value(value)
+            .map(Json)
+            .map_err(|e| faceprint::Error::Internal(format!("result to JSON: {e}")))
+    }
+}
+
+impl napi::bindgen_prelude::TypeName for Json {
+    fn type_name() -> &'static str {
+        "Object"
+    }
+
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Object
+    }
+}
+
+impl napi::bindgen_prelude::ToNapiValue for Json {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        val: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        serde_json::Value::to_napi_value(env, val.0)
+    }
+}
+task!(UnitTask => ());

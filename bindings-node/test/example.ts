@@ -1,0 +1,14 @@
+// Type-checked by `npm run typecheck` against the generated index.d.ts (not run).
+import { Engine, Store, FaceEmbedding, Comparison, Candidate } from '..'
+
+async function main(): Promise<void> {
+  const engine = new Engine({ modelsDir: process.env.FACEPRINT_MODELS }, Store.memory())
+  const a: FaceEmbedding = await engine.extractLargest('alice_1.jpg')
+  const b: FaceEmbedding = engine.extractLargestSync(new Uint8Array([0xff, 0xd8]))
+  const c: Comparison = engine.compare(a.embedding, b.embedding, { fmr: 1e-4 })
+  await engine.enroll('staff', 'alice', ['alice_1.jpg'], { displayName: 'Alice' })
+  const found: Candidate[] = await engine.identify('staff', { data: new Uint8Array(12), width: 2, height: 2, format: 'rgb' }, { topK: 3 })
+  console.log(c.same, found.map((f) => f.subject))
+}
+
+main().catch((err: Error & { code?: string }) => console.error(err.code, err.message))
