@@ -5,6 +5,8 @@
 #   3. The model pack into models/ (from ../shared/models, else upstream), sha256-checked
 #   4. The dlib ResNet rebuilt from its CC0 weights by our converter (for the equivalence test)
 #   5. A release build of the `faceprint` command
+#   6. Binding tools: maturin and pytest (in .faceprint/venv), the npm packages of
+#      bindings-node (npm ci), and gcc, valgrind and pkg-config (apt-get, when missing)
 # Options: --no-build (skip 5), --no-convert (skip 4).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -72,8 +74,9 @@ say "Python tools (numpy, onnx) for the model converter"
 if [ ! -x .faceprint/venv/bin/python ]; then
   python3 -m venv .faceprint/venv
 fi
-.faceprint/venv/bin/python -c 'import numpy, onnx' 2>/dev/null \
-  || .faceprint/venv/bin/python -m pip install --quiet --disable-pip-version-check 'numpy>=1.24,<3' 'onnx==1.23.2'
+.faceprint/venv/bin/python -c 'import numpy, onnx, maturin, pytest' 2>/dev/null \
+  || .faceprint/venv/bin/python -m pip install --quiet --disable-pip-version-check \
+       'numpy>=1.24,<3' 'onnx==1.23.2' 'maturin==1.16.0' 'pytest==8.4.2'
 echo "ok"
 
 say "Model pack"
@@ -95,5 +98,22 @@ if [ "$build" = 1 ]; then
   cargo build --release -p faceprint-cli
   echo "built target/release/faceprint"
 fi
+
+say "Binding tools (C compiler, valgrind, pkg-config, Node packages)"
+missing=()
+for tool in gcc valgrind pkg-config; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup.sh: please install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+need node "install Node.js 18+ (apt-get install nodejs npm)"
+(cd bindings-node && npm ci --no-audit --no-fund --loglevel=error)
+echo "ok"
 
 say "Set-up complete"

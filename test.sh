@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (after ./setup.sh):
+#   1. cargo test --workspace --release: the core, CLI, C ABI (header drift, the C example on
+#      LFW and under valgrind) and the Rust parity dump
+#   2. the Python wheel, built and pip-installed into a fresh venv, then pytest
+#   3. the npm package, built (index.d.ts / index.js must match the committed ones), packed,
+#      installed offline into an empty folder, then node --test and a TypeScript type-check
+#   4. the parity check: Rust, C, Python and Node on the same inputs
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+export FACEPRINT_MODELS="${FACEPRINT_MODELS:-$root/models}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== Rust and C (cargo test --workspace --release)"
+cargo test --workspace --release
+
+echo "== Python: wheel into a fresh venv, pytest"
+bindings-python/build.sh
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check bindings-python/dist/*.whl 'pytest==8.4.2'
+# From outside the source tree, so the installed wheel is what gets imported.
+(cd "$work" && "$work/venv/bin/python" -m pytest -q "$root/bindings-python/tests")
+
+echo "== Node: npm package into an empty folder, node --test, tsc"
+(
+  cd bindings-node
+  npm run --silent build
+  git diff --exit-code -- index.d.ts index.js \
+    || { echo "bindings-node: the generated index.d.ts/index.js changed: commit them" >&2; exit 1; }
+  cp "$root/.faceprint/lib/libonnxruntime.so.1.31.1" .
+  npm pack --silent --pack-destination "$work" >/dev/null
+)
+tar -tzf "$work"/faceprint-*.tgz > "$work/contents"
+grep -q 'package/libonnxruntime.so.1.31.1' "$work/contents" \
+  || { echo "the npm package does not bundle ONNX Runtime" >&2; exit 1; }
+mkdir "$work/app"
+(cd "$work/app" && npm init -y >/dev/null && npm install --offline --no-audit --no-fund --loglevel=error "$work"/faceprint-*.tgz)
+FACEPRINT_NODE_PACKAGE="$work/app/node_modules/faceprint" node --test bindings-node/test/*.test.js
+(cd bindings-node && npm run --silent typecheck)
+
+echo "== Parity: Rust, C, Python, Node"
+python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint"
+echo "== all tests passed"

@@ -1,0 +1,89 @@
+"""Runs the Rust, C, Python and Node parity dumps on the same inputs and compares them.
+
+    python3 tests/parity/check.py --python VENV_PYTHON --node-package DIR
+
+Fails unless embeddings agree within 1e-6, scores within 1e-6, and decisions, the identified
+subject and every error code exactly."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TOLERANCE = 1e-6
+
+
+def run(name, cmd, env):
+    print(f"-- {name}: {' '.join(map(str, cmd))}", flush=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        sys.exit(f"{name} dump failed ({out.returncode}):\n{out.stderr}")
+    return json.loads(out.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--python", required=True, help="a Python with the faceprint wheel installed")
+    ap.add_argument("--node-package", required=True, help="an installed faceprint npm package")
+    ap.add_argument("--shared", default=os.environ.get("FACEPRINT_SHARED", REPO.parent / "shared"))
+    args = ap.parse_args()
+    data = Path(args.shared) / "data"
+    lfw, dev = data / "lfw" / "images", data / "dev"
+    env = dict(os.environ, FACEPRINT_MODELS=os.environ.get("FACEPRINT_MODELS", str(REPO / "models")))
+    target = REPO / "target" / "release"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        exe = tmp / "dump_c"
+        subprocess.run(
+            ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", f"-I{REPO / 'include'}",
+             str(REPO / "tests/parity/dump.c"), f"-L{target}", "-lfaceprint", "-lm",
+             f"-Wl,-rpath,{target}", "-o", str(exe)],
+            check=True,
+        )
+        inputs = [str(lfw), str(dev), str(tmp)]
+        dumps = {
+            "rust": run("rust", [str(target / "parity-dump"), *inputs], env),
+            "c": run("c", [str(exe), *inputs], env),
+            "python": run("python", [args.python, str(REPO / "tests/parity/dump.py"), *inputs], env),
+            "node": run("node", ["node", str(REPO / "tests/parity/dump.js"), *inputs],
+                        dict(env, FACEPRINT_NODE_PACKAGE=str(args.node_package))),
+        }
+
+    ref = dumps["rust"]
+    failures = []
+    for lang, d in dumps.items():
+        worst = 0.0
+        for name, vec in ref["embeddings"].items():
+            other = d["embeddings"][name]
+            if len(other) != len(vec):
+                failures.append(f"{lang}: embedding {name} has {len(other)} dimensions, not {len(vec)}")
+                continue
+            worst = max(worst, max(abs(x - y) for x, y in zip(vec, other)))
+        score_diffs = [abs(ref["scores"][k] - d["scores"][k]) for k in ref["scores"]]
+        score_diffs += [abs(ref["verify"]["score"] - d["verify"]["score"]),
+                        abs(ref["identify"][1] - d["identify"][1])]
+        print(f"{lang:>7}: max embedding diff {worst:.2e}, max score diff {max(score_diffs):.2e}")
+        if worst > TOLERANCE:
+            failures.append(f"{lang}: embeddings differ by {worst:.2e}")
+        if max(score_diffs) > TOLERANCE:
+            failures.append(f"{lang}: scores differ by {max(score_diffs):.2e}")
+        for key in ("same",):
+            if d[key] != ref[key]:
+                failures.append(f"{lang}: decisions {d[key]} != {ref[key]}")
+        if d["verify"]["matched"] != ref["verify"]["matched"] or d["identify"][0] != ref["identify"][0]:
+            failures.append(f"{lang}: verify/identify decision differs")
+        if d["errors"] != ref["errors"]:
+            failures.append(f"{lang}: error codes {d['errors']} != {ref['errors']}")
+    print("error codes:", json.dumps(ref["errors"]))
+    if failures:
+        sys.exit("PARITY FAILED:\n  " + "\n  ".join(failures))
+    print("parity: Rust, C, Python and Node agree")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+/* The C side of the language parity check. Usage: dump LFW_DIR DEV_DIR TMP_DIR */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faceprint.h"
+
+static const faceprint_engine *engine;
+static char lfw_dir[1024];
+
+static void die(const char *what, faceprint_status st, faceprint_error *err) {
+    fprintf(stderr, "%s: %s: %s\n", what, faceprint_status_name(st), faceprint_error_message(err));
+    faceprint_error_free(err);
+    exit(1);
+}
+
+static const char *photo(const char *person, int n) {
+    static char path[2048];
+    snprintf(path, sizeof path, "%s/%s/%s_%04d.jpg", lfw_dir, person, person, n);
+    return path;
+}
+
+static faceprint_image *open_image(const char *path) {
+    faceprint_image *img = NULL;
+    faceprint_error *err = NULL;
+    faceprint_status st = faceprint_image_open(engine, path, &img, &err);
+    if (st != FACEPRINT_STATUS_OK) die(path, st, err);
+    return img;
+}
+
+/* The status name of extracting the largest face from a path or from bytes. */
+static const char *extract_code(const char *path, const unsigned char *bytes, size_t len) {
+    faceprint_image *img = NULL;
+    faceprint_embedding *e = NULL;
+    faceprint_status st = path ? faceprint_image_open(engine, path, &img, NULL)
+                               : faceprint_image_decode(engine, bytes, len, &img, NULL);
+    if (st == FACEPRINT_STATUS_OK) st = faceprint_extract_largest(engine, img, &e, NULL);
+    faceprint_embedding_free(e);
+    faceprint_image_free(img);
+    return faceprint_status_name(st);
+}
+
+static const char *vector_code(const float *values, size_t dim) {
+    faceprint_embedding *e = NULL;
+    faceprint_status st = faceprint_embedding_from_vector(engine, values, dim, &e, NULL);
+    faceprint_embedding_free(e);
+    return faceprint_status_name(st);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s LFW_DIR DEV_DIR TMP_DIR\n", argv[0]);
+        return 2;
+    }
+    snprintf(lfw_dir, sizeof lfw_dir, "%s", argv[1]);
+    faceprint_error *err = NULL;
+    faceprint_status st;
+    faceprint_store *store = NULL;
+    faceprint_engine *own = NULL;
+    if ((st = faceprint_store_open_memory(&store, &err)) != FACEPRINT_STATUS_OK) die("store", st, err);
+    faceprint_engine_builder *b = faceprint_engine_builder_new();
+    faceprint_engine_builder_store(b, store, NULL);
+    if ((st = faceprint_engine_builder_build(b, &own, &err)) != FACEPRINT_STATUS_OK) die("engine", st, err);
+    faceprint_engine_builder_free(b);
+    engine = own;
+
+    const char *names[3] = {"a", "b", "c"};
+    const char *people[3] = {"Tony_Blair", "Tony_Blair", "George_W_Bush"};
+    int numbers[3] = {1, 2, 2};
+    faceprint_embedding *emb[3];
+    printf("{\"embeddings\": {");
+    for (int i = 0; i < 3; i++) {
+        faceprint_image *img = open_image(photo(people[i], numbers[i]));
+        if ((st = faceprint_extract_largest(engine, img, &emb[i], &err)) != FACEPRINT_STATUS_OK) die("extract", st, err);
+        faceprint_image_free(img);
+        const float *v = faceprint_embedding_values(emb[i]);
+        size_t dim = faceprint_embedding_dim(emb[i]);
+        printf("%s\"%s\": [", i ? ", " : "", names[i]);
+        for (size_t k = 0; k < dim; k++) printf("%s%.9g", k ? ", " : "", v[k]);
+        printf("]");
+    }
+    faceprint_comparison ab, ac;
+    if ((st = faceprint_compare(engine, emb[0], emb[1], NULL, &ab, &err)) != FACEPRINT_STATUS_OK) die("compare", st, err);
+    if ((st = faceprint_compare(engine, emb[0], emb[2], NULL, &ac, &err)) != FACEPRINT_STATUS_OK) die("compare", st, err);
+    printf("}, \"scores\": {\"a_b\": %.9g, \"a_c\": %.9g}", ab.score, ac.score);
+    printf(", \"same\": {\"a_b\": %s, \"a_c\": %s}", ab.same ? "true" : "false", ac.same ? "true" : "false");
+
+    faceprint_image *tony[2] = {open_image(photo("Tony_Blair", 1)), open_image(photo("Tony_Blair", 2))};
+    faceprint_image *george = open_image(photo("George_W_Bush", 1));
+    char *report = NULL;
+    if ((st = faceprint_enroll(engine, "parity", "tony", (const faceprint_image *const *)tony, 2, NULL, &report, &err)) != FACEPRINT_STATUS_OK) die("enroll", st, err);
+    faceprint_string_free(report);
+    if ((st = faceprint_enroll(engine, "parity", "george", (const faceprint_image *const *)&george, 1, NULL, &report, &err)) != FACEPRINT_STATUS_OK) die("enroll", st, err);
+    faceprint_string_free(report);
+    faceprint_image *probe = open_image(photo("Tony_Blair", 10));
+    faceprint_verification v;
+    if ((st = faceprint_verify(engine, "parity", "tony", probe, NULL, NULL, &v, &err)) != FACEPRINT_STATUS_OK) die("verify", st, err);
+    printf(", \"verify\": {\"score\": %.9g, \"matched\": %s}", v.score, v.matched ? "true" : "false");
+    faceprint_image *george5 = open_image(photo("George_W_Bush", 5));
+    faceprint_identification *id = NULL;
+    faceprint_candidate best;
+    if ((st = faceprint_identify(engine, "parity", george5, 1, NULL, NULL, &id, &err)) != FACEPRINT_STATUS_OK) die("identify", st, err);
+    if ((st = faceprint_identification_get(id, 0, &best, &err)) != FACEPRINT_STATUS_OK) die("identify", st, err);
+    printf(", \"identify\": [\"%s\", %.9g]", best.subject, best.score);
+
+    /* The same bad inputs every language is given. */
+    char truncated[2048];
+    snprintf(truncated, sizeof truncated, "%s/truncated.jpg", argv[3]);
+    FILE *in = fopen(photo("Tony_Blair", 3), "rb"), *out = fopen(truncated, "wb");
+    unsigned char buf[5000];
+    if (!in || !out || fread(buf, 1, sizeof buf, in) != sizeof buf || fwrite(buf, 1, sizeof buf, out) != sizeof buf) {
+        perror("truncated copy");
+        return 1;
+    }
+    fclose(in);
+    fclose(out);
+    char no_face[2048];
+    snprintf(no_face, sizeof no_face, "%s/hard/non_face/skimage_coffee.png", argv[2]);
+    float nan_vector[128], ones[7] = {1, 1, 1, 1, 1, 1, 1};
+    size_t dim = faceprint_embedding_dim(emb[0]);
+    memcpy(nan_vector, faceprint_embedding_values(emb[0]), dim * sizeof(float));
+    nan_vector[2] = NAN;
+    faceprint_verification unused;
+    printf(", \"errors\": {\"empty\": \"%s\"", extract_code(NULL, (const unsigned char *)"", 0));
+    printf(", \"garbage\": \"%s\"", extract_code(NULL, (const unsigned char *)"not an image", 12));
+    printf(", \"truncated\": \"%s\"", extract_code(truncated, NULL, 0));
+    printf(", \"missing\": \"%s\"", extract_code("/nonexistent/photo.jpg", NULL, 0));
+    printf(", \"no_face\": \"%s\"", extract_code(no_face, NULL, 0));
+    printf(", \"nan_vector\": \"%s\"", vector_code(nan_vector, dim));
+    printf(", \"wrong_dim\": \"%s\"", vector_code(ones, 7));
+    printf(", \"unknown_subject\": \"%s\"}}\n",
+           faceprint_status_name(faceprint_verify(engine, "parity", "nobody", tony[0], NULL, NULL, &unused, NULL)));
+
+    faceprint_identification_free(id);
+    faceprint_image_free(george5);
+    faceprint_image_free(probe);
+    faceprint_image_free(george);
+    faceprint_image_free(tony[0]);
+    faceprint_image_free(tony[1]);
+    for (int i = 0; i < 3; i++) faceprint_embedding_free(emb[i]);
+    faceprint_engine_free(own);
+    faceprint_store_free(store);
+    return 0;
+}

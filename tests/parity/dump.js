@@ -1,0 +1,58 @@
+// The Node side of the language parity check. Usage: node dump.js LFW_DIR DEV_DIR TMP_DIR
+// (FACEPRINT_NODE_PACKAGE names the installed package to use.)
+const fs = require('node:fs')
+const path = require('node:path')
+const faceprint = require(process.env.FACEPRINT_NODE_PACKAGE || path.join(__dirname, '..', '..', 'bindings-node'))
+
+const [lfw, dev, tmp] = process.argv.slice(2)
+const photo = (person, n) => path.join(lfw, person, `${person}_${String(n).padStart(4, '0')}.jpg`)
+
+async function code(call) {
+  try {
+    await call()
+    return 'ok'
+  } catch (err) {
+    return err.code
+  }
+}
+
+async function main() {
+  const engine = new faceprint.Engine(null, faceprint.Store.memory())
+  const faces = { a: ['Tony_Blair', 1], b: ['Tony_Blair', 2], c: ['George_W_Bush', 2] }
+  const emb = {}
+  for (const [name, [person, n]] of Object.entries(faces)) emb[name] = await engine.extractLargest(photo(person, n))
+  const scores = {}
+  const same = {}
+  for (const [pair, x, y] of [['a_b', 'a', 'b'], ['a_c', 'a', 'c']]) {
+    const c = engine.compare(emb[x].embedding, emb[y].embedding)
+    scores[pair] = c.score
+    same[pair] = c.same
+  }
+  await engine.enroll('parity', 'tony', [photo('Tony_Blair', 1), photo('Tony_Blair', 2)])
+  await engine.enroll('parity', 'george', [photo('George_W_Bush', 1)])
+  const v = await engine.verify('parity', 'tony', photo('Tony_Blair', 10))
+  const [best] = await engine.identify('parity', photo('George_W_Bush', 5), { topK: 1 })
+
+  const truncated = path.join(tmp, 'truncated.jpg')
+  fs.writeFileSync(truncated, fs.readFileSync(photo('Tony_Blair', 3)).subarray(0, 5000))
+  const nan = Float32Array.from(emb.a.embedding)
+  nan[2] = NaN
+  const errors = {
+    empty: await code(() => engine.extractLargest(Buffer.alloc(0))),
+    garbage: await code(() => engine.extractLargest(Buffer.from('not an image'))),
+    truncated: await code(() => engine.extractLargest(truncated)),
+    missing: await code(() => engine.extractLargest('/nonexistent/photo.jpg')),
+    no_face: await code(() => engine.extractLargest(path.join(dev, 'hard/non_face/skimage_coffee.png'))),
+    nan_vector: await code(() => engine.embeddingFromVector(nan)),
+    wrong_dim: await code(() => engine.embeddingFromVector(new Float32Array(7).fill(1))),
+    unknown_subject: await code(() => engine.verify('parity', 'nobody', photo('Tony_Blair', 1))),
+  }
+  const embeddings = {}
+  for (const [k, e] of Object.entries(emb)) embeddings[k] = Array.from(e.embedding)
+  console.log(JSON.stringify({ embeddings, scores, same, verify: { score: v.score, matched: v.matched }, identify: [best.subject, best.score], errors }))
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -1,0 +1,106 @@
+//! The Rust side of the language parity check (tests/parity/check.py).
+//! Usage: parity-dump LFW_DIR DEV_DIR TMP_DIR
+
+use faceprint::store::MemoryStore;
+use faceprint::{Engine, EnrollOptions, Image};
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const FACES: [(&str, &str, u32); 3] = [
+    ("a", "Tony_Blair", 1),
+    ("b", "Tony_Blair", 2),
+    ("c", "George_W_Bush", 2),
+];
+
+fn photo(lfw: &Path, person: &str, n: u32) -> PathBuf {
+    lfw.join(person).join(format!("{person}_{n:04}.jpg"))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    let [lfw, dev, tmp] = args.as_slice() else {
+        return Err("usage: parity-dump LFW_DIR DEV_DIR TMP_DIR".into());
+    };
+    let engine = Engine::builder()
+        .store(Arc::new(MemoryStore::new()))
+        .build()?;
+
+    let mut embeddings = Map::new();
+    let mut vectors = Vec::new();
+    for (name, person, n) in FACES {
+        let e = engine
+            .extract_largest(&engine.open(photo(lfw, person, n))?)?
+            .embedding;
+        embeddings.insert(name.into(), json!(e.vector()));
+        vectors.push(e);
+    }
+    let (mut scores, mut same) = (Map::new(), Map::new());
+    for (pair, i, j) in [("a_b", 0, 1), ("a_c", 0, 2)] {
+        let c = engine.compare(&vectors[i], &vectors[j], None)?;
+        scores.insert(pair.into(), json!(c.score));
+        same.insert(pair.into(), json!(c.same));
+    }
+
+    let open = |p: PathBuf| engine.open(p);
+    let tony: Vec<Image> = vec![
+        open(photo(lfw, "Tony_Blair", 1))?,
+        open(photo(lfw, "Tony_Blair", 2))?,
+    ];
+    engine.enroll("parity", "tony", &tony, &EnrollOptions::default())?;
+    engine.enroll(
+        "parity",
+        "george",
+        &[open(photo(lfw, "George_W_Bush", 1))?],
+        &EnrollOptions::default(),
+    )?;
+    let v = engine.verify(
+        "parity",
+        "tony",
+        &open(photo(lfw, "Tony_Blair", 10))?,
+        None,
+        None,
+    )?;
+    let id = engine.identify(
+        "parity",
+        &open(photo(lfw, "George_W_Bush", 5))?,
+        1,
+        None,
+        None,
+    )?;
+    let best = &id.candidates[0];
+
+    // The same bad inputs every language is given.
+    let truncated = tmp.join("truncated.jpg");
+    let bytes = std::fs::read(photo(lfw, "Tony_Blair", 3))?;
+    std::fs::write(&truncated, &bytes[..5000])?;
+    let code = |r: faceprint::Result<()>| match r {
+        Ok(()) => Value::from("ok"),
+        Err(e) => Value::from(e.code().as_str()),
+    };
+    let extract =
+        |img: faceprint::Result<Image>| img.and_then(|i| engine.extract_largest(&i)).map(|_| ());
+    let mut nan = vectors[0].vector().to_vec();
+    nan[2] = f32::NAN;
+    let errors = json!({
+        "empty": code(extract(engine.decode(b""))),
+        "garbage": code(extract(engine.decode(b"not an image"))),
+        "truncated": code(extract(engine.open(&truncated))),
+        "missing": code(extract(engine.open("/nonexistent/photo.jpg"))),
+        "no_face": code(extract(engine.open(dev.join("hard/non_face/skimage_coffee.png")))),
+        "nan_vector": code(engine.embedding_from_vector(nan).map(|_| ())),
+        "wrong_dim": code(engine.embedding_from_vector(vec![1.0; 7]).map(|_| ())),
+        "unknown_subject": code(engine.verify("parity", "nobody", &tony[0], None, None).map(|_| ())),
+    });
+
+    let out = json!({
+        "embeddings": embeddings,
+        "scores": scores,
+        "same": same,
+        "verify": {"score": v.score, "matched": v.matched},
+        "identify": [best.subject, best.score],
+        "errors": errors,
+    });
+    println!("{out}");
+    Ok(())
+}
