@@ -6,7 +6,7 @@
 #   4. The dlib ResNet rebuilt from its CC0 weights by our converter (for the equivalence test)
 #   5. A release build of the `faceprint` command
 #   6. Binding tools: maturin and pytest (in .faceprint/venv), the npm packages of
-#      bindings-node (npm ci), and gcc, valgrind and pkg-config (apt-get, when missing)
+#      bindings-node (npm install), and gcc, valgrind and pkg-config (apt-get, when missing)
 # Options: --no-build (skip 5), --no-convert (skip 4).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -113,7 +113,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 need node "install Node.js 18+ (apt-get install nodejs npm)"
-(cd bindings-node && npm ci --no-audit --no-fund --loglevel=error)
+# `npm install` on the committed lock file, not `npm ci`: npm 11 calls this lock file out of
+# sync because of optional packages it leaves out for this platform (and install keeps it as is).
+(cd bindings-node && npm install --no-audit --no-fund --loglevel=error)
 echo "ok"
 
 say "Set-up complete"

@@ -9,10 +9,7 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/**
- * Matches frame by frame until a login succeeds or gives up. `config` needs `collection`;
- * `mode` defaults to identify.
- */
+/** Matches frame by frame until a login succeeds or gives up. `config` needs `collection`; `mode` defaults to identify. */
 export declare class AuthenticationSession {
   constructor(config: any, nowMs?: number | undefined | null)
   feed(engine: Engine, timestampMs: number, image: Uint8Array | string | RawImage): Promise<any>
@@ -56,10 +53,7 @@ export declare class Engine {
   liveness(image: Uint8Array | string | RawImage): Promise<Liveness>
 }
 
-/**
- * Collects enrollment samples frame by frame, then enrolls. `config` needs `collection`
- * and `subject`.
- */
+/** Collects enrollment samples frame by frame, then enrolls. `config` needs `collection` and `subject`. */
 export declare class EnrollmentSession {
   constructor(config: any, nowMs?: number | undefined | null)
   feed(engine: Engine, timestampMs: number, image: Uint8Array | string | RawImage): Promise<any>

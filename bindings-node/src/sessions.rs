@@ -90,80 +90,58 @@ impl LivenessSession {
     }
 }
 
-/// Collects enrollment samples frame by frame, then enrolls. `config` needs `collection`
-/// and `subject`.
-#[napi]
-pub struct EnrollmentSession {
-    session: Arc<Mutex<faceprint::EnrollmentSession>>,
+/// A session fed frame by frame whose settings come as an object over the defaults.
+macro_rules! frame_session {
+    ($doc:literal, $name:ident: $session:ty, $config:ty) => {
+        #[doc = $doc]
+        #[napi]
+        pub struct $name {
+            session: Arc<Mutex<$session>>,
+        }
+
+        #[napi]
+        impl $name {
+            #[napi(constructor)]
+            pub fn new(
+                env: Env,
+                config: serde_json::Value,
+                now_ms: Option<i64>,
+            ) -> napi::Result<Self> {
+                let config = <$config>::from_json(&config.to_string()).or_throw(&env)?;
+                let session =
+                    <$session>::start(config, now_ms.unwrap_or(0).max(0) as u64).or_throw(&env)?;
+                Ok($name {
+                    session: Arc::new(Mutex::new(session)),
+                })
+            }
+
+            #[napi(ts_return_type = "Promise<any>")]
+            pub fn feed(
+                &self,
+                engine: &Engine,
+                timestamp_ms: i64,
+                image: Either3<Uint8Array, String, RawImage>,
+            ) -> AsyncTask<JsonTask> {
+                let (session, engine, source) = (
+                    self.session.clone(),
+                    engine.core().clone(),
+                    Source::from(image),
+                );
+                AsyncTask::new(JsonTask::new(move || {
+                    let image = source.load(&engine)?;
+                    Json::of(&locked(&session).feed(&engine, timestamp_ms.max(0) as u64, &image)?)
+                }))
+            }
+        }
+    };
 }
 
-#[napi]
-impl EnrollmentSession {
-    #[napi(constructor)]
-    pub fn new(env: Env, config: serde_json::Value, now_ms: Option<i64>) -> napi::Result<Self> {
-        let config = EnrollmentConfig::from_json(&config.to_string()).or_throw(&env)?;
-        let session =
-            faceprint::EnrollmentSession::start(config, now_ms.unwrap_or(0).max(0) as u64)
-                .or_throw(&env)?;
-        Ok(EnrollmentSession {
-            session: Arc::new(Mutex::new(session)),
-        })
-    }
+frame_session!(
+    "Collects enrollment samples frame by frame, then enrolls. `config` needs `collection` and `subject`.",
+    EnrollmentSession: faceprint::EnrollmentSession, EnrollmentConfig
+);
 
-    #[napi(ts_return_type = "Promise<any>")]
-    pub fn feed(
-        &self,
-        engine: &Engine,
-        timestamp_ms: i64,
-        image: Either3<Uint8Array, String, RawImage>,
-    ) -> AsyncTask<JsonTask> {
-        let (session, engine, source) = (
-            self.session.clone(),
-            engine.core().clone(),
-            Source::from(image),
-        );
-        AsyncTask::new(JsonTask::new(move || {
-            let image = source.load(&engine)?;
-            Json::of(&locked(&session).feed(&engine, timestamp_ms.max(0) as u64, &image)?)
-        }))
-    }
-}
-
-/// Matches frame by frame until a login succeeds or gives up. `config` needs `collection`;
-/// `mode` defaults to identify.
-#[napi]
-pub struct AuthenticationSession {
-    session: Arc<Mutex<faceprint::AuthenticationSession>>,
-}
-
-#[napi]
-impl AuthenticationSession {
-    #[napi(constructor)]
-    pub fn new(env: Env, config: serde_json::Value, now_ms: Option<i64>) -> napi::Result<Self> {
-        let config = AuthenticationConfig::from_json(&config.to_string()).or_throw(&env)?;
-        let session =
-            faceprint::AuthenticationSession::start(config, now_ms.unwrap_or(0).max(0) as u64)
-                .or_throw(&env)?;
-        Ok(AuthenticationSession {
-            session: Arc::new(Mutex::new(session)),
-        })
-    }
-
-    #[napi(ts_return_type = "Promise<any>")]
-    pub fn feed(
-        &self,
-        engine: &Engine,
-        timestamp_ms: i64,
-        image: Either3<Uint8Array, String, RawImage>,
-    ) -> AsyncTask<JsonTask> {
-        let (session, engine, source) = (
-            self.session.clone(),
-            engine.core().clone(),
-            Source::from(image),
-        );
-        AsyncTask::new(JsonTask::new(move || {
-            let image = source.load(&engine)?;
-            Json::of(&locked(&session).feed(&engine, timestamp_ms.max(0) as u64, &image)?)
-        }))
-    }
-}
+frame_session!(
+    "Matches frame by frame until a login succeeds or gives up. `config` needs `collection`; `mode` defaults to identify.",
+    AuthenticationSession: faceprint::AuthenticationSession, AuthenticationConfig
+);

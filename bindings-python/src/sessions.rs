@@ -60,72 +60,53 @@ impl LivenessSession {
     }
 }
 
-/// Collects enrollment samples frame by frame, then enrolls. `config` needs `collection`
-/// and `subject`.
-#[pyclass(module = "faceprint")]
-pub struct EnrollmentSession {
-    session: faceprint::EnrollmentSession,
+/// A session fed frame by frame whose settings come as a dict over the defaults.
+macro_rules! frame_session {
+    ($(#[$doc:meta])* $name:ident: $session:ty, $config:ty) => {
+        $(#[$doc])*
+        #[pyclass(module = "faceprint")]
+        pub struct $name {
+            session: $session,
+        }
+
+        #[pymethods]
+        impl $name {
+            #[new]
+            #[pyo3(signature = (config, *, now_ms=0))]
+            fn new(py: Python<'_>, config: &Bound<'_, PyAny>, now_ms: u64) -> PyResult<Self> {
+                let config = <$config>::from_json(&dict_json(py, Some(config))?).py_err(py)?;
+                let session = <$session>::start(config, now_ms).py_err(py)?;
+                Ok($name { session })
+            }
+
+            #[pyo3(signature = (engine, timestamp_ms, image, *, bgr=false))]
+            fn feed<'py>(
+                &mut self,
+                py: Python<'py>,
+                engine: &Engine,
+                timestamp_ms: u64,
+                image: &Bound<'py, PyAny>,
+                bgr: bool,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let img = load(py, engine.core(), image, bgr)?;
+                let session = &mut self.session;
+                let progress = py
+                    .detach(|| session.feed(engine.core(), timestamp_ms, &img))
+                    .py_err(py)?;
+                to_dict(py, &progress)
+            }
+        }
+    };
 }
 
-#[pymethods]
-impl EnrollmentSession {
-    #[new]
-    #[pyo3(signature = (config, *, now_ms=0))]
-    fn new(py: Python<'_>, config: &Bound<'_, PyAny>, now_ms: u64) -> PyResult<Self> {
-        let config = EnrollmentConfig::from_json(&dict_json(py, Some(config))?).py_err(py)?;
-        let session = faceprint::EnrollmentSession::start(config, now_ms).py_err(py)?;
-        Ok(EnrollmentSession { session })
-    }
+frame_session!(
+    /// Collects enrollment samples frame by frame, then enrolls. `config` needs `collection`
+    /// and `subject`.
+    EnrollmentSession: faceprint::EnrollmentSession, EnrollmentConfig
+);
 
-    #[pyo3(signature = (engine, timestamp_ms, image, *, bgr=false))]
-    fn feed<'py>(
-        &mut self,
-        py: Python<'py>,
-        engine: &Engine,
-        timestamp_ms: u64,
-        image: &Bound<'py, PyAny>,
-        bgr: bool,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let img = load(py, engine.core(), image, bgr)?;
-        let session = &mut self.session;
-        let progress = py
-            .detach(|| session.feed(engine.core(), timestamp_ms, &img))
-            .py_err(py)?;
-        to_dict(py, &progress)
-    }
-}
-
-/// Matches frame by frame until a login succeeds or gives up. `config` needs `collection`;
-/// `mode` defaults to identify.
-#[pyclass(module = "faceprint")]
-pub struct AuthenticationSession {
-    session: faceprint::AuthenticationSession,
-}
-
-#[pymethods]
-impl AuthenticationSession {
-    #[new]
-    #[pyo3(signature = (config, *, now_ms=0))]
-    fn new(py: Python<'_>, config: &Bound<'_, PyAny>, now_ms: u64) -> PyResult<Self> {
-        let config = AuthenticationConfig::from_json(&dict_json(py, Some(config))?).py_err(py)?;
-        let session = faceprint::AuthenticationSession::start(config, now_ms).py_err(py)?;
-        Ok(AuthenticationSession { session })
-    }
-
-    #[pyo3(signature = (engine, timestamp_ms, image, *, bgr=false))]
-    fn feed<'py>(
-        &mut self,
-        py: Python<'py>,
-        engine: &Engine,
-        timestamp_ms: u64,
-        image: &Bound<'py, PyAny>,
-        bgr: bool,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let img = load(py, engine.core(), image, bgr)?;
-        let session = &mut self.session;
-        let progress = py
-            .detach(|| session.feed(engine.core(), timestamp_ms, &img))
-            .py_err(py)?;
-        to_dict(py, &progress)
-    }
-}
+frame_session!(
+    /// Matches frame by frame until a login succeeds or gives up. `config` needs
+    /// `collection`; `mode` defaults to identify.
+    AuthenticationSession: faceprint::AuthenticationSession, AuthenticationConfig
+);
