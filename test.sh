@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (after ./setup.sh):
-#   1. cargo test --workspace --release: the core, CLI, C ABI (header drift, the C example on
+#   1. cargo build -p faceprint-ffi, then cargo test --workspace --release: the core, CLI, C ABI (header drift, the C example on
 #      LFW and under valgrind) and the Rust parity dump
 #   2. the Python wheel, built and pip-installed into a fresh venv, then pytest
 #   3. the npm package, built (index.d.ts / index.js must match the committed ones), packed,
@@ -14,6 +14,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "== Rust and C (cargo test --workspace --release)"
+# libfaceprint.so for the C tests: cargo test builds no cdylib by itself.
+cargo build --release -p faceprint-ffi
 cargo test --workspace --release
 
 echo "== Python: wheel into a fresh venv, pytest"

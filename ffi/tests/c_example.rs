@@ -33,7 +33,8 @@ fn compile(out: &Path) {
     let lib = lib_dir();
     assert!(
         lib.join("libfaceprint.so").is_file(),
-        "{} has no libfaceprint.so",
+        "{} has no libfaceprint.so: run `cargo build --release -p faceprint-ffi` first \
+         (./test.sh does)",
         lib.display()
     );
     let status = Command::new("gcc")
