@@ -1,7 +1,7 @@
 //! `Engine` and `Store`. Model work returns Promises (run on libuv's worker pool, so several
 //! calls on one engine proceed in parallel); `*Sync` variants block the JS thread.
 
-use crate::errors::{invalid, OrThrow};
+use crate::errors::OrThrow;
 use crate::image::{RawImage, Source};
 use crate::results::{
     Candidate, Comparison, Face, FaceEmbedding, Liveness, MatchOptions, Verification,
@@ -86,12 +86,7 @@ pub struct Engine {
 }
 
 fn threshold(env: &Env, o: &MatchOptions) -> napi::Result<Option<Threshold>> {
-    match (o.threshold, o.fmr) {
-        (Some(_), Some(_)) => Err(invalid(env, "give threshold or fmr, not both")),
-        (Some(s), None) => Ok(Some(Threshold::Score(s as f32))),
-        (None, Some(f)) => Ok(Some(Threshold::Fmr(f))),
-        (None, None) => Ok(None),
-    }
+    Threshold::from_options(o.threshold.map(|s| s as f32), o.fmr).or_throw(env)
 }
 
 fn json_text(value: Option<&serde_json::Value>) -> String {
@@ -247,13 +242,10 @@ impl Engine {
         options: Option<EnrollOptionsArg>,
     ) -> napi::Result<AsyncTask<JsonTask>> {
         let o = options.unwrap_or_default();
-        let mut opts = match &o.face_policy {
-            Some(p) => {
-                EnrollOptions::from_json(&serde_json::json!({ "face_policy": p }).to_string())
-                    .or_throw(&env)?
-            }
-            None => EnrollOptions::default(),
-        };
+        let mut opts = EnrollOptions::default();
+        if let Some(policy) = &o.face_policy {
+            opts.face_policy = policy.parse().or_throw(&env)?;
+        }
         opts.display_name = o.display_name;
         opts.metadata = o.metadata;
         opts.sources = o.sources.unwrap_or_default();

@@ -20,10 +20,6 @@ pub fn core_error(env: &Env, e: &Error) -> napi::Error {
     js_error(env, e.code(), e.to_string())
 }
 
-pub fn invalid(env: &Env, message: impl Into<String>) -> napi::Error {
-    js_error(env, ErrorCode::InvalidArgument, message.into())
-}
-
 /// `?` for core results in synchronous functions.
 pub trait OrThrow<T> {
     fn or_throw(self, env: &Env) -> napi::Result<T>;

@@ -46,12 +46,7 @@ impl LivenessSession {
         let challenges = session
             .challenges()
             .iter()
-            .map(|c| {
-                serde_json::to_value(c)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default()
-            })
+            .map(|c| c.name().to_string())
             .collect();
         Ok(LivenessSession {
             nonce: session.nonce().to_string(),

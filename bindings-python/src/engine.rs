@@ -54,12 +54,7 @@ pub struct Engine {
 }
 
 fn threshold(py: Python<'_>, score: Option<f32>, fmr: Option<f64>) -> PyResult<Option<Threshold>> {
-    match (score, fmr) {
-        (Some(_), Some(_)) => Err(invalid(py, "give threshold or fmr, not both")),
-        (Some(s), None) => Ok(Some(Threshold::Score(s))),
-        (None, Some(f)) => Ok(Some(Threshold::Fmr(f))),
-        (None, None) => Ok(None),
-    }
+    Threshold::from_options(score, fmr).py_err(py)
 }
 
 /// A dict argument as JSON text for the core's JSON-over-defaults parsers.
@@ -252,9 +247,7 @@ impl Engine {
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut options = EnrollOptions::default();
         if let Some(policy) = face_policy {
-            options =
-                EnrollOptions::from_json(&serde_json::json!({ "face_policy": policy }).to_string())
-                    .py_err(py)?;
+            options.face_policy = policy.parse().py_err(py)?;
         }
         options.display_name = display_name;
         options.metadata = match metadata {

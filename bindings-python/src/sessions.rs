@@ -32,13 +32,8 @@ impl LivenessSession {
 
     /// Challenge names, in the order they will be asked.
     #[getter]
-    fn challenges(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        self.session
-            .challenges()
-            .iter()
-            .map(|c| serde_json::to_value(c).map(|v| v.as_str().unwrap_or_default().to_string()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| crate::errors::raise(py, faceprint::ErrorCode::Internal, e.to_string()))
+    fn challenges(&self) -> Vec<&'static str> {
+        self.session.challenges().iter().map(|c| c.name()).collect()
     }
 
     #[pyo3(signature = (engine, nonce, timestamp_ms, image, *, bgr=false))]

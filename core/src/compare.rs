@@ -21,6 +21,21 @@ impl Default for Threshold {
     }
 }
 
+impl Threshold {
+    /// The threshold of an API that takes a similarity or a false-match rate as two optional
+    /// arguments (the Python and Node bindings): at most one may be given.
+    pub fn from_options(score: Option<f32>, fmr: Option<f64>) -> Result<Option<Threshold>> {
+        match (score, fmr) {
+            (Some(_), Some(_)) => Err(Error::InvalidArgument(
+                "give threshold or fmr, not both".into(),
+            )),
+            (Some(s), None) => Ok(Some(Threshold::Score(s))),
+            (None, Some(f)) => Ok(Some(Threshold::Fmr(f))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
 /// The outcome of comparing two faces.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -94,6 +109,21 @@ pub fn fmr_at(cal: &Calibration, score: f32) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn at_most_one_of_score_and_fmr() {
+        assert_eq!(Threshold::from_options(None, None).unwrap(), None);
+        assert_eq!(
+            Threshold::from_options(Some(0.5), None).unwrap(),
+            Some(Threshold::Score(0.5))
+        );
+        assert_eq!(
+            Threshold::from_options(None, Some(1e-3)).unwrap(),
+            Some(Threshold::Fmr(1e-3))
+        );
+        let e = Threshold::from_options(Some(0.5), Some(1e-3)).unwrap_err();
+        assert_eq!(e.code(), crate::ErrorCode::InvalidArgument);
+    }
+
     use super::*;
     use crate::models::CalibrationPoint;
 

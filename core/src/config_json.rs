@@ -152,6 +152,21 @@ mod tests {
     }
 
     #[test]
+    fn names_match_their_json() {
+        for c in crate::Challenge::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.name());
+        }
+        for p in [crate::FacePolicy::RequireOne, crate::FacePolicy::Largest] {
+            let name = serde_json::to_value(p).unwrap();
+            assert_eq!(
+                name.as_str().unwrap().parse::<crate::FacePolicy>().unwrap(),
+                p
+            );
+        }
+        assert!("both".parse::<crate::FacePolicy>().is_err());
+    }
+
+    #[test]
     fn bad_json_is_an_invalid_argument() {
         for bad in [
             "{",

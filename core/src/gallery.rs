@@ -29,6 +29,21 @@ pub enum FacePolicy {
     Largest,
 }
 
+impl std::str::FromStr for FacePolicy {
+    type Err = Error;
+
+    /// `require_one` or `largest`, the names used in JSON.
+    fn from_str(s: &str) -> Result<FacePolicy> {
+        match s {
+            "require_one" => Ok(FacePolicy::RequireOne),
+            "largest" => Ok(FacePolicy::Largest),
+            other => Err(Error::InvalidArgument(format!(
+                "face policy {other:?} is not require_one or largest"
+            ))),
+        }
+    }
+}
+
 /// Options of an enrollment.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

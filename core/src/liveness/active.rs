@@ -50,6 +50,18 @@ impl Challenge {
         Challenge::Smile,
     ];
 
+    /// The snake_case name used in JSON ("turn_left").
+    pub fn name(self) -> &'static str {
+        match self {
+            Challenge::Blink => "blink",
+            Challenge::TurnLeft => "turn_left",
+            Challenge::TurnRight => "turn_right",
+            Challenge::LookUp => "look_up",
+            Challenge::LookDown => "look_down",
+            Challenge::Smile => "smile",
+        }
+    }
+
     pub fn instruction(self) -> &'static str {
         match self {
             Challenge::Blink => "Blink your eyes",
