@@ -2,8 +2,8 @@
 
 use crate::engine::{faceprint_engine, faceprint_image};
 use crate::handle::{borrow, free, into_raw, Out};
-use crate::status::{faceprint_error, faceprint_status, guard, quiet, Failure};
-use faceprint_core::{Embedding, Face, Threshold};
+use crate::status::{faceprint_error, faceprint_status, guard, out_of_range, quiet, Failure};
+use faceprint_core::{Embedding, Face, FaceEmbedding, Threshold};
 
 /// One detected face: box corners, five landmarks as x,y pairs (left eye, right eye, nose,
 /// left mouth corner, right mouth corner, as seen in an upright face) and detector score.
@@ -44,6 +44,15 @@ pub struct faceprint_face_list(Vec<faceprint_face>);
 pub struct faceprint_embedding {
     pub(crate) embedding: Embedding,
     face: Option<faceprint_face>,
+}
+
+impl From<FaceEmbedding> for faceprint_embedding {
+    fn from(fe: FaceEmbedding) -> Self {
+        faceprint_embedding {
+            face: Some(faceprint_face::from(&fe.face)),
+            embedding: fe.embedding,
+        }
+    }
 }
 
 /// Every face of an image with its embedding. Immutable: may be shared between threads.
@@ -146,12 +155,6 @@ pub unsafe extern "C" fn faceprint_face_list_free(list: *mut faceprint_face_list
     free(list)
 }
 
-fn out_of_range(index: usize, len: usize) -> Failure {
-    Failure::Core(faceprint_core::Error::InvalidArgument(format!(
-        "index {index} is out of range (length {len})"
-    )))
-}
-
 /// Every face of an image with its embedding (an empty list when there is none).
 #[no_mangle]
 pub unsafe extern "C" fn faceprint_extract(
@@ -168,10 +171,7 @@ pub unsafe extern "C" fn faceprint_extract(
             .0
             .extract(&image.0)?
             .into_iter()
-            .map(|fe| faceprint_embedding {
-                face: Some(faceprint_face::from(&fe.face)),
-                embedding: fe.embedding,
-            })
+            .map(faceprint_embedding::from)
             .collect();
         out.write(into_raw(faceprint_embedding_list(list)));
         Ok(())
@@ -191,10 +191,7 @@ pub unsafe extern "C" fn faceprint_extract_largest(
         let image = borrow(image, "image")?;
         let out = Out::new(out, "out")?;
         let fe = engine.0.extract_largest(&image.0)?;
-        out.write(into_raw(faceprint_embedding {
-            face: Some(faceprint_face::from(&fe.face)),
-            embedding: fe.embedding,
-        }));
+        out.write(into_raw(faceprint_embedding::from(fe)));
         Ok(())
     })
 }

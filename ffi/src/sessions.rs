@@ -6,12 +6,32 @@ use crate::engine::{faceprint_engine, faceprint_image};
 use crate::handle::{
     borrow, borrow_mut, free, into_raw, json_string, optional_string, string, Out,
 };
-use crate::status::{faceprint_error, faceprint_status, guard, quiet};
+use crate::status::{faceprint_error, faceprint_status, guard, quiet, FfiResult};
 use faceprint_core::session::{AuthenticationConfig, EnrollmentConfig};
 use faceprint_core::{
-    ActiveConfig, ActiveLivenessSession, AuthenticationSession, EnrollmentSession,
+    ActiveConfig, ActiveLivenessSession, AuthenticationSession, Engine, EnrollmentSession, Image,
 };
 use std::ffi::{c_char, CString};
+
+/// The body every `_feed` shares: check the arguments, feed the frame, answer its JSON.
+unsafe fn feed_frame<S, P: serde::Serialize>(
+    session: *mut S,
+    engine: *const faceprint_engine,
+    image: *const faceprint_image,
+    answer_json: *mut *mut c_char,
+    err: *mut *mut faceprint_error,
+    feed: impl FnOnce(&mut S, &Engine, &Image) -> FfiResult<P>,
+) -> faceprint_status {
+    guard(err, || {
+        let s = borrow_mut(session, "session")?;
+        let engine = borrow(engine, "engine")?;
+        let image = borrow(image, "image")?;
+        let out = Out::new(answer_json, "answer_json")?;
+        let answer = feed(s, &engine.0, &image.0)?;
+        out.write(json_string(&answer)?);
+        Ok(())
+    })
+}
 
 /// An active-liveness (challenge-response) session. One thread at a time.
 pub struct faceprint_liveness_session {
@@ -83,16 +103,17 @@ pub unsafe extern "C" fn faceprint_liveness_session_feed(
     result_json: *mut *mut c_char,
     err: *mut *mut faceprint_error,
 ) -> faceprint_status {
-    guard(err, || {
-        let s = borrow_mut(session, "session")?;
-        let engine = borrow(engine, "engine")?;
-        let nonce = string(nonce, "nonce")?;
-        let image = borrow(image, "image")?;
-        let out = Out::new(result_json, "result_json")?;
-        let result = s.session.feed(&engine.0, nonce, timestamp_ms, &image.0)?;
-        out.write(json_string(&result)?);
-        Ok(())
-    })
+    feed_frame(
+        session,
+        engine,
+        image,
+        result_json,
+        err,
+        |s, engine, image| {
+            let nonce = string(nonce, "nonce")?;
+            Ok(s.session.feed(engine, nonce, timestamp_ms, image)?)
+        },
+    )
 }
 
 #[no_mangle]
@@ -130,15 +151,14 @@ pub unsafe extern "C" fn faceprint_enrollment_session_feed(
     progress_json: *mut *mut c_char,
     err: *mut *mut faceprint_error,
 ) -> faceprint_status {
-    guard(err, || {
-        let s = borrow_mut(session, "session")?;
-        let engine = borrow(engine, "engine")?;
-        let image = borrow(image, "image")?;
-        let out = Out::new(progress_json, "progress_json")?;
-        let progress = s.0.feed(&engine.0, timestamp_ms, &image.0)?;
-        out.write(json_string(&progress)?);
-        Ok(())
-    })
+    feed_frame(
+        session,
+        engine,
+        image,
+        progress_json,
+        err,
+        |s, engine, image| Ok(s.0.feed(engine, timestamp_ms, image)?),
+    )
 }
 
 #[no_mangle]
@@ -177,15 +197,14 @@ pub unsafe extern "C" fn faceprint_authentication_session_feed(
     progress_json: *mut *mut c_char,
     err: *mut *mut faceprint_error,
 ) -> faceprint_status {
-    guard(err, || {
-        let s = borrow_mut(session, "session")?;
-        let engine = borrow(engine, "engine")?;
-        let image = borrow(image, "image")?;
-        let out = Out::new(progress_json, "progress_json")?;
-        let progress = s.0.feed(&engine.0, timestamp_ms, &image.0)?;
-        out.write(json_string(&progress)?);
-        Ok(())
-    })
+    feed_frame(
+        session,
+        engine,
+        image,
+        progress_json,
+        err,
+        |s, engine, image| Ok(s.0.feed(engine, timestamp_ms, image)?),
+    )
 }
 
 #[no_mangle]

@@ -147,6 +147,12 @@ impl From<faceprint_core::Error> for Failure {
 
 pub(crate) type FfiResult<T = ()> = Result<T, Failure>;
 
+/// An index past the end of a result list.
+pub(crate) fn out_of_range(index: usize, len: usize) -> Failure {
+    faceprint_core::Error::InvalidArgument(format!("index {index} is out of range (length {len})"))
+        .into()
+}
+
 impl Failure {
     fn describe(self) -> (faceprint_status, String) {
         match self {

@@ -3,7 +3,7 @@
 use crate::engine::{faceprint_engine, faceprint_image};
 use crate::faces::{faceprint_face, faceprint_threshold, threshold};
 use crate::handle::{borrow, free, into_raw, json_string, optional_string, string, Out};
-use crate::status::{faceprint_error, faceprint_status, guard, quiet, Failure};
+use crate::status::{faceprint_error, faceprint_status, guard, out_of_range, quiet, Failure};
 use faceprint_core::store::{MasterKey, MemoryStore, SqliteStore, TemplateStore};
 use faceprint_core::{EnrollOptions, Image};
 use std::ffi::{c_char, CString};
@@ -39,8 +39,8 @@ pub struct faceprint_candidate {
 
 /// Candidates of a 1:N search, best first. Immutable: may be shared between threads.
 pub struct faceprint_identification {
-    subjects: Vec<CString>,
-    scores: Vec<(f32, bool)>,
+    /// Subject, score, matched: best first.
+    candidates: Vec<(CString, f32, bool)>,
     face: faceprint_face,
 }
 
@@ -182,15 +182,16 @@ pub unsafe extern "C" fn faceprint_identify(
         let actor = optional_string(actor, "actor")?;
         let out = Out::new(out, "out")?;
         let id = engine.0.identify(collection, &image.0, top_k, t, actor)?;
-        let subjects = id
+        let candidates = id
             .candidates
             .iter()
-            .map(|c| CString::new(c.subject.as_str()).unwrap_or_default())
+            .map(|c| {
+                let subject = CString::new(c.subject.as_str()).unwrap_or_default();
+                (subject, c.score, c.matched)
+            })
             .collect();
-        let scores = id.candidates.iter().map(|c| (c.score, c.matched)).collect();
         out.write(into_raw(faceprint_identification {
-            subjects,
-            scores,
+            candidates,
             face: faceprint_face::from(&id.face),
         }));
         Ok(())
@@ -202,7 +203,7 @@ pub unsafe extern "C" fn faceprint_identify(
 pub unsafe extern "C" fn faceprint_identification_len(
     id: *const faceprint_identification,
 ) -> usize {
-    quiet(0, || id.as_ref().map_or(0, |i| i.subjects.len()))
+    quiet(0, || id.as_ref().map_or(0, |i| i.candidates.len()))
 }
 
 /// Candidate `index` (best first); its `subject` lives as long as the identification.
@@ -216,16 +217,10 @@ pub unsafe extern "C" fn faceprint_identification_get(
     guard(err, || {
         let id = borrow(id, "identification")?;
         let out = Out::new(out, "out")?;
-        let (subject, (score, matched)) = id
-            .subjects
+        let (subject, score, matched) = id
+            .candidates
             .get(index)
-            .zip(id.scores.get(index))
-            .ok_or_else(|| {
-                Failure::Core(faceprint_core::Error::InvalidArgument(format!(
-                    "index {index} is out of range (length {})",
-                    id.subjects.len()
-                )))
-            })?;
+            .ok_or_else(|| out_of_range(index, id.candidates.len()))?;
         out.write(faceprint_candidate {
             subject: subject.as_ptr(),
             score: *score,
