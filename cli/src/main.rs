@@ -34,8 +34,8 @@ pub struct Global {
     /// Print human-readable text instead of JSON
     #[arg(long, short = 'H', global = true)]
     human: bool,
-    /// Worker threads for multi-image commands (default: number of cores)
-    #[arg(long, global = true)]
+    /// Worker threads for multi-image commands, 1..=256 (default: number of cores)
+    #[arg(long, global = true, value_parser = parse_threads)]
     threads: Option<usize>,
     /// Detector model id from the pack
     #[arg(long, global = true, default_value = faceprint::DEFAULT_DETECTOR)]
@@ -153,6 +153,13 @@ impl ThresholdArgs {
     }
 }
 
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|e| format!("{s:?} is not a count: {e}"))?;
+    faceprint::runtime::check_thread_count(n, "--threads").map_err(|e| e.to_string())
+}
+
 impl Global {
     pub fn engine(&self) -> Result<Engine, Error> {
         self.engine_builder()?.build()
@@ -182,7 +189,7 @@ impl Global {
             b = b.onnxruntime_library(l);
         }
         if let Some(t) = self.threads {
-            b = b.max_sessions(t.max(1));
+            b = b.max_sessions(t);
         }
         Ok(b)
     }
@@ -191,7 +198,7 @@ impl Global {
     pub fn pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> Result<R, Error> {
         let mut b = rayon::ThreadPoolBuilder::new();
         if let Some(t) = self.threads {
-            b = b.num_threads(t.max(1));
+            b = b.num_threads(t);
         }
         let pool = b
             .build()

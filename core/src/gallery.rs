@@ -146,6 +146,9 @@ struct CollectionIndex {
     by_key: HashMap<u64, (Arc<str>, String)>,
     by_subject: HashMap<Arc<str>, Vec<u64>>,
     disabled: HashSet<Arc<str>>,
+    /// Subjects whose key or templates did not open when the index was built: left out of
+    /// every answer, and named by the error verify gives for them.
+    damaged: HashSet<String>,
     next_key: u64,
 }
 
@@ -156,7 +159,8 @@ impl CollectionIndex {
         dim: usize,
         config: IndexConfig,
     ) -> Result<CollectionIndex> {
-        let templates = store.all_templates(collection)?;
+        let crate::store::CollectionTemplates { templates, damaged } =
+            store.all_templates(collection)?;
         let mut ci = CollectionIndex {
             config,
             dim,
@@ -166,6 +170,7 @@ impl CollectionIndex {
             by_key: HashMap::with_capacity(templates.len()),
             by_subject: HashMap::new(),
             disabled: HashSet::new(),
+            damaged: damaged.into_iter().map(|d| d.subject).collect(),
             next_key: 0,
         };
         for t in &templates {
@@ -210,6 +215,7 @@ impl CollectionIndex {
             self.removed_since_build += 1;
         }
         self.disabled.remove(subject);
+        self.damaged.remove(subject);
         self.rebalance()
     }
 
@@ -315,14 +321,14 @@ struct Op<'a> {
 }
 
 impl Op<'_> {
-    fn record(
+    fn event(
         &self,
         action: AuditAction,
         subject: Option<&str>,
         outcome: &str,
         score: Option<f32>,
-    ) -> Result<()> {
-        self.store.record_audit(&AuditEvent {
+    ) -> AuditEvent {
+        AuditEvent {
             at: crate::store::now_ms(),
             action,
             collection: Some(self.collection.to_string()),
@@ -331,7 +337,18 @@ impl Op<'_> {
             score,
             latency_ms: Some(self.started.elapsed().as_secs_f64() * 1e3),
             actor: self.actor.map(String::from),
-        })
+        }
+    }
+
+    fn record(
+        &self,
+        action: AuditAction,
+        subject: Option<&str>,
+        outcome: &str,
+        score: Option<f32>,
+    ) -> Result<()> {
+        self.store
+            .record_audit(&self.event(action, subject, outcome, score))
     }
 }
 
@@ -398,6 +415,8 @@ impl Gallery {
         options: &EnrollOptions,
         duplicate_threshold: f32,
     ) -> Result<EnrollReport> {
+        let subject = crate::store::normalize_id(subject)?;
+        let subject = subject.as_str();
         let op = self.op(collection, options.actor.as_deref());
         let _w = self.lock_writer();
         self.store.ensure_collection(collection, model_id, dim)?;
@@ -425,13 +444,15 @@ impl Gallery {
                 }
             }
         }
-        self.store.upsert_subject(
+        // Subject, key, templates and audit row: one transaction in the store.
+        let (subject_row, ids) = self.store.enroll(&crate::store::Enrollment {
             collection,
-            subject,
-            options.display_name.as_deref(),
-            options.metadata.as_ref(),
-        )?;
-        let ids = self.store.add_templates(collection, subject, &templates)?;
+            external_id: subject,
+            display_name: options.display_name.as_deref(),
+            metadata: options.metadata.as_ref(),
+            templates: &templates,
+            audit: &op.event(AuditAction::Enroll, Some(subject), "ok", None),
+        })?;
         {
             let mut ci = index.write().unwrap_or_else(|p| p.into_inner());
             for (t, id) in templates.iter().zip(&ids) {
@@ -439,8 +460,6 @@ impl Gallery {
             }
             ci.rebalance()?;
         }
-        let subject_row = self.store.subject(collection, subject)?;
-        op.record(AuditAction::Enroll, Some(subject), "ok", None)?;
         Ok(EnrollReport {
             subject: subject_row,
             template_ids: ids,
@@ -457,6 +476,8 @@ impl Gallery {
         threshold: (f32, Option<f64>),
         actor: Option<&str>,
     ) -> Result<Verification> {
+        let subject = crate::store::normalize_id(subject)?;
+        let subject = subject.as_str();
         let op = self.op(collection, actor);
         let s = self.store.subject(collection, subject)?;
         if s.disabled {
@@ -464,10 +485,17 @@ impl Gallery {
             return Err(Error::SubjectDisabled(subject.to_string()));
         }
         let index = self.index(collection)?;
-        let best = index
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .best_of(subject, probe.vector());
+        let (best, damaged) = {
+            let ci = index.read().unwrap_or_else(|p| p.into_inner());
+            (
+                ci.best_of(subject, probe.vector()),
+                ci.damaged.contains(subject),
+            )
+        };
+        if damaged {
+            // The store's own error, naming the subject and what does not open.
+            self.store.templates(collection, subject)?;
+        }
         let Some((score, template_id)) = best else {
             return Err(Error::NotFound(format!(
                 "subject {subject:?} has no templates"
@@ -551,6 +579,8 @@ impl Gallery {
         subject: &str,
         actor: Option<&str>,
     ) -> Result<()> {
+        let subject = crate::store::normalize_id(subject)?;
+        let subject = subject.as_str();
         let op = self.op(collection, actor);
         let _w = self.lock_writer();
         let index = self.index(collection)?;
@@ -569,6 +599,8 @@ impl Gallery {
         disabled: bool,
         actor: Option<&str>,
     ) -> Result<()> {
+        let subject = crate::store::normalize_id(subject)?;
+        let subject = subject.as_str();
         let op = self.op(collection, actor);
         let _w = self.lock_writer();
         let index = self.index(collection)?;
@@ -595,6 +627,8 @@ impl Gallery {
         subject: &str,
         actor: Option<&str>,
     ) -> Result<SubjectExport> {
+        let subject = crate::store::normalize_id(subject)?;
+        let subject = subject.as_str();
         let op = self.op(collection, actor);
         let export = SubjectExport {
             subject: self.store.subject(collection, subject)?,

@@ -19,6 +19,7 @@ pub mod detect;
 pub mod embed;
 mod engine;
 mod error;
+pub mod files;
 mod gallery;
 pub mod image;
 pub mod index;

@@ -111,6 +111,21 @@ pub fn loaded_onnxruntime() -> Option<PathBuf> {
         .map(|(_, p)| p.clone())
 }
 
+/// The most threads or sessions a setting may ask for: far above any core count this runs on,
+/// far below what would exhaust the process.
+pub const MAX_THREADS: usize = 256;
+
+/// Checks a thread or session count: 1..=[`MAX_THREADS`]. `what` names the setting.
+pub fn check_thread_count(n: usize, what: &str) -> Result<usize> {
+    if (1..=MAX_THREADS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "{what} is {n}: it must be 1..={MAX_THREADS}"
+        )))
+    }
+}
+
 /// Threading of inference sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Threading {
@@ -124,7 +139,8 @@ impl Default for Threading {
     fn default() -> Self {
         Threading {
             intra_op_threads: 1,
-            max_sessions: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_sessions: std::thread::available_parallelism()
+                .map_or(2, |n| n.get().min(MAX_THREADS)),
         }
     }
 }
@@ -295,11 +311,8 @@ impl std::fmt::Debug for Runtime {
 impl Runtime {
     /// Loads ONNX Runtime (from `library`, or the default search) for this process.
     pub fn load(library: Option<&Path>, threading: Threading) -> Result<Runtime> {
-        if threading.intra_op_threads == 0 || threading.max_sessions == 0 {
-            return Err(Error::InvalidArgument(
-                "intra_op_threads and max_sessions must be at least 1".into(),
-            ));
-        }
+        check_thread_count(threading.intra_op_threads, "intra_op_threads")?;
+        check_thread_count(threading.max_sessions, "max_sessions")?;
         Ok(Runtime {
             env: environment(library)?,
             threading,

@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let secs = started.elapsed().as_secs_f64();
     let t = Instant::now();
-    let all = store.all_templates("bench")?;
+    let all = store.all_templates("bench")?.templates;
     let load = t.elapsed().as_secs_f64();
     println!(
         "{}",

@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// Where the store is and how to open it.
 #[derive(Args, Clone)]
 pub struct StoreArgs {
-    /// SQLite store file (created if missing)
+    /// SQLite store file (`enroll` creates it; every other command needs it to exist)
     #[arg(long)]
     db: PathBuf,
     /// Collection (gallery) name
@@ -29,20 +29,41 @@ pub struct StoreArgs {
     actor: Option<String>,
 }
 
+/// The longest key file read: a base64 key is 44 bytes, so anything this long is not one.
+const MAX_KEY_FILE_BYTES: u64 = 4096;
+
 fn read_key(file: Option<&Path>) -> Result<MasterKey, Error> {
     match file {
-        Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| Error::InvalidArgument(format!("{}: {e}", f.display())))?;
-            MasterKey::from_base64(&text)
-        }
+        Some(f) => MasterKey::from_base64(&faceprint::files::read_text_limited(
+            f,
+            MAX_KEY_FILE_BYTES,
+            "key file",
+        )?),
         None => MasterKey::from_env(),
     }
 }
 
+/// Whether a command may create the store.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// `enroll`: a missing file becomes a new store.
+    CreateIfMissing,
+    /// Everything else: a missing file is `not_found`.
+    Existing,
+}
+
 impl StoreArgs {
-    fn engine(&self, g: &Global) -> Result<Engine, Error> {
-        let store = SqliteStore::open(&self.db, read_key(self.key_file.as_deref())?)?;
+    fn engine(&self, g: &Global, open: Open) -> Result<Engine, Error> {
+        let store = SqliteStore::builder(&self.db, read_key(self.key_file.as_deref())?)
+            .create_if_missing(open == Open::CreateIfMissing)
+            .open()?;
+        if store.is_read_only() {
+            eprintln!(
+                "{}",
+                json!({"warning": {"code": "read_only", "message": format!(
+                    "{} is read-only: reading only, audit events are skipped", self.db.display())}})
+            );
+        }
         g.engine_builder()?.store(Arc::new(store)).build()
     }
 }
@@ -67,6 +88,10 @@ pub struct EnrollArgs {
     /// Use the largest face of photos that show several
     #[arg(long)]
     largest_face: bool,
+    /// Enroll images again even if the subject already has a template from a file of the same
+    /// name (by default they are skipped, so re-running an interrupted import adds nothing twice)
+    #[arg(long)]
+    again: bool,
     images: Vec<PathBuf>,
 }
 
@@ -153,53 +178,128 @@ fn progress(len: usize) -> ProgressBar {
     pb
 }
 
-pub fn enroll(g: &Global, a: &EnrollArgs) -> Result<bool, Error> {
-    let engine = a.store.engine(g)?;
-    // (subject, display name, images)
-    let mut jobs: Vec<(String, Option<String>, Vec<PathBuf>)> = Vec::new();
-    if let Some(dir) = &a.from_dir {
-        let mut people: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Error::InvalidArgument(format!("{}: {e}", dir.display())))?
+/// One subject's part of an enrollment: its id, display name and images.
+struct EnrollJob {
+    subject: String,
+    name: Option<String>,
+    files: Vec<PathBuf>,
+}
+
+/// The subjects of a gallery folder: one sub-folder per subject, named by its id. A folder name
+/// that is not UTF-8 cannot be an id without changing it (and merging it with another), so it
+/// is reported and left out.
+fn gallery_jobs(dir: &Path, ok: &mut bool) -> Result<Vec<EnrollJob>, Error> {
+    let list = |d: &Path| -> Result<Vec<PathBuf>, Error> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(d)
+            .map_err(|e| Error::InvalidArgument(format!("{}: {e}", d.display())))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_dir())
             .collect();
-        people.sort();
-        for p in people {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&p)
-                .map_err(|e| Error::InvalidArgument(format!("{}: {e}", p.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file())
-                .collect();
-            files.sort();
-            let id = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            if !files.is_empty() {
-                jobs.push((id, None, files));
+        v.sort();
+        Ok(v)
+    };
+    let mut jobs = Vec::new();
+    for p in list(dir)?.into_iter().filter(|p| p.is_dir()) {
+        let Some(id) = p.file_name().and_then(|n| n.to_str()) else {
+            *ok = false;
+            output::error(
+                Some(&p),
+                &Error::InvalidArgument(format!(
+                    "folder name {:?} is not valid UTF-8, so it cannot be a subject id: rename it",
+                    p.file_name().unwrap_or_default()
+                )),
+            );
+            continue;
+        };
+        let files: Vec<PathBuf> = list(&p)?.into_iter().filter(|f| f.is_file()).collect();
+        if !files.is_empty() {
+            jobs.push(EnrollJob {
+                subject: id.to_string(),
+                name: None,
+                files,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// The source hint stored with a template: the image's file name.
+fn source_of(f: &Path) -> String {
+    f.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+/// Leaves out the images whose file name the subject already has a template from (a re-run
+/// of an interrupted import); returns how many were left out.
+fn skip_enrolled(engine: &Engine, collection: &str, job: &mut EnrollJob) -> Result<usize, Error> {
+    let have: std::collections::HashSet<String> =
+        match engine.store()?.templates(collection, &job.subject) {
+            Ok(t) => t.into_iter().filter_map(|t| t.source).collect(),
+            Err(e) if e.code() == faceprint::ErrorCode::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+    let before = job.files.len();
+    job.files.retain(|f| !have.contains(&source_of(f)));
+    Ok(before - job.files.len())
+}
+
+/// An error line that says which subject (and image, if any) it belongs to.
+fn subject_error(subject: &str, image: Option<&Path>, e: &Error) {
+    let mut v = output::error_json(image, e);
+    v["subject"] = json!(subject);
+    eprintln!("{v}");
+}
+
+pub fn enroll(g: &Global, a: &EnrollArgs) -> Result<bool, Error> {
+    let engine = a.store.engine(g, Open::CreateIfMissing)?;
+    let collection = &a.store.collection;
+    let mut ok = true;
+    let mut skipped = 0usize;
+    let mut jobs = if let Some(dir) = &a.from_dir {
+        let mut jobs = gallery_jobs(dir, &mut ok)?;
+        if !a.again {
+            for job in &mut jobs {
+                match skip_enrolled(&engine, collection, job) {
+                    Ok(n) => skipped += n,
+                    Err(e) => {
+                        ok = false;
+                        subject_error(&job.subject, None, &e);
+                        job.files.clear();
+                    }
+                }
+            }
+            if skipped > 0 {
+                eprintln!(
+                    "{}",
+                    json!({"warning": {"code": "already_enrolled", "message": format!(
+                        "{skipped} image(s) skipped: their subjects already have templates from files of \
+                         the same name (an earlier run); --again enrolls them anyway")}})
+                );
             }
         }
+        jobs
     } else {
         if a.images.is_empty() {
             return Err(Error::InvalidArgument(
                 "give IMAGE... or --from-dir DIR".into(),
             ));
         }
-        jobs.push((
-            a.subject.clone().unwrap_or_default(),
-            a.name.clone(),
-            a.images.clone(),
-        ));
-    }
-    let total: usize = jobs.iter().map(|j| j.2.len()).sum();
+        vec![EnrollJob {
+            subject: a.subject.clone().unwrap_or_default(),
+            name: a.name.clone(),
+            files: a.images.clone(),
+        }]
+    };
+    jobs.retain(|j| !j.files.is_empty());
+    let total: usize = jobs.iter().map(|j| j.files.len()).sum();
     let pb = progress(total);
-    let mut ok = true;
     let started = std::time::Instant::now();
     let mut enrolled_templates = 0usize;
-    for (subject, name, files) in &jobs {
+    for job in &jobs {
+        let subject = &job.subject;
         // Faces in parallel; each bad photo is reported and skipped, the rest still count.
         let results: Vec<(PathBuf, Result<faceprint::Embedding, Error>)> = g.pool(|| {
-            files
+            job.files
                 .par_iter()
                 .map(|f| {
                     let r = enrollment_embedding(&engine, f, a.largest_face);
@@ -214,15 +314,11 @@ pub fn enroll(g: &Global, a: &EnrollArgs) -> Result<bool, Error> {
             match r {
                 Ok(e) => {
                     embeddings.push(e);
-                    sources.push(
-                        f.file_name()
-                            .map(|n| n.to_string_lossy().to_string())
-                            .unwrap_or_default(),
-                    );
+                    sources.push(source_of(&f));
                 }
                 Err(e) => {
                     ok = false;
-                    pb.suspend(|| output::error(Some(&f), &e));
+                    pb.suspend(|| subject_error(subject, Some(&f), &e));
                 }
             }
         }
@@ -230,7 +326,7 @@ pub fn enroll(g: &Global, a: &EnrollArgs) -> Result<bool, Error> {
             continue;
         }
         let opts = EnrollOptions {
-            display_name: name.clone(),
+            display_name: job.name.clone(),
             sources,
             actor: a.store.actor.clone(),
             face_policy: if a.largest_face {
@@ -240,13 +336,13 @@ pub fn enroll(g: &Global, a: &EnrollArgs) -> Result<bool, Error> {
             },
             ..Default::default()
         };
-        match engine.enroll_embeddings(&a.store.collection, subject, embeddings, &opts) {
+        match engine.enroll_embeddings(collection, subject, embeddings, &opts) {
             Ok(r) => {
                 enrolled_templates += r.template_ids.len();
                 // Printed only after the store committed: a line here means it is on disk.
                 pb.suspend(|| {
-                    output::line(g.human, &json!({"subject": subject, "templates": r.template_ids, "warnings": r.warnings}), || {
-                        let mut s = format!("{subject}: {} template(s) enrolled", r.template_ids.len());
+                    output::line(g.human, &json!({"subject": r.subject.external_id, "templates": r.template_ids, "warnings": r.warnings}), || {
+                        let mut s = format!("{}: {} template(s) enrolled", r.subject.external_id, r.template_ids.len());
                         for w in &r.warnings {
                             s.push_str(&format!("; WARNING: matches {} ({:.3})", w.other_subject, w.score));
                         }
@@ -256,17 +352,17 @@ pub fn enroll(g: &Global, a: &EnrollArgs) -> Result<bool, Error> {
             }
             Err(e) => {
                 ok = false;
-                pb.suspend(|| output::error(None, &e));
+                pb.suspend(|| subject_error(subject, None, &e));
             }
         }
     }
     pb.finish_and_clear();
-    if jobs.len() > 1 {
+    if a.from_dir.is_some() {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "{}",
-            json!({"summary": {"subjects": jobs.len(), "templates": enrolled_templates, "seconds": secs,
-                   "templates_per_second": enrolled_templates as f64 / secs.max(1e-9)}})
+            json!({"summary": {"subjects": jobs.len(), "templates": enrolled_templates, "skipped_images": skipped,
+                   "seconds": secs, "templates_per_second": enrolled_templates as f64 / secs.max(1e-9)}})
         );
     }
     Ok(ok)
@@ -279,7 +375,7 @@ pub fn verify(
     image: &Path,
     t: ThresholdArgs,
 ) -> Result<bool, Error> {
-    let engine = s.engine(g)?;
+    let engine = s.engine(g, Open::Existing)?;
     let img = engine.open(image)?;
     let v = engine.verify(&s.collection, subject, &img, t.get(), s.actor.as_deref())?;
     let value = json!({"subject": v.subject, "matched": v.matched, "score": v.score, "threshold": v.threshold,
@@ -303,7 +399,7 @@ pub fn identify(
     top: usize,
     t: ThresholdArgs,
 ) -> Result<bool, Error> {
-    let engine = s.engine(g)?;
+    let engine = s.engine(g, Open::Existing)?;
     let img = engine.open(image)?;
     let id = engine.identify(&s.collection, &img, top, t.get(), s.actor.as_deref())?;
     let value = json!({"threshold": id.threshold, "fmr": id.fmr, "face": output::face_json(&id.face), "candidates": id.candidates});
@@ -329,7 +425,7 @@ pub fn subjects(g: &Global, cmd: &SubjectsCommand) -> Result<bool, Error> {
             offset,
             limit,
         } => {
-            let engine = store.engine(g)?;
+            let engine = store.engine(g, Open::Existing)?;
             for s in engine.list_subjects(&store.collection, *offset, *limit)? {
                 let v = serde_json::to_value(&s).unwrap_or_default();
                 output::line(g.human, &v, || {
@@ -343,15 +439,17 @@ pub fn subjects(g: &Global, cmd: &SubjectsCommand) -> Result<bool, Error> {
             }
         }
         SubjectsCommand::Delete { store, subject } => {
-            store
-                .engine(g)?
-                .delete_subject(&store.collection, subject, store.actor.as_deref())?;
+            store.engine(g, Open::Existing)?.delete_subject(
+                &store.collection,
+                subject,
+                store.actor.as_deref(),
+            )?;
             output::line(g.human, &json!({"deleted": subject}), || {
                 format!("deleted {subject}")
             });
         }
         SubjectsCommand::Export { store, subject } => {
-            let x = store.engine(g)?.export_subject(
+            let x = store.engine(g, Open::Existing)?.export_subject(
                 &store.collection,
                 subject,
                 store.actor.as_deref(),
@@ -364,7 +462,7 @@ pub fn subjects(g: &Global, cmd: &SubjectsCommand) -> Result<bool, Error> {
         SubjectsCommand::Disable { store, subject }
         | SubjectsCommand::Enable { store, subject } => {
             let disable = matches!(cmd, SubjectsCommand::Disable { .. });
-            store.engine(g)?.set_subject_disabled(
+            store.engine(g, Open::Existing)?.set_subject_disabled(
                 &store.collection,
                 subject,
                 disable,
@@ -395,14 +493,17 @@ pub fn keys(g: &Global, cmd: &KeysCommand) -> Result<bool, Error> {
             let new = read_key(Some(new_key_file))?;
             // Opening with the new key as current and the old as previous also resumes an
             // interrupted rotation.
-            let mut store =
-                match SqliteStore::open_with_previous_keys(db, new.clone(), vec![old.clone()]) {
-                    Ok(s) => s,
-                    Err(e) if e.code() == faceprint::ErrorCode::WrongKey => {
-                        SqliteStore::open(db, old)?
-                    }
-                    Err(e) => return Err(e),
-                };
+            let open = |key: &MasterKey, previous: Vec<MasterKey>| {
+                SqliteStore::builder(db, key.clone())
+                    .previous_keys(previous)
+                    .create_if_missing(false)
+                    .open()
+            };
+            let mut store = match open(&new, vec![old.clone()]) {
+                Ok(s) => s,
+                Err(e) if e.code() == faceprint::ErrorCode::WrongKey => open(&old, Vec::new())?,
+                Err(e) => return Err(e),
+            };
             let pb = ProgressBar::new(0);
             let r = store.rotate_key(new, |done, total| {
                 pb.set_length(total);

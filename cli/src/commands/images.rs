@@ -127,10 +127,8 @@ pub fn load_profile(
 ) -> Result<faceprint::QualityProfile, Error> {
     let mut profile = faceprint::QualityProfile::named(name)?;
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
+        // A profile is a few hundred bytes of TOML.
+        let text = faceprint::files::read_text_limited(path, 1 << 20, "profile file")?;
         let mut base = toml::Value::try_from(&profile)
             .map_err(|e| Error::Internal(format!("profile to TOML: {e}")))?;
         let over: toml::Value = toml::from_str(&text).map_err(|e| {

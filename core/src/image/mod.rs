@@ -68,15 +68,13 @@ impl Image {
 
     /// Reads and decodes a file, checking its size before reading it.
     pub fn open(path: impl AsRef<Path>, limits: &ImageLimits) -> Result<Image> {
-        let path = path.as_ref();
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-        if meta.len() > limits.max_bytes {
-            return Err(Error::ImageTooLarge {
-                bytes: meta.len(),
-                limit: limits.max_bytes,
-            });
-        }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes =
+            crate::files::read_bounded(path.as_ref(), limits.max_bytes, "image")?.map_err(|t| {
+                Error::ImageTooLarge {
+                    bytes: t.bytes,
+                    limit: t.limit,
+                }
+            })?;
         decode::decode(&bytes, limits)
     }
 

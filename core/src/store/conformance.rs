@@ -95,7 +95,7 @@ pub(crate) fn run(store: &dyn TemplateStore) {
     assert!(t
         .iter()
         .all(|t| t.subject == "bob" && t.quality == Some(0.8)));
-    assert_eq!(store.all_templates("staff").unwrap().len(), 2);
+    assert_eq!(store.all_templates("staff").unwrap().templates.len(), 2);
 
     let page: Vec<String> = store
         .list_subjects("staff", 0, 10)
@@ -133,7 +133,7 @@ pub(crate) fn run(store: &dyn TemplateStore) {
         store.delete_subject("staff", "bob").unwrap_err().code(),
         ErrorCode::NotFound
     );
-    assert!(store.all_templates("staff").unwrap().is_empty());
+    assert!(store.all_templates("staff").unwrap().templates.is_empty());
 
     for (i, action) in [AuditAction::Enroll, AuditAction::Verify]
         .into_iter()

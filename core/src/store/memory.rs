@@ -50,13 +50,70 @@ fn coll_mut<'a>(s: &'a mut State, name: &str) -> Result<&'a mut (Collection, Sub
         .ok_or_else(|| not_found("collection", name))
 }
 
+/// Creates the subject or updates its name and metadata (`None` keeps the current value).
+fn upsert<'a>(
+    subjects: &'a mut Subjects,
+    collection: &str,
+    external_id: &str,
+    display_name: Option<&str>,
+    metadata: Option<&serde_json::Value>,
+) -> &'a Subject {
+    let now = now_ms();
+    let (subj, _) = subjects.entry(external_id.to_string()).or_insert_with(|| {
+        (
+            Subject {
+                collection: collection.to_string(),
+                external_id: external_id.to_string(),
+                display_name: None,
+                metadata: serde_json::json!({}),
+                disabled: false,
+                created_at: now,
+                updated_at: now,
+                templates: 0,
+            },
+            Vec::new(),
+        )
+    });
+    if let Some(n) = display_name {
+        subj.display_name = Some(n.to_string());
+    }
+    if let Some(m) = metadata {
+        subj.metadata = m.clone();
+    }
+    subj.updated_at = now;
+    subj
+}
+
+/// Appends templates to a subject; returns their new ids.
+fn push_templates(
+    (subj, stored): &mut (Subject, Vec<Template>),
+    templates: &[NewTemplate],
+) -> Vec<String> {
+    let now = now_ms();
+    let ids: Vec<String> = templates.iter().map(|_| new_id()).collect();
+    for (t, id) in templates.iter().zip(&ids) {
+        stored.push(Template {
+            id: id.clone(),
+            subject: subj.external_id.clone(),
+            model_version: t.model_version.clone(),
+            quality: t.quality,
+            source: t.source.clone(),
+            created_at: now,
+            embedding: t.embedding.clone(),
+        });
+    }
+    subj.templates = stored.len();
+    subj.updated_at = now;
+    ids
+}
+
 impl TemplateStore for MemoryStore {
     fn ensure_collection(&self, name: &str, model_id: &str, dim: usize) -> Result<Collection> {
-        check_external_id(name)?;
+        let name = normalize_id(name)?;
         let mut s = self.write();
-        let entry = s.collections.entry(name.to_string()).or_insert_with(|| {
+        let entry = s.collections.entry(name.clone()).or_insert_with(|| {
             let c = Collection {
-                name: name.to_string(),
+                name,
                 model_id: model_id.to_string(),
                 dim,
                 created_at: now_ms(),
@@ -92,33 +149,10 @@ impl TemplateStore for MemoryStore {
         display_name: Option<&str>,
         metadata: Option<&serde_json::Value>,
     ) -> Result<Subject> {
-        check_external_id(external_id)?;
+        let external_id = normalize_id(external_id)?;
         let mut s = self.write();
         let (_, subjects) = coll_mut(&mut s, collection)?;
-        let now = now_ms();
-        let (subj, _) = subjects.entry(external_id.to_string()).or_insert_with(|| {
-            (
-                Subject {
-                    collection: collection.to_string(),
-                    external_id: external_id.to_string(),
-                    display_name: None,
-                    metadata: serde_json::json!({}),
-                    disabled: false,
-                    created_at: now,
-                    updated_at: now,
-                    templates: 0,
-                },
-                Vec::new(),
-            )
-        });
-        if let Some(n) = display_name {
-            subj.display_name = Some(n.to_string());
-        }
-        if let Some(m) = metadata {
-            subj.metadata = m.clone();
-        }
-        subj.updated_at = now;
-        Ok(subj.clone())
+        Ok(upsert(subjects, collection, &external_id, display_name, metadata).clone())
     }
 
     fn subject(&self, collection: &str, external_id: &str) -> Result<Subject> {
@@ -161,25 +195,32 @@ impl TemplateStore for MemoryStore {
         let mut s = self.write();
         let (c, subjects) = coll_mut(&mut s, collection)?;
         check_templates(c, templates)?;
-        let (subj, stored) = subjects
+        let entry = subjects
             .get_mut(external_id)
             .ok_or_else(|| not_found("subject", external_id))?;
-        let now = now_ms();
-        let ids: Vec<String> = templates.iter().map(|_| new_id()).collect();
-        for (t, id) in templates.iter().zip(&ids) {
-            stored.push(Template {
-                id: id.clone(),
-                subject: external_id.to_string(),
-                model_version: t.model_version.clone(),
-                quality: t.quality,
-                source: t.source.clone(),
-                created_at: now,
-                embedding: t.embedding.clone(),
-            });
-        }
-        subj.templates = stored.len();
-        subj.updated_at = now;
-        Ok(ids)
+        Ok(push_templates(entry, templates))
+    }
+
+    fn enroll(&self, e: &Enrollment<'_>) -> Result<(Subject, Vec<String>)> {
+        let external_id = normalize_id(e.external_id)?;
+        // One write lock over the whole enrollment: nobody sees part of it.
+        let mut s = self.write();
+        let (c, subjects) = coll_mut(&mut s, e.collection)?;
+        check_templates(c, e.templates)?;
+        upsert(
+            subjects,
+            e.collection,
+            &external_id,
+            e.display_name,
+            e.metadata,
+        );
+        let entry = subjects
+            .get_mut(&external_id)
+            .ok_or_else(|| not_found("subject", &external_id))?;
+        let ids = push_templates(entry, e.templates);
+        let subject = entry.0.clone();
+        s.audit.push(e.audit.clone());
+        Ok((subject, ids))
     }
 
     fn templates(&self, collection: &str, external_id: &str) -> Result<Vec<Template>> {
@@ -191,13 +232,16 @@ impl TemplateStore for MemoryStore {
             .ok_or_else(|| not_found("subject", external_id))
     }
 
-    fn all_templates(&self, collection: &str) -> Result<Vec<Template>> {
+    fn all_templates(&self, collection: &str) -> Result<CollectionTemplates> {
         let s = self.read();
         let (_, subjects) = coll(&s, collection)?;
-        Ok(subjects
-            .values()
-            .flat_map(|x| x.1.iter().cloned())
-            .collect())
+        Ok(CollectionTemplates {
+            templates: subjects
+                .values()
+                .flat_map(|x| x.1.iter().cloned())
+                .collect(),
+            damaged: Vec::new(),
+        })
     }
 
     fn delete_subject(&self, collection: &str, external_id: &str) -> Result<()> {

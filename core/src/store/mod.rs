@@ -102,6 +102,35 @@ impl AuditAction {
     }
 }
 
+/// Everything one enrollment writes: see [`TemplateStore::enroll`].
+#[derive(Debug, Clone, Copy)]
+pub struct Enrollment<'a> {
+    pub collection: &'a str,
+    pub external_id: &'a str,
+    /// `None` keeps the current value of an existing subject.
+    pub display_name: Option<&'a str>,
+    pub metadata: Option<&'a serde_json::Value>,
+    pub templates: &'a [NewTemplate],
+    pub audit: &'a AuditEvent,
+}
+
+/// A collection's templates, with the subjects whose data could not be read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectionTemplates {
+    pub templates: Vec<Template>,
+    pub damaged: Vec<DamagedSubject>,
+}
+
+/// A subject left out of [`CollectionTemplates`]: its key or a template did not open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DamagedSubject {
+    pub collection: String,
+    pub subject: String,
+    /// The error's stable code (`decrypt`, `wrong_key`, `store_corrupt`).
+    pub code: String,
+    pub message: String,
+}
+
 /// One audit record: what happened, never an image or a vector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -146,8 +175,12 @@ pub trait TemplateStore: Send + Sync {
         templates: &[NewTemplate],
     ) -> Result<Vec<String>>;
     fn templates(&self, collection: &str, external_id: &str) -> Result<Vec<Template>>;
-    /// Every template of the collection (to build a search index).
-    fn all_templates(&self, collection: &str) -> Result<Vec<Template>>;
+    /// Every template of the collection (to build a search index). A subject whose key or
+    /// templates do not open is listed in `damaged` instead of failing the whole collection.
+    fn all_templates(&self, collection: &str) -> Result<CollectionTemplates>;
+    /// Creates the subject if new (or updates its name and metadata), adds its templates and
+    /// records the audit event, in one atomic write: all of it is stored or none.
+    fn enroll(&self, enrollment: &Enrollment<'_>) -> Result<(Subject, Vec<String>)>;
     /// Deletes the subject, its templates and its data key.
     fn delete_subject(&self, collection: &str, external_id: &str) -> Result<()>;
     fn record_audit(&self, event: &AuditEvent) -> Result<()>;
@@ -169,13 +202,44 @@ pub(crate) fn new_id() -> String {
     crate::models::hex(&b)
 }
 
-pub(crate) fn check_external_id(id: &str) -> Result<()> {
-    if id.is_empty() || id.len() > 256 || id.chars().any(|c| c.is_control()) {
-        return Err(crate::Error::InvalidArgument(format!(
-            "identifier {id:?} must be 1..=256 characters without control characters"
-        )));
+/// The longest subject id or collection name, in characters (Unicode scalar values, after NFC).
+pub const MAX_ID_CHARS: usize = 256;
+
+/// Checks an identifier (subject id or collection name) and returns it in Unicode NFC, so two
+/// ids that look the same are the same: 1..=256 characters, no control, invisible (zero-width,
+/// format) or bidi-override characters, no leading or trailing white space.
+pub fn normalize_id(id: &str) -> Result<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let refuse = |why: &str| {
+        Err(crate::Error::InvalidArgument(format!(
+            "identifier {id:?} {why}: identifiers are 1..={MAX_ID_CHARS} characters without \
+             control, invisible or bidi characters and without leading or trailing spaces"
+        )))
+    };
+    if id.is_empty() {
+        return refuse("is empty");
     }
-    Ok(())
+    if let Some(c) = id.chars().find(|&c| c.is_control() || is_invisible(c)) {
+        return refuse(&format!("holds U+{:04X}", c as u32));
+    }
+    if id.starts_with(char::is_whitespace) || id.ends_with(char::is_whitespace) {
+        return refuse("starts or ends with white space");
+    }
+    let nfc: String = id.nfc().collect();
+    let n = nfc.chars().count();
+    if n > MAX_ID_CHARS {
+        return refuse(&format!("is {n} characters long"));
+    }
+    Ok(nfc)
+}
+
+/// Characters that render as nothing or reorder text: Unicode's format characters (zero-width
+/// spaces and joiners, bidi embeddings, overrides and isolates, tags), fillers and selectors.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x2028..=0x202F | 0x205F..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
 }
 
 /// The checks every store applies to templates before adding them.

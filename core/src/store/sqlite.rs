@@ -60,7 +60,19 @@ const MIGRATIONS: &[&str] = &[
          actor TEXT
      );
      CREATE INDEX audit_by_collection ON audit(collection, id);",
+    // 2: the store's current master key, checked inside every write that wraps a key, so a
+    // writer that opened the store before a rotation cannot wrap new subjects under a key the
+    // rotation retires. A store from before it takes the newest key it holds.
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+     INSERT INTO meta (name, value)
+         SELECT 'current_key_id', key_id FROM keys ORDER BY created_at DESC, rowid DESC LIMIT 1;",
 ];
+
+/// `PRAGMA application_id` of a Faceprint store ("FPRT"): a SQLite file without it (and without
+/// the tables of an older Faceprint store) is someone else's and is never changed.
+const APPLICATION_ID: i32 = 0x4650_5254;
+/// The tables of schema version 1, by which stores made before the application id are known.
+const V1_TABLES: &[&str] = &["audit", "collections", "keys", "subjects", "templates"];
 
 /// A [`TemplateStore`] in one SQLite file, encrypted at rest.
 pub struct SqliteStore {
@@ -69,6 +81,235 @@ pub struct SqliteStore {
     key: MasterKey,
     /// Keys a rotation may still need for subjects not yet re-wrapped.
     previous: Vec<MasterKey>,
+    /// Opened read-only (asked for, or the file cannot be written): no audit rows are written.
+    read_only: bool,
+}
+
+/// How to open a [`SqliteStore`]: `SqliteStore::builder(path, key)...open()`.
+#[derive(Debug, Clone)]
+pub struct SqliteStoreBuilder {
+    path: PathBuf,
+    key: MasterKey,
+    previous: Vec<MasterKey>,
+    create_if_missing: bool,
+    read_only: bool,
+}
+
+impl SqliteStoreBuilder {
+    /// Older keys, to read subjects an interrupted rotation has not re-wrapped yet.
+    pub fn previous_keys(mut self, keys: Vec<MasterKey>) -> Self {
+        self.previous = keys;
+        self
+    }
+
+    /// Create a new store when the file does not exist (default: true). Without it a missing
+    /// file is `not_found`, never a new empty store.
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.create_if_missing = create;
+        self
+    }
+
+    /// Open without writing anything (default: false): reads, verify and identify work, audit
+    /// events are skipped ([`SqliteStore::is_read_only`]) and writes fail with `storage`. A
+    /// file that cannot be written is opened this way by itself.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    pub fn open(self) -> Result<SqliteStore> {
+        use rusqlite::OpenFlags;
+        let path = self.path;
+        let exists = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => true,
+            Ok(_) => {
+                return Err(Error::InvalidArgument(format!(
+                    "{} is not a regular file, so it cannot be a store",
+                    path.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        if !exists && (self.read_only || !self.create_if_missing) {
+            return Err(Error::NotFound(format!("store {}", path.display())));
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        flags |= if self.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else if exists {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        };
+        let in_file = |e: Error| match e {
+            Error::StoreCorrupt(m) => Error::StoreCorrupt(format!("{}: {m}", path.display())),
+            other => other,
+        };
+        let mut conn = Connection::open_with_flags(&path, flags)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // SQLite opens a file it may not write read-only by itself.
+        let read_only = self.read_only || conn.is_readonly(rusqlite::DatabaseName::Main)?;
+        if read_only {
+            conn.execute_batch("PRAGMA foreign_keys=ON;")?;
+            let version = schema(&conn, &path).map_err(in_file)?.version;
+            if version != MIGRATIONS.len() as i64 {
+                return Err(Error::Storage(format!(
+                    "{} has schema version {version} and is read-only: open it writable once \
+                     with this Faceprint to migrate it (to version {})",
+                    path.display(),
+                    MIGRATIONS.len()
+                )));
+            }
+        } else {
+            schema(&conn, &path).map_err(in_file)?;
+            // WAL: readers never block the writer; FULL: a returned commit survives power loss.
+            let mode: String =
+                retry_busy(|| conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::Storage(format!(
+                    "could not enable WAL (journal_mode is {mode})"
+                )));
+            }
+            conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+            initialise(&mut conn, &path, &self.key)?;
+        }
+        let store = SqliteStore {
+            path,
+            conn: Mutex::new(conn),
+            key: self.key,
+            previous: self.previous,
+            read_only,
+        };
+        store.check_keys()?;
+        Ok(store)
+    }
+}
+
+/// Runs `f` again while SQLite answers "busy" without waiting itself (switching a new file to
+/// WAL takes an exclusive lock for which the busy handler is not called), up to 10 s.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// What the file holds, read from its header and schema.
+struct Schema {
+    version: i64,
+    /// No tables and no version: a new file (ours to create the schema in).
+    empty: bool,
+    /// Application id set: created or migrated by this version of Faceprint.
+    marked: bool,
+}
+
+/// Reads the file's schema state; a SQLite file that is not a Faceprint store is refused.
+fn schema(conn: &Connection, path: &Path) -> Result<Schema> {
+    // One statement, so one snapshot: a store another process is creating is seen whole or
+    // not at all.
+    let (app, version, tables): (i32, i64, Option<String>) = conn.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id()),
+                (SELECT user_version FROM pragma_user_version()),
+                (SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master
+                     WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name))",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let tables: Vec<String> = tables
+        .map(|t| t.split(',').map(String::from).collect())
+        .unwrap_or_default();
+    let marked = app == APPLICATION_ID;
+    let empty = app == 0 && version == 0 && tables.is_empty();
+    // Stores made before the application id was set: schema version 1 or later, our tables.
+    let legacy = app == 0
+        && version >= 1
+        && V1_TABLES.iter().all(|t| tables.iter().any(|x| x == t))
+        && tables
+            .iter()
+            .all(|t| V1_TABLES.contains(&t.as_str()) || t == "meta");
+    if !(marked || empty || legacy) {
+        return Err(Error::InvalidArgument(format!(
+            "{} is a SQLite database but not a Faceprint store (application id {app:#x}, \
+             schema version {version}, tables: {}); refusing to change it",
+            path.display(),
+            if tables.is_empty() {
+                "none".to_string()
+            } else {
+                tables.join(", ")
+            }
+        )));
+    }
+    if version > MIGRATIONS.len() as i64 {
+        return Err(Error::Storage(format!(
+            "{} has schema version {version}; this Faceprint knows up to {}: upgrade Faceprint",
+            path.display(),
+            MIGRATIONS.len()
+        )));
+    }
+    Ok(Schema {
+        version,
+        empty,
+        marked,
+    })
+}
+
+/// Brings a new or older store up to date in one `BEGIN IMMEDIATE` transaction: the schema, the
+/// application id and, in a new store, the first master key. Two processes creating the same
+/// store at once are serialised by it: the second finds the first one's store and its key.
+fn initialise(conn: &mut Connection, path: &Path, key: &MasterKey) -> Result<()> {
+    let has_key = |c: &Connection| -> Result<bool> {
+        Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM keys)", [], |r| r.get(0))?)
+    };
+    let s = schema(conn, path)?;
+    if s.marked && s.version == MIGRATIONS.len() as i64 && has_key(conn)? {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read again under the lock: another process may have done it meanwhile.
+    let s = schema(&tx, path)?;
+    let from = if s.empty { 0 } else { s.version as usize };
+    for sql in &MIGRATIONS[from..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    if !has_key(&tx)? {
+        tx.execute(
+            "INSERT INTO keys (key_id, check_blob, created_at) VALUES (?1, ?2, ?3)",
+            params![key.id(), crypto::key_check(key)?, now_ms()],
+        )?;
+        set_current_key(&tx, key.id())?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn set_current_key(conn: &Connection, key_id: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (name, value) VALUES ('current_key_id', ?1)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [key_id],
+    )?;
+    Ok(())
+}
+
+fn current_key(conn: &Connection) -> Result<String> {
+    conn.query_row(
+        "SELECT value FROM meta WHERE name = 'current_key_id'",
+        [],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| Error::StoreCorrupt("the store records no current master key".into()))
 }
 
 /// What a key rotation did.
@@ -88,9 +329,20 @@ fn template_aad(collection: &str, external_id: &str, template_id: &str, model_id
 }
 
 impl SqliteStore {
+    /// How to open the store at `path` (creating it, read-only, with previous keys).
+    pub fn builder(path: impl AsRef<Path>, key: MasterKey) -> SqliteStoreBuilder {
+        SqliteStoreBuilder {
+            path: path.as_ref().to_path_buf(),
+            key,
+            previous: Vec::new(),
+            create_if_missing: true,
+            read_only: false,
+        }
+    }
+
     /// Opens (creating if needed) the store at `path` with its master key.
     pub fn open(path: impl AsRef<Path>, key: MasterKey) -> Result<SqliteStore> {
-        SqliteStore::open_with_previous_keys(path, key, Vec::new())
+        SqliteStore::builder(path, key).open()
     }
 
     /// Opens with older keys too, to read subjects a rotation has not re-wrapped yet.
@@ -99,26 +351,9 @@ impl SqliteStore {
         key: MasterKey,
         previous: Vec<MasterKey>,
     ) -> Result<SqliteStore> {
-        let path = path.as_ref().to_path_buf();
-        let mut conn = Connection::open(&path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        // WAL: readers never block the writer; FULL: a returned commit survives power loss.
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Storage(format!(
-                "could not enable WAL (journal_mode is {mode})"
-            )));
-        }
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
-        migrate(&mut conn)?;
-        let store = SqliteStore {
-            path,
-            conn: Mutex::new(conn),
-            key,
-            previous,
-        };
-        store.check_keys()?;
-        Ok(store)
+        SqliteStore::builder(path, key)
+            .previous_keys(previous)
+            .open()
     }
 
     pub fn path(&self) -> &Path {
@@ -129,27 +364,27 @@ impl SqliteStore {
         self.key.id()
     }
 
+    /// Opened read-only: reads work, audit events are not recorded.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A new store records its key's check value; an existing one must recognise the key.
+    /// The key must be one of the store's and its current one; previous keys the store no
+    /// longer holds wrap nothing and are ignored.
     fn check_keys(&self) -> Result<()> {
         let conn = self.conn();
         let known: Vec<(String, Vec<u8>)> = conn
             .prepare("SELECT key_id, check_blob FROM keys")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<std::result::Result<_, _>>()?;
-        if known.is_empty() {
-            conn.execute(
-                "INSERT INTO keys (key_id, check_blob, created_at) VALUES (?1, ?2, ?3)",
-                params![self.key.id(), crypto::key_check(&self.key)?, now_ms()],
-            )?;
-            return Ok(());
-        }
-        for k in std::iter::once(&self.key).chain(&self.previous) {
+        for (i, k) in std::iter::once(&self.key).chain(&self.previous).enumerate() {
             match known.iter().find(|(id, _)| id == k.id()) {
                 Some((_, blob)) => crypto::verify_key_check(k, blob)?,
+                None if i > 0 => {}
                 None => {
                     return Err(Error::WrongKey(format!(
                         "key {} is not one of this store's keys ({})",
@@ -163,6 +398,27 @@ impl SqliteStore {
                 }
             }
         }
+        let current = current_key(&conn)?;
+        if current != self.key.id() {
+            return Err(rotated(&current, self.key.id()));
+        }
+        Ok(())
+    }
+
+    /// Inside a write transaction: the store must still be under this handle's key. A rotation
+    /// by another handle or process since this one opened makes every write that wraps or
+    /// unwraps a subject key fail here, before anything is written.
+    fn check_current_key(&self, tx: &Connection) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Storage(format!(
+                "{} is open read-only",
+                self.path.display()
+            )));
+        }
+        let current = current_key(tx)?;
+        if current != self.key.id() {
+            return Err(rotated(&current, self.key.id()));
+        }
         Ok(())
     }
 
@@ -172,8 +428,9 @@ impl SqliteStore {
             .find(|k| k.id() == key_id)
             .ok_or_else(|| {
                 Error::WrongKey(format!(
-                    "a subject's key is wrapped by key {key_id}; open the store with it as a previous key \
-                     (an interrupted rotation resumes with `keys rotate`)"
+                    "its key is wrapped by master key {key_id}, which this handle does not hold: \
+                     the store was rotated since it was opened, or a rotation is unfinished \
+                     (`keys rotate` resumes it)"
                 ))
             })
     }
@@ -213,6 +470,7 @@ impl SqliteStore {
         .ok_or_else(|| Error::NotFound(format!("subject {external_id:?}")))
     }
 
+    /// A subject's data key; an error names the subject and its collection.
     fn data_key(
         &self,
         collection: &str,
@@ -220,11 +478,9 @@ impl SqliteStore {
         key_id: &str,
         wrapped: &[u8],
     ) -> Result<DataKey> {
-        crypto::unwrap(
-            self.key_for(key_id)?,
-            wrapped,
-            &subject_aad(collection, external_id),
-        )
+        self.key_for(key_id)
+            .and_then(|k| crypto::unwrap(k, wrapped, &subject_aad(collection, external_id)))
+            .map_err(|e| in_subject(e, collection, external_id))
     }
 
     fn read_subject(r: &rusqlite::Row<'_>, collection: &str) -> rusqlite::Result<Subject> {
@@ -245,45 +501,81 @@ impl SqliteStore {
         "s.external_id, s.display_name, s.metadata, s.disabled, s.created_at, s.updated_at,
          (SELECT COUNT(*) FROM templates t WHERE t.subject_id = s.id)";
 
-    fn decrypt_rows(
+    /// Decrypts one subject's template rows; any error names the subject.
+    fn decrypt_subject(
         &self,
         collection: &Collection,
         rows: Vec<TemplateRow>,
     ) -> Result<Vec<Template>> {
-        let mut keys: std::collections::HashMap<String, DataKey> = std::collections::HashMap::new();
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let subject = row.subject.clone();
-            if !keys.contains_key(&subject) {
-                let k = self.data_key(&collection.name, &subject, &row.key_id, &row.wrapped_key)?;
-                keys.insert(subject.clone(), k);
+        let Some(first) = rows.first() else {
+            return Ok(Vec::new());
+        };
+        let subject = first.subject.clone();
+        let key = self.data_key(
+            &collection.name,
+            &subject,
+            &first.key_id,
+            &first.wrapped_key,
+        )?;
+        rows.into_iter()
+            .map(|row| {
+                if row.model_id != collection.model_id || row.dim != collection.dim {
+                    return Err(Error::StoreCorrupt(format!(
+                        "template {} is {} x{} in a collection of {} x{}",
+                        row.id, row.model_id, row.dim, collection.model_id, collection.dim
+                    )));
+                }
+                let aad = template_aad(&collection.name, &subject, &row.id, &row.model_id);
+                let v =
+                    crypto::open_vector(&key, &row.ciphertext, &aad, row.dim).map_err(
+                        |e| match e {
+                            Error::Decrypt(m) => {
+                                Error::Decrypt(format!("template {}: {m}", row.id))
+                            }
+                            other => other,
+                        },
+                    )?;
+                let embedding = Embedding::new(row.model_id.as_str(), v)
+                    .map_err(|e| Error::StoreCorrupt(format!("template {}: {e}", row.id)))?;
+                Ok(Template {
+                    id: row.id,
+                    subject: subject.clone(),
+                    model_version: row.model_version,
+                    quality: row.quality,
+                    source: row.source,
+                    created_at: row.created_at,
+                    embedding,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| in_subject(e, &collection.name, &subject))
+    }
+
+    /// Decrypts a collection's rows subject by subject: a subject that does not open is listed
+    /// as damaged and the others still load.
+    fn decrypt_rows(&self, collection: &Collection, rows: Vec<TemplateRow>) -> CollectionTemplates {
+        let mut out = CollectionTemplates {
+            templates: Vec::with_capacity(rows.len()),
+            damaged: Vec::new(),
+        };
+        let mut rows = rows.into_iter().peekable();
+        while let Some(row) = rows.next() {
+            let mut group = vec![row];
+            while let Some(next) = rows.next_if(|r| r.subject == group[0].subject) {
+                group.push(next);
             }
-            if row.model_id != collection.model_id || row.dim != collection.dim {
-                return Err(Error::StoreCorrupt(format!(
-                    "template {} is {} x{} in collection {} of {} x{}",
-                    row.id,
-                    row.model_id,
-                    row.dim,
-                    collection.name,
-                    collection.model_id,
-                    collection.dim
-                )));
+            let subject = group[0].subject.clone();
+            match self.decrypt_subject(collection, group) {
+                Ok(t) => out.templates.extend(t),
+                Err(e) => out.damaged.push(DamagedSubject {
+                    collection: collection.name.clone(),
+                    subject,
+                    code: e.code().as_str().to_string(),
+                    message: e.to_string(),
+                }),
             }
-            let aad = template_aad(&collection.name, &subject, &row.id, &row.model_id);
-            let v = crypto::open_vector(&keys[&subject], &row.ciphertext, &aad, row.dim)?;
-            let embedding = Embedding::new(row.model_id.as_str(), v)
-                .map_err(|e| Error::StoreCorrupt(format!("template {}: {e}", row.id)))?;
-            out.push(Template {
-                id: row.id,
-                subject,
-                model_version: row.model_version,
-                quality: row.quality,
-                source: row.source,
-                created_at: row.created_at,
-                embedding,
-            });
         }
-        Ok(out)
+        out
     }
 
     fn template_rows(&self, cid: i64, subject: Option<&str>) -> Result<Vec<TemplateRow>> {
@@ -315,19 +607,35 @@ impl SqliteStore {
     }
 
     /// Re-wraps every subject key under `new` (templates keep their data keys, so they are not
-    /// rewritten). Commits in batches, so a crash loses at most one batch of work and a rerun —
-    /// with the old key among the previous keys — carries on where it stopped.
+    /// rewritten). The first transaction makes `new` the store's current key, so from then on
+    /// every other handle still on the old key fails its writes with `wrong_key` instead of
+    /// wrapping new subjects under a key about to be retired. Commits in batches: a crash loses
+    /// at most one batch, and a rerun (with the old key among the previous keys) carries on. The
+    /// old keys are dropped in the same transaction that finds no subject left under them.
     pub fn rotate_key(
         &mut self,
         new: MasterKey,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<Rotation> {
+        if self.read_only {
+            return Err(Error::Storage(format!(
+                "{} is open read-only",
+                self.path.display()
+            )));
+        }
         {
-            let conn = self.conn();
-            conn.execute(
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let current = current_key(&tx)?;
+            if current != self.key.id() && current != new.id() {
+                return Err(rotated(&current, self.key.id()));
+            }
+            tx.execute(
                 "INSERT OR IGNORE INTO keys (key_id, check_blob, created_at) VALUES (?1, ?2, ?3)",
                 params![new.id(), crypto::key_check(&new)?, now_ms()],
             )?;
+            set_current_key(&tx, new.id())?;
+            tx.commit()?;
         }
         if new.id() != self.key.id() {
             let old = std::mem::replace(&mut self.key, new.clone());
@@ -350,25 +658,26 @@ impl SqliteStore {
                 .query_map([new.id()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
                 .collect::<std::result::Result<_, _>>()?;
             if batch.is_empty() {
+                // Retire the keys no subject needs: from now on they do not open the store.
+                tx.execute("DELETE FROM keys WHERE key_id != ?1", [new.id()])?;
+                tx.commit()?;
                 break;
             }
             for (id, coll, ext, key_id, wrapped) in &batch {
-                let aad = subject_aad(coll, ext);
-                let dk = crypto::unwrap(self.key_for(key_id)?, wrapped, &aad)?;
+                let dk = self.data_key(coll, ext, key_id, wrapped)?;
                 tx.execute(
                     "UPDATE subjects SET key_id = ?1, wrapped_key = ?2 WHERE id = ?3",
-                    params![new.id(), crypto::wrap(&new, &dk, &aad)?, id],
+                    params![
+                        new.id(),
+                        crypto::wrap(&new, &dk, &subject_aad(coll, ext))?,
+                        id
+                    ],
                 )?;
             }
             tx.commit()?;
             rewrapped += batch.len() as u64;
             progress(done + rewrapped, total);
         }
-        // Retire keys no subject needs any more: from now on they do not open the store.
-        self.conn().execute(
-            "DELETE FROM keys WHERE key_id != ?1 AND key_id NOT IN (SELECT DISTINCT key_id FROM subjects)",
-            [new.id()],
-        )?;
         self.previous.clear();
         Ok(Rotation {
             new_key_id: new.id().to_string(),
@@ -377,12 +686,118 @@ impl SqliteStore {
         })
     }
 
+    /// Inside a write transaction: creates the subject, its data key wrapped under the current
+    /// master key, or updates its name and metadata. Returns (row id, key id, wrapped key).
+    fn upsert_in(
+        &self,
+        tx: &Connection,
+        cid: i64,
+        collection: &str,
+        external_id: &str,
+        display_name: Option<&str>,
+        metadata: Option<&serde_json::Value>,
+    ) -> Result<(i64, String, Vec<u8>)> {
+        self.check_current_key(tx)?;
+        let meta = metadata.map(|m| m.to_string());
+        let now = now_ms();
+        match Self::subject_key_row(tx, cid, external_id) {
+            Ok(row) => {
+                tx.execute(
+                    "UPDATE subjects SET display_name = COALESCE(?1, display_name),
+                     metadata = COALESCE(?2, metadata), updated_at = ?3 WHERE id = ?4",
+                    params![display_name, meta, now, row.0],
+                )?;
+                Ok(row)
+            }
+            Err(e) if e.code() == crate::ErrorCode::NotFound => {
+                let wrapped = crypto::wrap(
+                    &self.key,
+                    &DataKey::generate(),
+                    &subject_aad(collection, external_id),
+                )?;
+                tx.execute(
+                    "INSERT INTO subjects (collection_id, external_id, display_name, metadata, created_at,
+                     updated_at, key_id, wrapped_key) VALUES (?1, ?2, ?3, COALESCE(?4, '{}'), ?5, ?5, ?6, ?7)",
+                    params![cid, external_id, display_name, meta, now, self.key.id(), wrapped],
+                )?;
+                Ok((tx.last_insert_rowid(), self.key.id().to_string(), wrapped))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Inside a write transaction: seals and inserts a subject's templates.
+    fn insert_templates(
+        &self,
+        tx: &Connection,
+        c: &Collection,
+        external_id: &str,
+        (sid, key_id, wrapped): (i64, &str, &[u8]),
+        templates: &[NewTemplate],
+    ) -> Result<Vec<String>> {
+        let dk = self.data_key(&c.name, external_id, key_id, wrapped)?;
+        let now = now_ms();
+        let mut ids = Vec::with_capacity(templates.len());
+        for t in templates {
+            let id = new_id();
+            let aad = template_aad(&c.name, external_id, &id, &c.model_id);
+            let sealed = crypto::seal_vector(&dk, t.embedding.vector(), &aad)?;
+            tx.execute(
+                "INSERT INTO templates (id, subject_id, model_id, model_version, dim, quality, source, created_at,
+                 ciphertext) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![id, sid, c.model_id, t.model_version, c.dim as i64, t.quality, t.source, now, sealed],
+            )?;
+            ids.push(id);
+        }
+        tx.execute(
+            "UPDATE subjects SET updated_at = ?1 WHERE id = ?2",
+            params![now, sid],
+        )?;
+        Ok(ids)
+    }
+
     /// SQLite's own consistency check ("ok" when healthy).
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self
             .conn()
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
+}
+
+/// The same error, its message prefixed with the subject and collection it concerns.
+fn in_subject(e: Error, collection: &str, external_id: &str) -> Error {
+    let at = |m: String| format!("subject {external_id:?} in collection {collection:?}: {m}");
+    match e {
+        Error::Decrypt(m) => Error::Decrypt(at(m)),
+        Error::WrongKey(m) => Error::WrongKey(at(m)),
+        Error::StoreCorrupt(m) => Error::StoreCorrupt(at(m)),
+        other => other,
+    }
+}
+
+fn rotated(current: &str, mine: &str) -> Error {
+    Error::WrongKey(format!(
+        "the store's master key was rotated to key {current} after it was opened with key {mine}: \
+         open it again with the new key (an unfinished rotation resumes with `keys rotate`)"
+    ))
+}
+
+fn insert_audit(conn: &Connection, e: &AuditEvent) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit (at, action, collection, subject, outcome, score, latency_ms, actor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            e.at,
+            e.action.as_str(),
+            e.collection,
+            e.subject,
+            e.outcome,
+            e.score,
+            e.latency_ms,
+            e.actor
+        ],
+    )?;
+    Ok(())
 }
 
 /// A template row with its subject's wrapped data key.
@@ -400,32 +815,21 @@ struct TemplateRow {
     ciphertext: Vec<u8>,
 }
 
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version as usize > MIGRATIONS.len() {
-        return Err(Error::Storage(format!(
-            "the store has schema version {version}; this Faceprint knows up to {}: upgrade Faceprint",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-    }
-    Ok(())
-}
-
 impl TemplateStore for SqliteStore {
     fn ensure_collection(&self, name: &str, model_id: &str, dim: usize) -> Result<Collection> {
-        check_external_id(name)?;
+        let name = normalize_id(name)?;
         let conn = self.conn();
-        conn.execute(
-            "INSERT OR IGNORE INTO collections (name, model_id, dim, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![name, model_id, dim as i64, now_ms()],
-        )?;
-        let (_, c) = Self::collection_row(&conn, name)?;
+        let c = match Self::collection_row(&conn, &name) {
+            Ok((_, c)) => c,
+            Err(e) if e.code() == crate::ErrorCode::NotFound => {
+                conn.execute(
+                    "INSERT OR IGNORE INTO collections (name, model_id, dim, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![name, model_id, dim as i64, now_ms()],
+                )?;
+                Self::collection_row(&conn, &name)?.1
+            }
+            Err(e) => return Err(e),
+        };
         if c.model_id != model_id || c.dim != dim {
             return Err(Error::ModelMismatch {
                 left: model_id.to_string(),
@@ -462,44 +866,15 @@ impl TemplateStore for SqliteStore {
         display_name: Option<&str>,
         metadata: Option<&serde_json::Value>,
     ) -> Result<Subject> {
-        check_external_id(external_id)?;
-        let meta = metadata.map(|m| m.to_string());
+        let external_id = normalize_id(external_id)?;
         {
             let mut conn = self.conn();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (cid, _) = Self::collection_row(&tx, collection)?;
-            let now = now_ms();
-            let exists: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM subjects WHERE collection_id = ?1 AND external_id = ?2",
-                    params![cid, external_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match exists {
-                Some(id) => {
-                    tx.execute(
-                        "UPDATE subjects SET display_name = COALESCE(?1, display_name),
-                         metadata = COALESCE(?2, metadata), updated_at = ?3 WHERE id = ?4",
-                        params![display_name, meta, now, id],
-                    )?;
-                }
-                None => {
-                    let wrapped = crypto::wrap(
-                        &self.key,
-                        &DataKey::generate(),
-                        &subject_aad(collection, external_id),
-                    )?;
-                    tx.execute(
-                        "INSERT INTO subjects (collection_id, external_id, display_name, metadata, created_at,
-                         updated_at, key_id, wrapped_key) VALUES (?1, ?2, ?3, COALESCE(?4, '{}'), ?5, ?5, ?6, ?7)",
-                        params![cid, external_id, display_name, meta, now, self.key.id(), wrapped],
-                    )?;
-                }
-            }
+            self.upsert_in(&tx, cid, collection, &external_id, display_name, metadata)?;
             tx.commit()?;
         }
-        self.subject(collection, external_id)
+        self.subject(collection, &external_id)
     }
 
     fn subject(&self, collection: &str, external_id: &str) -> Result<Subject> {
@@ -554,29 +929,39 @@ impl TemplateStore for SqliteStore {
     ) -> Result<Vec<String>> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.check_current_key(&tx)?;
         let (cid, c) = Self::collection_row(&tx, collection)?;
         check_templates(&c, templates)?;
         let (sid, key_id, wrapped) = Self::subject_key_row(&tx, cid, external_id)?;
-        let dk = self.data_key(collection, external_id, &key_id, &wrapped)?;
-        let now = now_ms();
-        let mut ids = Vec::with_capacity(templates.len());
-        for t in templates {
-            let id = new_id();
-            let aad = template_aad(collection, external_id, &id, &c.model_id);
-            let sealed = crypto::seal_vector(&dk, t.embedding.vector(), &aad)?;
-            tx.execute(
-                "INSERT INTO templates (id, subject_id, model_id, model_version, dim, quality, source, created_at,
-                 ciphertext) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![id, sid, c.model_id, t.model_version, c.dim as i64, t.quality, t.source, now, sealed],
-            )?;
-            ids.push(id);
-        }
-        tx.execute(
-            "UPDATE subjects SET updated_at = ?1 WHERE id = ?2",
-            params![now, sid],
-        )?;
+        let ids =
+            self.insert_templates(&tx, &c, external_id, (sid, &key_id, &wrapped), templates)?;
         tx.commit()?;
         Ok(ids)
+    }
+
+    fn enroll(&self, e: &Enrollment<'_>) -> Result<(Subject, Vec<String>)> {
+        let external_id = normalize_id(e.external_id)?;
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (cid, c) = Self::collection_row(&tx, e.collection)?;
+            check_templates(&c, e.templates)?;
+            let (sid, key_id, wrapped) = self.upsert_in(
+                &tx,
+                cid,
+                e.collection,
+                &external_id,
+                e.display_name,
+                e.metadata,
+            )?;
+            self.insert_templates(&tx, &c, &external_id, (sid, &key_id, &wrapped), e.templates)
+                .and_then(|ids| {
+                    insert_audit(&tx, e.audit)?;
+                    tx.commit()?;
+                    Ok(ids)
+                })
+        }
+        .and_then(|ids| Ok((self.subject(e.collection, &external_id)?, ids)))
     }
 
     fn templates(&self, collection: &str, external_id: &str) -> Result<Vec<Template>> {
@@ -584,13 +969,13 @@ impl TemplateStore for SqliteStore {
         // Distinguish "no such subject" from "no templates".
         Self::subject_key_row(&self.conn(), cid, external_id)?;
         let rows = self.template_rows(cid, Some(external_id))?;
-        self.decrypt_rows(&c, rows)
+        self.decrypt_subject(&c, rows)
     }
 
-    fn all_templates(&self, collection: &str) -> Result<Vec<Template>> {
+    fn all_templates(&self, collection: &str) -> Result<CollectionTemplates> {
         let (cid, c) = Self::collection_row(&self.conn(), collection)?;
         let rows = self.template_rows(cid, None)?;
-        self.decrypt_rows(&c, rows)
+        Ok(self.decrypt_rows(&c, rows))
     }
 
     fn delete_subject(&self, collection: &str, external_id: &str) -> Result<()> {
@@ -608,21 +993,11 @@ impl TemplateStore for SqliteStore {
     }
 
     fn record_audit(&self, e: &AuditEvent) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO audit (at, action, collection, subject, outcome, score, latency_ms, actor)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                e.at,
-                e.action.as_str(),
-                e.collection,
-                e.subject,
-                e.outcome,
-                e.score,
-                e.latency_ms,
-                e.actor
-            ],
-        )?;
-        Ok(())
+        if self.read_only {
+            // Nothing may be written: reads still answer (see SqliteStoreBuilder::read_only).
+            return Ok(());
+        }
+        insert_audit(&self.conn(), e)
     }
 
     fn audit(&self, collection: Option<&str>, limit: usize) -> Result<Vec<AuditEvent>> {
@@ -816,5 +1191,266 @@ mod tests {
             SqliteStore::open(&p, old).err().unwrap().code(),
             ErrorCode::WrongKey
         );
+    }
+
+    fn enrollment<'a>(
+        subject: &'a str,
+        templates: &'a [NewTemplate],
+        audit: &'a AuditEvent,
+    ) -> Enrollment<'a> {
+        Enrollment {
+            collection: "c",
+            external_id: subject,
+            display_name: None,
+            metadata: None,
+            templates,
+            audit,
+        }
+    }
+
+    fn new_template() -> NewTemplate {
+        NewTemplate {
+            embedding: Embedding::new("m", vec![1.0, 2.0, 2.0]).unwrap(),
+            model_version: "1".into(),
+            quality: None,
+            source: Some("a.jpg".into()),
+        }
+    }
+
+    fn audit_event() -> AuditEvent {
+        AuditEvent {
+            at: 0,
+            action: AuditAction::Enroll,
+            collection: Some("c".into()),
+            subject: None,
+            outcome: "ok".into(),
+            score: None,
+            latency_ms: None,
+            actor: None,
+        }
+    }
+
+    fn count(s: &SqliteStore, sql: &str) -> i64 {
+        s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_writer_opened_before_a_rotation_cannot_wrap_subjects_under_the_retired_key() {
+        let p = tmp("rotate-live");
+        let k1 = MasterKey::generate();
+        let k2 = MasterKey::generate();
+        let live = SqliteStore::open(&p, k1.clone()).unwrap();
+        one_template(&live, "before");
+        // Another handle (another process, in real life) rotates to K2.
+        let mut rotator = SqliteStore::open(&p, k1.clone()).unwrap();
+        rotator.rotate_key(k2.clone(), |_, _| {}).unwrap();
+        drop(rotator);
+        // The live handle still holds K1: every write that wraps or unwraps a key is refused.
+        let t = [new_template()];
+        let e = live
+            .enroll(&enrollment("after", &t, &audit_event()))
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::WrongKey, "{e}");
+        assert!(e.to_string().contains("rotated"), "{e}");
+        assert_eq!(
+            live.upsert_subject("c", "after", None, None)
+                .unwrap_err()
+                .code(),
+            ErrorCode::WrongKey
+        );
+        assert_eq!(
+            live.add_templates("c", "before", &t).unwrap_err().code(),
+            ErrorCode::WrongKey
+        );
+        drop(live);
+        // Nothing was wrapped by K1: K2 opens every subject, and K1 no longer opens the store.
+        let s = SqliteStore::open(&p, k2.clone()).unwrap();
+        assert_eq!(
+            count(
+                &s,
+                "SELECT COUNT(*) FROM subjects WHERE key_id != (SELECT value FROM meta)"
+            ),
+            0
+        );
+        assert_eq!(s.all_templates("c").unwrap().templates.len(), 1);
+        assert_eq!(
+            SqliteStore::open(&p, k1).err().unwrap().code(),
+            ErrorCode::WrongKey
+        );
+        // And the store rotates again.
+        drop(s);
+        let mut s = SqliteStore::open(&p, k2).unwrap();
+        s.rotate_key(MasterKey::generate(), |_, _| {}).unwrap();
+    }
+
+    #[test]
+    fn enrollment_commits_subject_templates_and_audit_together_or_not_at_all() {
+        let p = tmp("enroll-atomic");
+        let s = SqliteStore::open(&p, MasterKey::generate()).unwrap();
+        s.ensure_collection("c", "m", 3).unwrap();
+        // The audit row fails as a full disk would make it fail.
+        s.conn()
+            .execute_batch(
+                "CREATE TRIGGER fail_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+            )
+            .unwrap();
+        let t = [new_template(), new_template()];
+        let e = s
+            .enroll(&enrollment("alice", &t, &audit_event()))
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Storage, "{e}");
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM subjects"), 0);
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM templates"), 0);
+        s.conn().execute_batch("DROP TRIGGER fail_audit").unwrap();
+        let (subject, ids) = s.enroll(&enrollment("alice", &t, &audit_event())).unwrap();
+        assert_eq!((subject.templates, ids.len()), (2, 2));
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM audit"), 1);
+    }
+
+    #[test]
+    fn concurrent_creators_make_one_store_with_one_key() {
+        for trial in 0..12 {
+            let p = tmp(&format!("create-race-{trial}"));
+            let keys: Vec<MasterKey> = (0..4).map(|_| MasterKey::generate()).collect();
+            let barrier = std::sync::Barrier::new(keys.len());
+            let results: Vec<Result<String>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = keys
+                    .iter()
+                    .map(|k| {
+                        let (p, b) = (&p, &barrier);
+                        scope.spawn(move || {
+                            b.wait();
+                            SqliteStore::open(p, k.clone()).map(|s| s.key_id().to_string())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let opened: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+            assert_eq!(opened.len(), 1, "trial {trial}: {results:?}");
+            for e in results.iter().filter_map(|r| r.as_ref().err()) {
+                assert_eq!(e.code(), ErrorCode::WrongKey, "trial {trial}: {e}");
+            }
+            let s = SqliteStore::open(
+                &p,
+                keys.iter().find(|k| k.id() == opened[0]).unwrap().clone(),
+            )
+            .unwrap();
+            assert_eq!(count(&s, "SELECT COUNT(*) FROM keys"), 1);
+        }
+    }
+
+    #[test]
+    fn missing_foreign_and_read_only_files() {
+        let p = tmp("modes");
+        let key = MasterKey::generate();
+        let e = SqliteStore::builder(&p, key.clone())
+            .create_if_missing(false)
+            .open()
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), ErrorCode::NotFound);
+        assert!(!p.exists(), "a missing store must not be created");
+        // Someone else's SQLite file: refused and left as it was.
+        let foreign = p.with_file_name("foreign.db");
+        Connection::open(&foreign)
+            .unwrap()
+            .execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');")
+            .unwrap();
+        let before = std::fs::read(&foreign).unwrap();
+        let e = SqliteStore::open(&foreign, key.clone()).err().unwrap();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+        assert!(e.to_string().contains("not a Faceprint store"), "{e}");
+        assert_eq!(std::fs::read(&foreign).unwrap(), before);
+        // Not SQLite at all.
+        let junk = p.with_file_name("junk.db");
+        std::fs::write(&junk, vec![0x42u8; 8192]).unwrap();
+        assert_eq!(
+            SqliteStore::open(&junk, key.clone()).err().unwrap().code(),
+            ErrorCode::StoreCorrupt
+        );
+        // Read-only: reads work, the audit is skipped, writes are refused.
+        {
+            let s = SqliteStore::open(&p, key.clone()).unwrap();
+            one_template(&s, "alice");
+        }
+        let ro = SqliteStore::builder(&p, key)
+            .read_only(true)
+            .open()
+            .unwrap();
+        assert!(ro.is_read_only());
+        assert_eq!(ro.templates("c", "alice").unwrap().len(), 1);
+        ro.record_audit(&audit_event()).unwrap();
+        assert_eq!(count(&ro, "SELECT COUNT(*) FROM audit"), 0);
+        assert_eq!(
+            ro.upsert_subject("c", "bob", None, None)
+                .unwrap_err()
+                .code(),
+            ErrorCode::Storage
+        );
+    }
+
+    #[test]
+    fn a_damaged_subject_is_named_and_does_not_hide_the_others() {
+        let p = tmp("damaged");
+        let s = SqliteStore::open(&p, MasterKey::generate()).unwrap();
+        one_template(&s, "alice");
+        one_template(&s, "bob");
+        one_template(&s, "carol");
+        s.conn()
+            .execute(
+                "UPDATE templates SET ciphertext = zeroblob(40) WHERE subject_id = (SELECT id FROM subjects WHERE external_id = 'bob')",
+                [],
+            )
+            .unwrap();
+        let all = s.all_templates("c").unwrap();
+        assert_eq!(all.templates.len(), 2);
+        assert_eq!(all.damaged.len(), 1);
+        assert_eq!(
+            (
+                all.damaged[0].subject.as_str(),
+                all.damaged[0].code.as_str()
+            ),
+            ("bob", "decrypt")
+        );
+        let e = s.templates("c", "bob").unwrap_err();
+        assert!(
+            e.to_string().contains(r#"subject "bob" in collection "c""#),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn subject_ids_are_nfc_and_refuse_what_cannot_be_seen() {
+        let p = tmp("ids");
+        let s = SqliteStore::open(&p, MasterKey::generate()).unwrap();
+        s.ensure_collection("c", "m", 3).unwrap();
+        let composed = s.upsert_subject("c", "Jos\u{e9}", None, None).unwrap();
+        let decomposed = s.upsert_subject("c", "Jose\u{301}", None, None).unwrap();
+        assert_eq!(composed.external_id, decomposed.external_id);
+        assert_eq!(s.list_subjects("c", 0, 10).unwrap().len(), 1);
+        for bad in [
+            "alice\u{200b}",
+            "\u{202e}ecila",
+            "a\u{2066}b",
+            "bob\n",
+            " carol",
+            "\u{feff}dave",
+        ] {
+            assert_eq!(
+                s.upsert_subject("c", bad, None, None).unwrap_err().code(),
+                ErrorCode::InvalidArgument,
+                "{bad:?}"
+            );
+        }
+        let long: String = "\u{e9}".repeat(256);
+        assert!(
+            s.upsert_subject("c", &long, None, None).is_ok(),
+            "256 characters (512 bytes) fit"
+        );
+        let e = s
+            .upsert_subject("c", &format!("{long}x"), None, None)
+            .unwrap_err();
+        assert!(e.to_string().contains("257 characters"), "{e}");
     }
 }
