@@ -39,17 +39,23 @@ pub(super) fn decode(bytes: &[u8], limits: &ImageLimits) -> Result<Image> {
         r.limits(l);
         r
     };
-    let (width, height) = reader(bytes).into_dimensions().map_err(map_err)?;
+    // The header's own numbers first: a forged size is `image_too_many_pixels` in every
+    // format, even where the decoder would refuse it with an error of its own.
+    if let Some((w, h)) = header_dimensions(bytes, format) {
+        check_pixels(w, h, limits)?;
+    }
+    let (width, height) = match reader(bytes).into_dimensions() {
+        Ok(d) => d,
+        Err(e) => {
+            // A file cut inside its header: say truncated, not corrupt.
+            check_complete(bytes, format)?;
+            return Err(map_err(e));
+        }
+    };
     if width == 0 || height == 0 {
         return Err(Error::ImageCorrupt(format!("header says {width}x{height}")));
     }
-    if width as u64 * height as u64 > limits.max_pixels {
-        return Err(Error::ImageTooManyPixels {
-            width,
-            height,
-            limit: limits.max_pixels,
-        });
-    }
+    check_pixels(width as u64, height as u64, limits)?;
     check_complete(bytes, format)?;
 
     let mut decoder = reader(bytes).into_decoder().map_err(map_err)?;
@@ -62,6 +68,103 @@ pub(super) fn decode(bytes: &[u8], limits: &ImageLimits) -> Result<Image> {
     let rgb = img.into_rgb8();
     let (w, h) = rgb.dimensions();
     Image::from_rgb(w, h, rgb.into_raw())
+}
+
+fn check_pixels(width: u64, height: u64, limits: &ImageLimits) -> Result<()> {
+    if width.saturating_mul(height) > limits.max_pixels {
+        return Err(Error::ImageTooManyPixels {
+            width: width.min(u32::MAX as u64) as u32,
+            height: height.min(u32::MAX as u64) as u32,
+            limit: limits.max_pixels,
+        });
+    }
+    Ok(())
+}
+
+/// The image size a header states, read without the decoder (which may refuse a huge size
+/// with an error of its own): PNG IHDR, BMP info header, WebP VP8X/VP8/VP8L, GIF screen and
+/// first frame.
+fn header_dimensions(b: &[u8], format: ImageFormat) -> Option<(u64, u64)> {
+    let be32 = |at: usize| {
+        b.get(at..at + 4)
+            .map(|x| u32::from_be_bytes([x[0], x[1], x[2], x[3]]) as u64)
+    };
+    let le32 = |at: usize| {
+        b.get(at..at + 4)
+            .map(|x| i32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    let le24 = |at: usize| {
+        b.get(at..at + 3)
+            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], 0]) as u64)
+    };
+    let le16 = |at: usize| {
+        b.get(at..at + 2)
+            .map(|x| u16::from_le_bytes([x[0], x[1]]) as u64)
+    };
+    match format {
+        ImageFormat::Png => Some((be32(16)?, be32(20)?)),
+        ImageFormat::Bmp => {
+            let header = le32(14)?;
+            if header == 12 {
+                Some((le16(18)?, le16(20)?))
+            } else {
+                Some((
+                    le32(18)?.unsigned_abs() as u64,
+                    le32(22)?.unsigned_abs() as u64,
+                ))
+            }
+        }
+        ImageFormat::WebP => match b.get(12..16)? {
+            b"VP8X" => Some((le24(24)? + 1, le24(27)? + 1)),
+            b"VP8 " => Some((le16(26)? & 0x3FFF, le16(28)? & 0x3FFF)),
+            b"VP8L" => {
+                let bits = le32(21)? as u32;
+                Some((
+                    (bits & 0x3FFF) as u64 + 1,
+                    ((bits >> 14) & 0x3FFF) as u64 + 1,
+                ))
+            }
+            _ => None,
+        },
+        ImageFormat::Gif => {
+            let (sw, sh) = (le16(6)?, le16(8)?);
+            let (fw, fh) = gif_first_frame(b).unwrap_or((0, 0));
+            Some((sw.max(fw), sh.max(fh)))
+        }
+        _ => None,
+    }
+}
+
+/// The size of a GIF's first image descriptor, skipping the colour table and extensions.
+fn gif_first_frame(b: &[u8]) -> Option<(u64, u64)> {
+    let flags = *b.get(10)?;
+    let mut at = 13
+        + if flags & 0x80 != 0 {
+            3 << ((flags & 7) + 1)
+        } else {
+            0
+        };
+    loop {
+        match *b.get(at)? {
+            0x2C => {
+                let w = u16::from_le_bytes([*b.get(at + 5)?, *b.get(at + 6)?]) as u64;
+                let h = u16::from_le_bytes([*b.get(at + 7)?, *b.get(at + 8)?]) as u64;
+                return Some((w, h));
+            }
+            0x21 => {
+                at += 2;
+                // Sub-blocks: a size byte, that many bytes, until a size of 0.
+                loop {
+                    let n = *b.get(at)? as usize;
+                    at += 1 + n;
+                    if n == 0 {
+                        break;
+                    }
+                }
+            }
+            _ => return None,
+        }
+    }
 }
 
 fn map_err(e: image::ImageError) -> Error {
@@ -266,5 +369,89 @@ mod tests {
         }
         let e = decode(&bytes, &ImageLimits::default()).unwrap_err();
         assert_eq!(e.code(), ErrorCode::ImageCorrupt, "{e}");
+    }
+
+    #[test]
+    fn forged_sizes_are_too_many_pixels_in_every_format() {
+        let limits = ImageLimits::default();
+        let forge = |f: ImageFormat, patch: &dyn Fn(&mut Vec<u8>)| {
+            let mut b = encode(f, 16, 16);
+            patch(&mut b);
+            decode(&b, &limits).unwrap_err()
+        };
+        let cases: Vec<(&str, Error)> = vec![
+            (
+                "png 2^31",
+                forge(ImageFormat::Png, &|b| {
+                    b[16..20].copy_from_slice(&(1u32 << 31).to_be_bytes());
+                    let crc = crc32(&b[12..29]);
+                    b[29..33].copy_from_slice(&crc.to_be_bytes());
+                }),
+            ),
+            (
+                "bmp 1e5",
+                forge(ImageFormat::Bmp, &|b| {
+                    b[18..22].copy_from_slice(&100_000i32.to_le_bytes());
+                    b[22..26].copy_from_slice(&100_000i32.to_le_bytes());
+                }),
+            ),
+            (
+                "gif frame",
+                forge(ImageFormat::Gif, &|b| {
+                    let at = gif_descriptor(b);
+                    b[at + 5..at + 7].copy_from_slice(&65_535u16.to_le_bytes());
+                    b[at + 7..at + 9].copy_from_slice(&65_535u16.to_le_bytes());
+                }),
+            ),
+        ];
+        // WebP VP8X with a 2^24 x 2^24 canvas.
+        let mut vp8x = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
+        vp8x.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+        let n = (vp8x.len() - 8) as u32;
+        vp8x[4..8].copy_from_slice(&n.to_le_bytes());
+        let webp = decode(&vp8x, &limits).unwrap_err();
+        for (name, e) in cases.into_iter().chain([("webp vp8x 2^24", webp)]) {
+            assert_eq!(e.code(), ErrorCode::ImageTooManyPixels, "{name}: {e}");
+        }
+    }
+
+    fn gif_descriptor(b: &[u8]) -> usize {
+        let flags = b[10];
+        let mut at = 13
+            + if flags & 0x80 != 0 {
+                3 << ((flags & 7) + 1)
+            } else {
+                0
+            };
+        while b[at] == 0x21 {
+            at += 2;
+            loop {
+                let n = b[at] as usize;
+                at += 1 + n;
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        assert_eq!(b[at], 0x2C);
+        at
+    }
+
+    #[test]
+    fn every_early_jpeg_cut_is_truncated() {
+        let jpeg = encode(ImageFormat::Jpeg, 64, 64);
+        for n in 1..400.min(jpeg.len()) {
+            let e = decode(&jpeg[..n], &ImageLimits::default()).unwrap_err();
+            assert!(
+                matches!(
+                    e.code(),
+                    ErrorCode::ImageTruncated | ErrorCode::ImageUnsupportedFormat
+                ),
+                "cut at {n}: {e}"
+            );
+            if n >= 4 {
+                assert_eq!(e.code(), ErrorCode::ImageTruncated, "cut at {n}: {e}");
+            }
+        }
     }
 }
