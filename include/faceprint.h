@@ -231,7 +231,8 @@ faceprint_status faceprint_engine_builder_store(faceprint_engine_builder *builde
                                                 const faceprint_store *store,
                                                 faceprint_error **err);
 
-// ONNX Runtime intra-op threads per inference (default 1; 0 is invalid).
+// ONNX Runtime intra-op threads per inference: 1..=256 (default 1); anything else is
+// `INVALID_ARGUMENT` here, not later.
 faceprint_status faceprint_engine_builder_intra_op_threads(faceprint_engine_builder *builder,
                                                            size_t threads,
                                                            faceprint_error **err);
@@ -263,7 +264,9 @@ faceprint_status faceprint_image_open(const faceprint_engine *engine,
                                       faceprint_error **err);
 
 // Copies a raw pixel buffer: `height` rows of `stride` bytes (the last row may be just
-// `width` pixels), `format` a `faceprint_pixel_format`.
+// `width` pixels), `format` a `faceprint_pixel_format`. Reads exactly the bytes the dimensions
+// describe: prefer `faceprint_image_from_pixels_len`, which also checks them against the
+// buffer's length.
 faceprint_status faceprint_image_from_pixels(const faceprint_engine *engine,
                                              const uint8_t *data,
                                              uint32_t width,
@@ -272,6 +275,18 @@ faceprint_status faceprint_image_from_pixels(const faceprint_engine *engine,
                                              uint32_t format,
                                              faceprint_image **out,
                                              faceprint_error **err);
+
+// As `faceprint_image_from_pixels`, with `len` the number of bytes at `data`: a buffer
+// shorter than `height` rows of `stride` bytes is `INVALID_PIXEL_BUFFER`, never read past.
+faceprint_status faceprint_image_from_pixels_len(const faceprint_engine *engine,
+                                                 const uint8_t *data,
+                                                 size_t len,
+                                                 uint32_t width,
+                                                 uint32_t height,
+                                                 size_t stride,
+                                                 uint32_t format,
+                                                 faceprint_image **out,
+                                                 faceprint_error **err);
 
 // Width in pixels (0 for NULL).
 uint32_t faceprint_image_width(const faceprint_image *image);

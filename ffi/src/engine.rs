@@ -93,7 +93,8 @@ pub unsafe extern "C" fn faceprint_engine_builder_store(
     })
 }
 
-/// ONNX Runtime intra-op threads per inference (default 1; 0 is invalid).
+/// ONNX Runtime intra-op threads per inference: 1..=256 (default 1); anything else is
+/// `INVALID_ARGUMENT` here, not later.
 #[no_mangle]
 pub unsafe extern "C" fn faceprint_engine_builder_intra_op_threads(
     builder: *mut faceprint_engine_builder,
@@ -102,7 +103,10 @@ pub unsafe extern "C" fn faceprint_engine_builder_intra_op_threads(
 ) -> faceprint_status {
     guard(err, || {
         let b = borrow_mut(builder, "builder")?;
-        b.threads = Some(threads);
+        b.threads = Some(faceprint_core::runtime::check_thread_count(
+            threads,
+            "intra_op_threads",
+        )?);
         Ok(())
     })
 }
@@ -194,7 +198,9 @@ pub unsafe extern "C" fn faceprint_image_open(
 }
 
 /// Copies a raw pixel buffer: `height` rows of `stride` bytes (the last row may be just
-/// `width` pixels), `format` a `faceprint_pixel_format`.
+/// `width` pixels), `format` a `faceprint_pixel_format`. Reads exactly the bytes the dimensions
+/// describe: prefer `faceprint_image_from_pixels_len`, which also checks them against the
+/// buffer's length.
 #[no_mangle]
 pub unsafe extern "C" fn faceprint_image_from_pixels(
     engine: *const faceprint_engine,
@@ -207,35 +213,83 @@ pub unsafe extern "C" fn faceprint_image_from_pixels(
     err: *mut *mut faceprint_error,
 ) -> faceprint_status {
     guard(err, || {
-        let engine = borrow(engine, "engine")?;
-        let format = match format {
-            0 => PixelFormat::Rgb,
-            1 => PixelFormat::Bgr,
-            2 => PixelFormat::Rgba,
-            3 => PixelFormat::Bgra,
-            4 => PixelFormat::Gray,
-            other => {
-                return Err(Failure::Core(faceprint_core::Error::InvalidArgument(
-                    format!("pixel format {other} is not a faceprint_pixel_format"),
-                )))
-            }
-        };
-        // The whole buffer the dimensions describe must be there; `from_raw` re-checks sizes.
-        let needed = (stride.max(1))
-            .checked_mul(height.saturating_sub(1) as usize)
-            .and_then(|n| n.checked_add(width as usize * format.bytes_per_pixel()))
-            .ok_or_else(|| {
-                Failure::Core(faceprint_core::Error::InvalidPixelBuffer(
-                    "dimensions overflow".into(),
-                ))
-            })?;
-        let data = bytes(data, needed, "data")?;
-        let out = Out::new(out, "out")?;
-        let limits = engine.0.config().image_limits;
-        let image = Image::from_raw(data, width, height, stride, format, &limits)?;
-        out.write(into_raw(faceprint_image(image)));
-        Ok(())
+        image_from_pixels(engine, data, None, (width, height, stride, format), out)
     })
+}
+
+/// As `faceprint_image_from_pixels`, with `len` the number of bytes at `data`: a buffer
+/// shorter than `height` rows of `stride` bytes is `INVALID_PIXEL_BUFFER`, never read past.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_image_from_pixels_len(
+    engine: *const faceprint_engine,
+    data: *const u8,
+    len: usize,
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: u32,
+    out: *mut *mut faceprint_image,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        image_from_pixels(
+            engine,
+            data,
+            Some(len),
+            (width, height, stride, format),
+            out,
+        )
+    })
+}
+
+/// Both pixel-buffer calls: every size is checked (pixel limit, overflow, the given length)
+/// before a byte is read.
+unsafe fn image_from_pixels(
+    engine: *const faceprint_engine,
+    data: *const u8,
+    len: Option<usize>,
+    (width, height, stride, format): (u32, u32, usize, u32),
+    out: *mut *mut faceprint_image,
+) -> crate::status::FfiResult<()> {
+    let engine = borrow(engine, "engine")?;
+    let format = match format {
+        0 => PixelFormat::Rgb,
+        1 => PixelFormat::Bgr,
+        2 => PixelFormat::Rgba,
+        3 => PixelFormat::Bgra,
+        4 => PixelFormat::Gray,
+        other => {
+            return Err(Failure::Core(faceprint_core::Error::InvalidArgument(
+                format!("pixel format {other} is not a faceprint_pixel_format"),
+            )))
+        }
+    };
+    let limits = engine.0.config().image_limits;
+    if width as u64 * height as u64 > limits.max_pixels {
+        return Err(Failure::Core(faceprint_core::Error::ImageTooManyPixels {
+            width,
+            height,
+            limit: limits.max_pixels,
+        }));
+    }
+    let pixel_error = |m: String| Failure::Core(faceprint_core::Error::InvalidPixelBuffer(m));
+    // The whole buffer the dimensions describe must be there; `from_raw` re-checks sizes.
+    let needed = (stride.max(1))
+        .checked_mul(height.saturating_sub(1) as usize)
+        .and_then(|n| n.checked_add(width as usize * format.bytes_per_pixel()))
+        .ok_or_else(|| pixel_error("dimensions overflow".into()))?;
+    if let Some(len) = len {
+        if len < needed {
+            return Err(pixel_error(format!(
+                "{width}x{height} {format:?} with stride {stride} needs {needed} bytes, the buffer has {len}"
+            )));
+        }
+    }
+    let data = bytes(data, needed, "data")?;
+    let out = Out::new(out, "out")?;
+    let image = Image::from_raw(data, width, height, stride, format, &limits)?;
+    out.write(into_raw(faceprint_image(image)));
+    Ok(())
 }
 
 /// Width in pixels (0 for NULL).

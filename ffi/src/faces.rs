@@ -234,7 +234,16 @@ pub unsafe extern "C" fn faceprint_embedding_from_vector(
 ) -> faceprint_status {
     guard(err, || {
         let engine = borrow(engine, "engine")?;
-        if values.is_null() && dim > 0 {
+        // The length is checked before a single value is read or copied.
+        if dim != engine.0.embedding_dim() {
+            return Err(Failure::Core(faceprint_core::Error::InvalidEmbedding(
+                format!(
+                    "dimension {dim} does not match the engine's model ({})",
+                    engine.0.embedding_dim()
+                ),
+            )));
+        }
+        if values.is_null() {
             return Err(Failure::Null("values"));
         }
         let out = Out::new(out, "out")?;

@@ -123,4 +123,82 @@ mod tests {
             sessions::faceprint_liveness_session_free(live);
         }
     }
+
+    #[test]
+    fn sizes_are_checked_against_their_limits_before_anything_is_read() {
+        unsafe {
+            let builder = engine::faceprint_engine_builder_new();
+            for bad in [0usize, 257, 100_000] {
+                assert_eq!(
+                    engine::faceprint_engine_builder_intra_op_threads(builder, bad, null_mut()),
+                    S::InvalidArgument,
+                    "{bad} threads refused by the setter"
+                );
+            }
+            let mut e = null_mut();
+            let st = engine::faceprint_engine_builder_build(builder, &mut e, null_mut());
+            engine::faceprint_engine_builder_free(builder);
+            assert_eq!(
+                st,
+                S::Ok,
+                "engine (run ./setup.sh for models and ONNX Runtime)"
+            );
+            // Three floats behind every claimed dimension: only the matching one may be read.
+            let three = [0.5f32, 0.5, 0.5];
+            for dim in [usize::MAX, 1 << 40, 1_000_000, 3] {
+                let mut out = null_mut();
+                let st = faces::faceprint_embedding_from_vector(
+                    e,
+                    three.as_ptr(),
+                    dim,
+                    &mut out,
+                    null_mut(),
+                );
+                assert_eq!(st, S::InvalidEmbedding, "dim {dim}");
+                assert!(out.is_null());
+            }
+            // A buffer shorter than its rows: refused by the call that knows the length.
+            let px = [0u8; 100];
+            let mut img = null_mut();
+            let st = engine::faceprint_image_from_pixels_len(
+                e,
+                px.as_ptr(),
+                px.len(),
+                64,
+                64,
+                64 * 3,
+                0,
+                &mut img,
+                null_mut(),
+            );
+            assert_eq!(st, S::InvalidPixelBuffer);
+            let st = engine::faceprint_image_from_pixels_len(
+                e,
+                px.as_ptr(),
+                px.len(),
+                100_000,
+                100_000,
+                300_000,
+                0,
+                &mut img,
+                null_mut(),
+            );
+            assert_eq!(st, S::ImageTooManyPixels);
+            let st = engine::faceprint_image_from_pixels_len(
+                e,
+                px.as_ptr(),
+                px.len(),
+                5,
+                5,
+                15,
+                0,
+                &mut img,
+                null_mut(),
+            );
+            assert_eq!(st, S::Ok);
+            assert_eq!(engine::faceprint_image_width(img), 5);
+            engine::faceprint_image_free(img);
+            engine::faceprint_engine_free(e);
+        }
+    }
 }
