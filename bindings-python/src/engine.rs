@@ -8,7 +8,7 @@ use crate::results::{
 };
 use faceprint::store::{MasterKey, MemoryStore, SqliteStore, TemplateStore};
 use faceprint::{EngineConfig, EnrollOptions, QualityProfile, Threshold};
-use numpy::{PyArray1, PyArray3, PyArrayMethods, PyReadonlyArray1};
+use numpy::{PyArray1, PyArray3, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use std::path::PathBuf;
@@ -100,7 +100,8 @@ impl Engine {
             b = b.store(store.store.clone());
         }
         if let Some(n) = threads {
-            b = b.intra_op_threads(n);
+            b = b
+                .intra_op_threads(faceprint::runtime::check_thread_count(n, "threads").py_err(py)?);
         }
         if config.is_some() {
             b = b.config(EngineConfig::from_json(&dict_json(py, config)?).py_err(py)?);
@@ -194,9 +195,9 @@ impl Engine {
     fn embedding_from_vector(
         &self,
         py: Python<'_>,
-        vector: PyReadonlyArray1<'_, f32>,
+        vector: &Bound<'_, PyAny>,
     ) -> PyResult<FaceEmbedding> {
-        let values = vector.as_array().to_vec();
+        let values = crate::image::float_vector(py, vector, self.engine.embedding_dim())?;
         let embedding = self.engine.embedding_from_vector(values).py_err(py)?;
         Ok(FaceEmbedding {
             embedding,

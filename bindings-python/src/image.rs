@@ -74,6 +74,15 @@ fn from_array(
     };
     let (w, h) = (to_u32(py, width)?, to_u32(py, height)?);
     let limits = engine.config().image_limits;
+    // Before any copy: a broadcast array can claim any size at no cost of its own.
+    if width as u64 * height as u64 > limits.max_pixels {
+        return Err(faceprint::Error::ImageTooManyPixels {
+            width: w,
+            height: h,
+            limit: limits.max_pixels,
+        })
+        .py_err(py);
+    }
     let readonly = array.readonly();
     let strides = array.strides();
     let packed_pixels = channels == 1 && strides[1] == 1
@@ -101,4 +110,35 @@ fn to_u32(py: Python<'_>, n: usize) -> PyResult<u32> {
 
 fn raise_pixels(py: Python<'_>, message: String) -> PyErr {
     crate::errors::raise(py, faceprint::ErrorCode::InvalidPixelBuffer, message)
+}
+
+/// A 1-D float32 numpy array of `dim` values, copied once; anything else is a clear
+/// `InvalidEmbeddingError` saying what was given, checked before any copy.
+pub fn float_vector(py: Python<'_>, value: &Bound<'_, PyAny>, dim: usize) -> PyResult<Vec<f32>> {
+    let bad = |m: String| crate::errors::raise(py, faceprint::ErrorCode::InvalidEmbedding, m);
+    let Ok(array) = value.cast::<numpy::PyUntypedArray>() else {
+        return Err(bad(format!(
+            "an embedding vector must be a 1-D numpy float32 array, not {}",
+            value.get_type().name()?
+        )));
+    };
+    let shape = array.shape().to_vec();
+    if shape.len() != 1 {
+        return Err(bad(format!(
+            "an embedding vector must be 1-D, got shape {shape:?}"
+        )));
+    }
+    if shape[0] != dim {
+        return Err(bad(format!(
+            "an embedding vector of this engine's model has {dim} values, got {}",
+            shape[0]
+        )));
+    }
+    let Ok(array) = value.cast::<numpy::PyArray1<f32>>() else {
+        return Err(bad(format!(
+            "an embedding vector must be float32, got {}: convert with .astype(np.float32)",
+            array.dtype()
+        )));
+    };
+    Ok(array.readonly().as_array().to_vec())
 }

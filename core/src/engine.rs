@@ -450,7 +450,8 @@ impl Engine {
     fn gallery(&self) -> Result<&Gallery> {
         self.inner.gallery.as_ref().ok_or_else(|| {
             Error::InvalidArgument(
-                "this engine has no store: build it with EngineBuilder::store".into(),
+                "this engine was built without a template store: give it one when you build it"
+                    .into(),
             )
         })
     }
