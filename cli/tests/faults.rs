@@ -483,3 +483,194 @@ fn endless_and_special_files_are_refused_without_reading_them() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Pseudo-random in 0..max, different each call and run (clock nanoseconds, mixed).
+fn random_below(max: u64) -> u64 {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    ((n ^ (n >> 11)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7) % max.max(1)
+}
+
+#[test]
+fn rotations_killed_at_random_moments_resume_and_lose_nothing() {
+    let dir = temp("rotate-kill");
+    let db = dir.join("faces.db");
+    let keys: Vec<MasterKey> = (0..2).map(|_| MasterKey::generate()).collect();
+    let key_files: Vec<PathBuf> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let f = dir.join(format!("k{i}.key"));
+            std::fs::write(&f, k.to_base64()).unwrap();
+            f
+        })
+        .collect();
+    // 3,000 subjects (six rotation batches), each with a template.
+    {
+        let store = SqliteStore::open(&db, keys[0].clone()).unwrap();
+        store.ensure_collection("c", "m", 4).unwrap();
+        let audit = faceprint::store::AuditEvent {
+            at: 0,
+            action: faceprint::store::AuditAction::Enroll,
+            collection: Some("c".into()),
+            subject: None,
+            outcome: "ok".into(),
+            score: None,
+            latency_ms: None,
+            actor: None,
+        };
+        for i in 0..3000 {
+            let t = [faceprint::store::NewTemplate {
+                embedding: faceprint::Embedding::new("m", vec![1.0, i as f32, 2.0, 3.0]).unwrap(),
+                model_version: "1".into(),
+                quality: None,
+                source: None,
+            }];
+            let id = format!("s{i:05}");
+            store
+                .enroll(&faceprint::store::Enrollment {
+                    collection: "c",
+                    external_id: &id,
+                    display_name: None,
+                    metadata: None,
+                    templates: &t,
+                    audit: &audit,
+                })
+                .unwrap();
+        }
+    }
+    let rotate = |from: usize, to: usize| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_faceprint"));
+        c.args([
+            "keys",
+            "rotate",
+            "--db",
+            s(&db),
+            "--key-file",
+            s(&key_files[from]),
+        ])
+        .args(["--new-key-file", s(&key_files[to])])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        c
+    };
+    let mut current = 0;
+    let mut interrupted = 0;
+    for trial in 0..8 {
+        let next = 1 - current;
+        let mut child = rotate(current, next).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(random_below(120)));
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        if !finished {
+            interrupted += 1;
+        }
+        // The same command finishes the job, whatever moment the kill hit.
+        let out = rotate(current, next).output().unwrap();
+        assert!(
+            out.status.success(),
+            "trial {trial}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        current = next;
+        assert_eq!(
+            assert_store_sound(&db, &keys[current], "c"),
+            3000,
+            "trial {trial}"
+        );
+        assert_eq!(
+            SqliteStore::open(&db, keys[1 - current].clone())
+                .err()
+                .map(|e| e.code()),
+            Some(faceprint::ErrorCode::WrongKey),
+            "trial {trial}: the old key must be retired"
+        );
+    }
+    eprintln!("{interrupted} of 8 rotations were killed mid-way");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn concurrent_writer_processes_all_land_and_the_index_agrees() {
+    let Some(data) = common::data() else { return };
+    let dir = temp("writers");
+    let db = dir.join("faces.db");
+    let key = MasterKey::generate();
+    let gallery = lfw_gallery(&data, &dir, 40);
+    // Four disjoint parts of the gallery, imported by four processes at once.
+    let parts: Vec<PathBuf> = (0..4)
+        .map(|i| {
+            let p = dir.join(format!("part{i}"));
+            std::fs::create_dir_all(&p).unwrap();
+            p
+        })
+        .collect();
+    let mut people: Vec<PathBuf> = std::fs::read_dir(&gallery)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    people.sort();
+    for (i, p) in people.iter().enumerate() {
+        std::fs::rename(p, parts[i % 4].join(p.file_name().unwrap())).unwrap();
+    }
+    let children: Vec<_> = parts
+        .iter()
+        .map(|p| {
+            Command::new(env!("CARGO_BIN_EXE_faceprint"))
+                .env("FACEPRINT_KEY", key.to_base64())
+                .args([
+                    "--threads",
+                    "1",
+                    "enroll",
+                    "--db",
+                    s(&db),
+                    "--largest-face",
+                    "--from-dir",
+                    s(p),
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut reported = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        reported.extend(lines(&out.stdout));
+    }
+    assert_eq!(reported.len(), 40);
+    assert_store_sound(&db, &key, "default");
+    // The index built from the store agrees with it: each subject's own photo finds it first.
+    let engine = faceprint::Engine::builder()
+        .store(std::sync::Arc::new(SqliteStore::open(&db, key).unwrap()))
+        .build()
+        .unwrap();
+    for part in &parts {
+        for person in std::fs::read_dir(part).unwrap().map(|e| e.unwrap().path()) {
+            let photo = std::fs::read_dir(&person)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .min()
+                .unwrap();
+            let id = engine
+                .identify("default", &engine.open(&photo).unwrap(), 1, None, None)
+                .unwrap();
+            assert_eq!(
+                id.candidates[0].subject,
+                person.file_name().unwrap().to_str().unwrap(),
+                "{}",
+                photo.display()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -210,6 +210,16 @@ fn a_bulk_enroll_killed_at_a_random_moment_loses_nothing_it_reported() {
     let all = all.templates;
     let subjects = store.list_subjects("lfw", 0, 10_000).unwrap();
     assert!(subjects.len() >= reported.len());
+    // Enrollment is one transaction: the kill leaves no subject without its templates, and
+    // nothing reported is missing (at most the enrollment in flight, unreported, is extra).
+    for s in &subjects {
+        assert!(
+            s.templates > 0,
+            "{} was left with no templates",
+            s.external_id
+        );
+    }
+    assert!(subjects.len() <= reported.len() + 1);
     assert_eq!(
         subjects.iter().map(|s| s.templates).sum::<usize>(),
         all.len()
