@@ -350,16 +350,37 @@ impl ActiveLivenessSession {
 
     /// The instruction to show now (None once finished).
     pub fn instruction(&self) -> Option<LivenessEvent> {
-        (self.status == SessionStatus::InProgress).then(|| self.instruction_event())
+        (self.status == SessionStatus::InProgress)
+            .then(|| self.instruction_event())
+            .flatten()
     }
 
-    fn instruction_event(&self) -> LivenessEvent {
-        let c = self.challenges[self.current];
-        LivenessEvent::Instruction {
+    fn instruction_event(&self) -> Option<LivenessEvent> {
+        let c = *self.challenges.get(self.current)?;
+        Some(LivenessEvent::Instruction {
             index: self.current,
             challenge: c,
             message: c.instruction().to_string(),
+        })
+    }
+
+    /// A session restored from stored state must be one this library could have written: the
+    /// state comes from wherever the caller kept it, so a damaged or forged one is an error,
+    /// not an index out of bounds.
+    fn check_state(&self) -> Result<()> {
+        let fits = !self.challenges.is_empty()
+            && (self.current < self.challenges.len()
+                || self.current == self.challenges.len()
+                    && self.status != SessionStatus::InProgress);
+        if !fits {
+            return Err(Error::InvalidArgument(format!(
+                "liveness session state is inconsistent (challenge {} of {}): it was damaged or not \
+                 written by this library; start a new session",
+                self.current,
+                self.challenges.len()
+            )));
         }
+        Ok(())
     }
 
     fn fail(&mut self, reason: FailureReason, events: &mut Vec<LivenessEvent>) {
@@ -384,6 +405,7 @@ impl ActiveLivenessSession {
         timestamp_ms: u64,
         image: &Image,
     ) -> Result<ActiveFrameResult> {
+        self.check_state()?;
         if self.status != SessionStatus::InProgress {
             return Err(Error::SessionFinished(
                 format!("{:?}", self.status).to_lowercase(),
@@ -405,8 +427,9 @@ impl ActiveLivenessSession {
             &mut eyes,
             &mut liveness,
         )?;
-        let challenge =
-            (self.status == SessionStatus::InProgress).then(|| self.challenges[self.current]);
+        let challenge = (self.status == SessionStatus::InProgress)
+            .then(|| self.challenges.get(self.current).copied())
+            .flatten();
         let message = match (self.status, self.failure) {
             (SessionStatus::Passed, _) => "liveness confirmed".to_string(),
             (_, Some(r)) => r.message().to_string(),
@@ -467,7 +490,7 @@ impl ActiveLivenessSession {
             return Ok(());
         }
         if self.frames == 1 {
-            events.push(self.instruction_event());
+            events.extend(self.instruction_event());
         }
         let challenge = self.challenges[self.current];
         let profile = QualityProfile {
@@ -569,7 +592,7 @@ impl ActiveLivenessSession {
                     });
                 }
             } else {
-                events.push(self.instruction_event());
+                events.extend(self.instruction_event());
             }
         }
         Ok(())
