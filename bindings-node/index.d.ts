@@ -102,7 +102,7 @@ export interface EngineOptions {
   modelsDir?: string
   /** Path of libonnxruntime.so.1.31.1 (default: `FACEPRINT_ORT_LIB`, else the package's copy). */
   onnxruntime?: string
-  /** ONNX Runtime intra-op threads per call (default 1). */
+  /** ONNX Runtime intra-op threads per call, 1..=256 (default 1). */
   threads?: number
   /** Engine settings over the defaults, e.g. `{ threshold: { fmr: 1e-5 } }`. */
   config?: any

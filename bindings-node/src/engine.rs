@@ -53,8 +53,8 @@ pub struct EngineOptions {
     pub models_dir: Option<String>,
     /// Path of libonnxruntime.so.1.31.1 (default: `FACEPRINT_ORT_LIB`, else the package's copy).
     pub onnxruntime: Option<String>,
-    /// ONNX Runtime intra-op threads per call (default 1).
-    pub threads: Option<u32>,
+    /// ONNX Runtime intra-op threads per call, 1..=256 (default 1).
+    pub threads: Option<f64>,
     /// Engine settings over the defaults, e.g. `{ threshold: { fmr: 1e-5 } }`.
     pub config: Option<serde_json::Value>,
 }
@@ -117,7 +117,10 @@ impl Engine {
                 b = b.onnxruntime_library(lib);
             }
             if let Some(n) = o.threads {
-                b = b.intra_op_threads(n as usize);
+                let n = crate::numbers::whole(n, "threads", u32::MAX as u64).or_throw(&env)?;
+                b = b.intra_op_threads(
+                    faceprint::runtime::check_thread_count(n as usize, "threads").or_throw(&env)?,
+                );
             }
             if let Some(config) = &o.config {
                 b = b.config(EngineConfig::from_json(&config.to_string()).or_throw(&env)?);
@@ -304,7 +307,8 @@ impl Engine {
     ) -> napi::Result<AsyncTask<IdentifyTask>> {
         let o = options.unwrap_or_default();
         let t = threshold(&env, &o)?;
-        let top_k = o.top_k.unwrap_or(5) as usize;
+        let top_k = crate::numbers::whole(o.top_k.unwrap_or(5.0), "topK", u32::MAX as u64)
+            .or_throw(&env)? as usize;
         let (engine, source) = (self.engine.clone(), Source::from(image));
         Ok(AsyncTask::new(IdentifyTask::new(move || {
             let id = engine.identify(

@@ -9,9 +9,9 @@ use napi_derive::napi;
 #[napi(object)]
 pub struct RawImage {
     pub data: Uint8Array,
-    pub width: u32,
-    pub height: u32,
-    pub stride: Option<u32>,
+    pub width: f64,
+    pub height: f64,
+    pub stride: Option<f64>,
     /// "rgb" (default), "bgr", "rgba", "bgra" or "gray".
     pub format: Option<String>,
 }
@@ -51,12 +51,17 @@ impl Source {
                         )))
                     }
                 };
-                let stride = raw
-                    .stride
-                    .map(|s| s as usize)
-                    .unwrap_or(raw.width as usize * format.bytes_per_pixel());
+                use crate::numbers::whole_u32;
+                let (width, height) = (
+                    whole_u32(raw.width, "width")?,
+                    whole_u32(raw.height, "height")?,
+                );
+                let stride = match raw.stride {
+                    Some(s) => whole_u32(s, "stride")? as usize,
+                    None => width as usize * format.bytes_per_pixel(),
+                };
                 let limits = engine.config().image_limits;
-                Image::from_raw(&raw.data, raw.width, raw.height, stride, format, &limits)
+                Image::from_raw(&raw.data, width, height, stride, format, &limits)
             }
         }
     }

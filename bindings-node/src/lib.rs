@@ -4,6 +4,7 @@
 mod engine;
 mod errors;
 mod image;
+mod numbers;
 mod results;
 mod sessions;
 mod tasks;

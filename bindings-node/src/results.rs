@@ -95,7 +95,7 @@ pub struct MatchOptions {
     pub threshold: Option<f64>,
     pub fmr: Option<f64>,
     /// Candidates to return from identify (default 5).
-    pub top_k: Option<u32>,
+    pub top_k: Option<f64>,
     /// Recorded in the audit log.
     pub actor: Option<String>,
 }

@@ -13,6 +13,11 @@ use napi::Env;
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
 
+/// A session's start time (`nowMs`, default 0): a whole number of milliseconds.
+fn clock(env: &Env, now_ms: Option<f64>) -> napi::Result<u64> {
+    crate::numbers::whole(now_ms.unwrap_or(0.0), "nowMs", crate::numbers::MAX_SAFE).or_throw(env)
+}
+
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while feeding leaves the session as it was before the frame.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -37,12 +42,11 @@ impl LivenessSession {
     pub fn new(
         env: Env,
         config: Option<serde_json::Value>,
-        now_ms: Option<i64>,
+        now_ms: Option<f64>,
     ) -> napi::Result<Self> {
         let config = faceprint::ActiveConfig::from_json(&config_text(config)).or_throw(&env)?;
         let session =
-            faceprint::ActiveLivenessSession::start(config, now_ms.unwrap_or(0).max(0) as u64)
-                .or_throw(&env)?;
+            faceprint::ActiveLivenessSession::start(config, clock(&env, now_ms)?).or_throw(&env)?;
         let challenges = session
             .challenges()
             .iter()
@@ -70,7 +74,7 @@ impl LivenessSession {
         &self,
         engine: &Engine,
         nonce: String,
-        timestamp_ms: i64,
+        timestamp_ms: f64,
         image: Either3<Uint8Array, String, RawImage>,
     ) -> AsyncTask<JsonTask> {
         let (session, engine, source) = (
@@ -80,7 +84,12 @@ impl LivenessSession {
         );
         AsyncTask::new(JsonTask::new(move || {
             let image = source.load(&engine)?;
-            Json::of(&locked(&session).feed(&engine, &nonce, timestamp_ms.max(0) as u64, &image)?)
+            Json::of(&locked(&session).feed(
+                &engine,
+                &nonce,
+                crate::numbers::whole(timestamp_ms, "timestampMs", crate::numbers::MAX_SAFE)?,
+                &image,
+            )?)
         }))
     }
 }
@@ -100,11 +109,10 @@ macro_rules! frame_session {
             pub fn new(
                 env: Env,
                 config: serde_json::Value,
-                now_ms: Option<i64>,
+                now_ms: Option<f64>,
             ) -> napi::Result<Self> {
                 let config = <$config>::from_json(&config.to_string()).or_throw(&env)?;
-                let session =
-                    <$session>::start(config, now_ms.unwrap_or(0).max(0) as u64).or_throw(&env)?;
+                let session = <$session>::start(config, clock(&env, now_ms)?).or_throw(&env)?;
                 Ok($name {
                     session: Arc::new(Mutex::new(session)),
                 })
@@ -114,7 +122,7 @@ macro_rules! frame_session {
             pub fn feed(
                 &self,
                 engine: &Engine,
-                timestamp_ms: i64,
+                timestamp_ms: f64,
                 image: Either3<Uint8Array, String, RawImage>,
             ) -> AsyncTask<JsonTask> {
                 let (session, engine, source) = (
@@ -124,7 +132,15 @@ macro_rules! frame_session {
                 );
                 AsyncTask::new(JsonTask::new(move || {
                     let image = source.load(&engine)?;
-                    Json::of(&locked(&session).feed(&engine, timestamp_ms.max(0) as u64, &image)?)
+                    Json::of(&locked(&session).feed(
+                        &engine,
+                        crate::numbers::whole(
+                            timestamp_ms,
+                            "timestampMs",
+                            crate::numbers::MAX_SAFE,
+                        )?,
+                        &image,
+                    )?)
                 }))
             }
         }
