@@ -674,3 +674,94 @@ fn concurrent_writer_processes_all_land_and_the_index_agrees() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A small tmpfs, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "faceprint-test",
+                s(at),
+            ])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|st| st.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+
+    fn resize(&self, size: &str) {
+        let st = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}"), s(&self.0)])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_really_full_filesystem_loses_nothing_and_the_import_finishes_after() {
+    let Some(data) = common::data() else { return };
+    let dir = temp("tmpfs");
+    let gallery = lfw_gallery(&data, &dir, 60);
+    let Some(fs) = Tmpfs::mount(&dir.join("mnt"), "200k") else {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (the RLIMIT_FSIZE test covers full disks)");
+        return;
+    };
+    let db = fs.0.join("faces.db");
+    let key = MasterKey::generate();
+    let args = [
+        "--threads",
+        "2",
+        "enroll",
+        "--db",
+        s(&db),
+        "--largest-face",
+        "--from-dir",
+        s(&gallery),
+    ];
+    let out = faceprint(&key, &args);
+    assert!(!out.status.success(), "200 KiB did not fill up");
+    assert!(
+        lines(&out.stderr)
+            .iter()
+            .any(|e| e["error"]["code"] == "storage" && e["subject"].is_string()),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reported = lines(&out.stdout);
+    fs.resize("64m");
+    let store = SqliteStore::open(&db, key.clone()).unwrap();
+    for r in &reported {
+        let t = store
+            .templates("default", r["subject"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(t.len(), r["templates"].as_array().unwrap().len());
+    }
+    drop(store);
+    assert_store_sound(&db, &key, "default");
+    let out = faceprint(&key, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_store_sound(&db, &key, "default");
+    let store = SqliteStore::open(&db, key).unwrap();
+    assert_eq!(store.list_subjects("default", 0, 1000).unwrap().len(), 60);
+    drop(store);
+    drop(fs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
