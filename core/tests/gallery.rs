@@ -330,3 +330,51 @@ fn the_quality_gate_decides_before_anything_is_stored() {
         ErrorCode::NotFound
     );
 }
+
+#[test]
+fn a_damaged_subject_is_named_and_the_rest_of_the_collection_still_answers() {
+    let db = temp_db("damaged");
+    let key = MasterKey::generate();
+    enroll_train(&engine_with(&db, &key));
+    // Damage biden's templates on disk, as a bad sector or a bad edit would.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE templates SET ciphertext = zeroblob(length(ciphertext))
+             WHERE subject_id = (SELECT id FROM subjects WHERE external_id = 'biden')",
+            [],
+        )
+        .unwrap();
+    let e = engine_with(&db, &key);
+    let id = e
+        .identify("people", &open(&e, "faces/test/obama1.jpg"), 5, None, None)
+        .unwrap();
+    assert_eq!(id.candidates[0].subject, "obama");
+    assert!(id.candidates.iter().all(|c| c.subject != "biden"));
+    let err = e
+        .verify(
+            "people",
+            "biden",
+            &open(&e, "faces/named/biden_biden.jpg"),
+            None,
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Decrypt, "{err}");
+    assert!(
+        err.to_string()
+            .contains(r#"subject "biden" in collection "people""#),
+        "{err}"
+    );
+    assert!(
+        e.verify(
+            "people",
+            "obama",
+            &open(&e, "faces/test/obama1.jpg"),
+            None,
+            None
+        )
+        .unwrap()
+        .matched
+    );
+}
