@@ -29,8 +29,8 @@ pub fn single_thread_setup() -> Option<(faceprint::Engine, Vec<u8>)> {
     };
     let engine = faceprint::Engine::builder()
         .intra_op_threads(1)
-        .max_sessions(1)
-        .build()
+        .and_then(|b| b.max_sessions(1))
+        .and_then(|b| b.build())
         .expect("engine");
     Some((engine, bytes))
 }

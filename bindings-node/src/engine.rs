@@ -118,9 +118,7 @@ impl Engine {
             }
             if let Some(n) = o.threads {
                 let n = crate::numbers::whole(n, "threads", u32::MAX as u64).or_throw(&env)?;
-                b = b.intra_op_threads(
-                    faceprint::runtime::check_thread_count(n as usize, "threads").or_throw(&env)?,
-                );
+                b = b.intra_op_threads(n as usize).or_throw(&env)?;
             }
             if let Some(config) = &o.config {
                 b = b.config(EngineConfig::from_json(&config.to_string()).or_throw(&env)?);

@@ -100,8 +100,7 @@ impl Engine {
             b = b.store(store.store.clone());
         }
         if let Some(n) = threads {
-            b = b
-                .intra_op_threads(faceprint::runtime::check_thread_count(n, "threads").py_err(py)?);
+            b = b.intra_op_threads(n).py_err(py)?;
         }
         if config.is_some() {
             b = b.config(EngineConfig::from_json(&dict_json(py, config)?).py_err(py)?);

@@ -189,7 +189,7 @@ impl Global {
             b = b.onnxruntime_library(l);
         }
         if let Some(t) = self.threads {
-            b = b.max_sessions(t);
+            b = b.max_sessions(t)?;
         }
         Ok(b)
     }

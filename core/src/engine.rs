@@ -117,16 +117,19 @@ impl EngineBuilder {
         self
     }
 
-    /// ONNX Runtime intra-op threads per inference (default 1).
-    pub fn intra_op_threads(mut self, n: usize) -> Self {
-        self.threading.intra_op_threads = n;
-        self
+    /// ONNX Runtime intra-op threads per inference: 1..=256 (default 1). Anything else is
+    /// refused here, where it is given.
+    pub fn intra_op_threads(mut self, n: usize) -> Result<Self> {
+        self.threading.intra_op_threads =
+            crate::runtime::check_thread_count(n, "the number of intra-op threads")?;
+        Ok(self)
     }
 
-    /// Most concurrent inferences per model (default: number of cores).
-    pub fn max_sessions(mut self, n: usize) -> Self {
-        self.threading.max_sessions = n;
-        self
+    /// Most concurrent inferences per model: 1..=256 (default: number of cores).
+    pub fn max_sessions(mut self, n: usize) -> Result<Self> {
+        self.threading.max_sessions =
+            crate::runtime::check_thread_count(n, "the number of sessions per model")?;
+        Ok(self)
     }
 
     /// Which detector of the pack to use: "yunet-2023mar" (default) or "blazeface-front-128".

@@ -520,4 +520,15 @@ mod tests {
         let (inputs, _) = pool.io_names().unwrap();
         assert_eq!(inputs, vec!["input".to_string()]);
     }
+
+    #[test]
+    fn thread_settings_are_refused_by_the_setter_that_takes_them() {
+        for n in [0, 257, 100_000] {
+            let e = crate::Engine::builder().intra_op_threads(n).err().unwrap();
+            assert_eq!(e.code(), crate::ErrorCode::InvalidArgument);
+            assert!(e.to_string().contains("1..=256"), "{e}");
+            assert!(crate::Engine::builder().max_sessions(n).is_err());
+        }
+        assert!(crate::Engine::builder().intra_op_threads(256).is_ok());
+    }
 }

@@ -103,10 +103,9 @@ pub unsafe extern "C" fn faceprint_engine_builder_intra_op_threads(
 ) -> faceprint_status {
     guard(err, || {
         let b = borrow_mut(builder, "builder")?;
-        b.threads = Some(faceprint_core::runtime::check_thread_count(
-            threads,
-            "intra_op_threads",
-        )?);
+        // Checked now, by the core's own setter, so the error comes from this call.
+        faceprint_core::Engine::builder().intra_op_threads(threads)?;
+        b.threads = Some(threads);
         Ok(())
     })
 }
@@ -147,7 +146,7 @@ pub unsafe extern "C" fn faceprint_engine_builder_build(
             eb = eb.config(config.clone());
         }
         if let Some(n) = b.threads {
-            eb = eb.intra_op_threads(n);
+            eb = eb.intra_op_threads(n)?;
         }
         if let Some(store) = &b.store {
             eb = eb.store(store.0.clone());

@@ -31,8 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         detection.min_input_side = v.parse()?;
     }
     let engine = Engine::builder()
-        .intra_op_threads(1)
-        .max_sessions(1)
+        .intra_op_threads(1)?
+        .max_sessions(1)?
         .detection(detection)
         .build()?;
     let files: Vec<Vec<u8>> = paths.iter().map(std::fs::read).collect::<Result<_, _>>()?;

@@ -238,7 +238,9 @@ fn jpeg_data_covers_the_frame(b: &[u8]) -> Result<()> {
         b.get(at..at + 2)
             .map(|x| u16::from_be_bytes([x[0], x[1]]) as usize)
     };
-    let mut frame: Option<(u64, u64, Vec<(u64, u64)>)> = None;
+    // (width, height, each component's sampling factors)
+    type Frame = (u64, u64, Vec<(u64, u64)>);
+    let mut frame: Option<Frame> = None;
     let mut entropy_bytes = 0u64;
     let mut i = 2;
     while i + 1 < b.len() {
@@ -285,7 +287,7 @@ fn jpeg_data_covers_the_frame(b: &[u8]) -> Result<()> {
         if marker == 0xDA {
             // Entropy-coded data runs to the next marker other than a stuffed 0xFF00 or RSTn.
             let start = i;
-            while i + 1 < b.len() && !(b[i] == 0xFF && !matches!(b[i + 1], 0x00 | 0xD0..=0xD7)) {
+            while i + 1 < b.len() && (b[i] != 0xFF || matches!(b[i + 1], 0x00 | 0xD0..=0xD7)) {
                 i += 1;
             }
             entropy_bytes += (i - start) as u64;
