@@ -2,6 +2,7 @@
 //! a packed RGB8 [`Image`]. Limits are checked before any large allocation.
 
 mod decode;
+mod jpeg_scan;
 mod raw;
 pub(crate) mod resize;
 
