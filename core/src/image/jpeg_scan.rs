@@ -53,9 +53,10 @@ impl Table {
     }
 }
 
-/// Entropy-coded bits: 0xFF00 is a data byte 0xFF; any other marker, or the end of the file,
-/// ends the data (reads past it set `ended` and give zeros). RSTn markers are met only at
-/// restart intervals, through [`Bits::restart`].
+/// Entropy-coded bits: 0xFF00 is a data byte 0xFF; the end marker (or the end of the file)
+/// ends the data, and reads past it set `ended` and give zeros. Any other marker sets
+/// `surprise` too: what follows is not a short file. RSTn markers are met only at restart
+/// intervals, through [`Bits::restart`].
 struct Bits<'a> {
     b: &'a [u8],
     at: usize,
@@ -74,12 +75,14 @@ impl Bits<'_> {
                     self.byte = 0xFF;
                     self.at += 2;
                 }
-                (Some(0xFF), Some(0xD0..=0xD7)) => {
-                    self.surprise = true;
+                // The end marker, or the end of the file: the data is over.
+                (Some(0xFF), Some(0xD9)) | (Some(0xFF), None) | (None, _) => {
                     self.ended = true;
                     return 0;
                 }
-                (Some(0xFF), _) | (None, _) => {
+                // Any other marker inside the data: corrupt (or another scan), not short.
+                (Some(0xFF), _) => {
+                    self.surprise = true;
                     self.ended = true;
                     return 0;
                 }
@@ -100,13 +103,17 @@ impl Bits<'_> {
         }
     }
 
-    /// At a restart interval: drop the partial byte and step over the RSTn marker.
+    /// At a restart interval: drop the partial byte and step over the RSTn marker. No marker
+    /// there is the end of the data only if the end marker is; otherwise the file is corrupt.
     fn restart(&mut self) {
         self.left = 0;
-        if let (Some(0xFF), Some(0xD0..=0xD7)) = (self.b.get(self.at), self.b.get(self.at + 1)) {
-            self.at += 2;
-        } else {
-            self.ended = true;
+        match (self.b.get(self.at), self.b.get(self.at + 1)) {
+            (Some(0xFF), Some(0xD0..=0xD7)) => self.at += 2,
+            (Some(0xFF), Some(0xD9)) | (None, _) => self.ended = true,
+            _ => {
+                self.surprise = true;
+                self.ended = true;
+            }
         }
     }
 }
