@@ -10,13 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "faceprint-cli-faults-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::temp("cli-faults", name)
 }
 
 fn faceprint(key: &MasterKey, args: &[&str]) -> Output {
@@ -484,15 +478,6 @@ fn endless_and_special_files_are_refused_without_reading_them() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Pseudo-random in 0..max, different each call and run (clock nanoseconds, mixed).
-fn random_below(max: u64) -> u64 {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64;
-    ((n ^ (n >> 11)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7) % max.max(1)
-}
-
 #[test]
 fn rotations_killed_at_random_moments_resume_and_lose_nothing() {
     let dir = temp("rotate-kill");
@@ -561,7 +546,7 @@ fn rotations_killed_at_random_moments_resume_and_lose_nothing() {
     for trial in 0..8 {
         let next = 1 - current;
         let mut child = rotate(current, next).spawn().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(random_below(120)));
+        std::thread::sleep(std::time::Duration::from_millis(common::random_below(120)));
         let finished = child.try_wait().unwrap().is_some();
         let _ = child.kill();
         let _ = child.wait();

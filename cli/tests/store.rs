@@ -1,6 +1,8 @@
 //! Store commands end to end, and crash safety: a bulk enroll killed with SIGKILL at a random
 //! moment loses nothing it reported as done.
 
+mod common;
+
 use faceprint::store::{MasterKey, SqliteStore, TemplateStore};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -110,15 +112,6 @@ fn enroll_identify_verify_and_wrong_key_from_the_command_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Pseudo-random milliseconds in 0..max from the clock: a different moment every run.
-fn random_ms(max: u64) -> u64 {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64;
-    (n ^ (n >> 7)).wrapping_mul(2654435761) % max
-}
-
 #[test]
 fn a_bulk_enroll_killed_at_a_random_moment_loses_nothing_it_reported() {
     let Some(data) = shared() else { return };
@@ -165,7 +158,7 @@ fn a_bulk_enroll_killed_at_a_random_moment_loses_nothing_it_reported() {
     let first = rx
         .recv_timeout(std::time::Duration::from_secs(120))
         .expect("no enrollment within 2 minutes");
-    let delay = random_ms(3000);
+    let delay = common::random_below(3000);
     std::thread::sleep(std::time::Duration::from_millis(delay));
     let status_before = child.try_wait().unwrap();
     unsafe_kill(child.id());

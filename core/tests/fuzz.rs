@@ -127,28 +127,38 @@ fn mutate(rng: &mut StdRng, seed: &[u8]) -> Vec<u8> {
     b
 }
 
-/// For JSON seeds: valid JSON with odd values — a leaf set to an extreme number, an empty or
-/// long string, null, an empty array; a key removed — so the checks behind parsing are reached.
+/// For JSON seeds: valid JSON with odd values — a node set to an extreme number, an empty or
+/// long string, null, an empty array — so the checks behind parsing are reached.
 fn mutate_json(rng: &mut StdRng, seed: &[u8]) -> Vec<u8> {
     use serde_json::{json, Value};
-    fn leaves(v: &mut Value, out: &mut Vec<*mut Value>) {
-        out.push(v as *mut Value);
-        match v {
-            Value::Object(m) => m.values_mut().for_each(|x| leaves(x, out)),
-            Value::Array(a) => a.iter_mut().for_each(|x| leaves(x, out)),
-            _ => {}
+    fn count(v: &Value) -> usize {
+        1 + match v {
+            Value::Object(m) => m.values().map(count).sum(),
+            Value::Array(a) => a.iter().map(count).sum(),
+            _ => 0,
         }
+    }
+    /// The `n`th node in pre-order.
+    fn nth<'a>(v: &'a mut Value, n: &mut usize) -> Option<&'a mut Value> {
+        if *n == 0 {
+            return Some(v);
+        }
+        *n -= 1;
+        let children: Vec<&mut Value> = match v {
+            Value::Object(m) => m.values_mut().collect(),
+            Value::Array(a) => a.iter_mut().collect(),
+            _ => Vec::new(),
+        };
+        children.into_iter().find_map(|c| nth(c, n))
     }
     let Ok(mut doc) = serde_json::from_slice::<Value>(seed) else {
         return mutate(rng, seed);
     };
     for _ in 0..rng.gen_range(1..=3) {
-        let mut all = Vec::new();
-        leaves(&mut doc, &mut all);
-        let pick = all[rng.gen_range(0..all.len())];
-        // SAFETY: `pick` points into `doc`, which is not otherwise borrowed here; the vector of
-        // pointers is dropped before `doc` is touched again.
-        let slot = unsafe { &mut *pick };
+        let mut n = rng.gen_range(0..count(&doc));
+        let Some(slot) = nth(&mut doc, &mut n) else {
+            break;
+        };
         *slot = match rng.gen_range(0..10) {
             0 => json!(-1),
             1 => json!(0),

@@ -45,3 +45,20 @@ pub fn ok_lines(out: &Output) -> Vec<Value> {
     );
     json_lines(&out.stdout)
 }
+
+/// A fresh temporary folder for one test of one binary.
+pub fn temp(binary: &str, name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("faceprint-{binary}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Pseudo-random in 0..max from the clock: a different moment every run.
+pub fn random_below(max: u64) -> u64 {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    ((n ^ (n >> 11)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7) % max.max(1)
+}
