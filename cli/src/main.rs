@@ -40,6 +40,10 @@ pub struct Global {
     /// Detector model id from the pack
     #[arg(long, global = true, default_value = faceprint::DEFAULT_DETECTOR)]
     detector: String,
+    /// Embedder model id from the pack (default omz-reid-0095; dlib-resnet-v1 is the other).
+    /// Store commands use the collection's own model when this is not given.
+    #[arg(long, global = true)]
+    embedder: Option<String>,
     /// Minimum detector score (0..1)
     #[arg(long, global = true)]
     min_score: Option<f32>,
@@ -182,6 +186,9 @@ impl Global {
             .detector_model(&self.detector)
             .detection(detection)
             .flip_augmentation(self.flip);
+        if let Some(e) = &self.embedder {
+            b = b.embedder_model(e);
+        }
         if let Some(d) = &self.models {
             b = b.models_dir(d);
         }

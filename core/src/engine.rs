@@ -22,7 +22,10 @@ use std::sync::Arc;
 
 /// Default detector and embedder of the model pack.
 pub const DEFAULT_DETECTOR: &str = "yunet-2023mar";
-pub const DEFAULT_EMBEDDER: &str = "dlib-resnet-v1";
+/// The default embedder for new collections: OMZ face-reidentification-retail-0095 (256-D,
+/// Apache-2.0). `dlib-resnet-v1` (128-D, CC0) stays available through
+/// [`EngineBuilder::embedder_model`].
+pub const DEFAULT_EMBEDDER: &str = "omz-reid-0095";
 
 /// A detected face with its embedding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +70,8 @@ pub struct EngineBuilder {
     threading: Threading,
     detector_model: String,
     embedder_model: String,
+    embedder_model_set: bool,
+    collection_model: Option<String>,
     detector: Option<Box<dyn Detector>>,
     embedder: Option<Box<dyn Embedder>>,
     config: EngineConfig,
@@ -138,9 +143,19 @@ impl EngineBuilder {
         self
     }
 
-    /// Which embedder of the pack to use (default "dlib-resnet-v1").
+    /// Which embedder of the pack to use (default [`DEFAULT_EMBEDDER`], "omz-reid-0095";
+    /// "dlib-resnet-v1" is the other one).
     pub fn embedder_model(mut self, id: impl Into<String>) -> Self {
         self.embedder_model = id.into();
+        self.embedder_model_set = true;
+        self
+    }
+
+    /// Embed with the model this collection of the store was created with (the default or
+    /// [`Self::embedder_model`] when it does not exist yet). With an explicit `embedder_model`
+    /// of another model, `build` refuses with `model_mismatch` naming the collection's model.
+    pub fn collection_model(mut self, collection: impl Into<String>) -> Self {
+        self.collection_model = Some(collection.into());
         self
     }
 
@@ -205,6 +220,28 @@ impl EngineBuilder {
             Some(d) => ModelPack::open(d)?,
             None => ModelPack::discover()?,
         };
+        let mut embedder_model = self.embedder_model.clone();
+        if let (Some(name), Some(store)) = (&self.collection_model, &self.store) {
+            match store.collection(name) {
+                Ok(c) => {
+                    let chosen = match &self.embedder {
+                        Some(e) => Some(e.model_id().to_string()),
+                        None if self.embedder_model_set => Some(self.embedder_model.clone()),
+                        None => None,
+                    };
+                    if let Some(engine_model) = chosen.filter(|m| *m != c.model_id) {
+                        return Err(Error::CollectionModel {
+                            collection: c.name,
+                            collection_model: c.model_id,
+                            engine_model,
+                        });
+                    }
+                    embedder_model = c.model_id;
+                }
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let runtime = Runtime::load(self.onnxruntime.as_deref(), self.threading)?;
         let detector: Box<dyn Detector> = match self.detector {
             Some(d) => d,
@@ -225,7 +262,16 @@ impl EngineBuilder {
         };
         let embedder: Box<dyn Embedder> = match self.embedder {
             Some(e) => e,
-            None => Box::new(OnnxEmbedder::load(&pack, &self.embedder_model, &runtime)?),
+            None => {
+                let entry = pack.entry(&embedder_model)?;
+                if entry.task != "embedder" {
+                    return Err(Error::InvalidArgument(format!(
+                        "{} is a {} model, not an embedder",
+                        entry.id, entry.task
+                    )));
+                }
+                Box::new(OnnxEmbedder::load(&pack, &embedder_model, &runtime)?)
+            }
         };
         let calibration = pack
             .manifest()
@@ -310,6 +356,8 @@ impl Engine {
             threading: Threading::default(),
             detector_model: DEFAULT_DETECTOR.into(),
             embedder_model: DEFAULT_EMBEDDER.into(),
+            embedder_model_set: false,
+            collection_model: None,
             detector: None,
             embedder: None,
             config: EngineConfig::default(),

@@ -167,6 +167,18 @@ pub enum Error {
     Inference(String),
     #[error("embeddings come from different models ({left} vs {right}) and cannot be compared")]
     ModelMismatch { left: String, right: String },
+    /// A collection keeps the model it was created with; its templates are never compared with
+    /// another model's embeddings. Code `model_mismatch`.
+    #[error(
+        "collection {collection:?} holds {collection_model} templates but this engine embeds with \
+         {engine_model}: build the engine with embedder_model(\"{collection_model}\") \
+         (CLI: --embedder {collection_model})"
+    )]
+    CollectionModel {
+        collection: String,
+        collection_model: String,
+        engine_model: String,
+    },
     #[error("invalid embedding: {0}")]
     InvalidEmbedding(String),
     #[error("false-match rate {requested} is outside the calibrated range {min}..{max}")]
@@ -213,7 +225,7 @@ impl Error {
             Error::ModelManifest(_) => ErrorCode::ModelManifest,
             Error::RuntimeUnavailable(_) => ErrorCode::RuntimeUnavailable,
             Error::Inference(_) => ErrorCode::Inference,
-            Error::ModelMismatch { .. } => ErrorCode::ModelMismatch,
+            Error::ModelMismatch { .. } | Error::CollectionModel { .. } => ErrorCode::ModelMismatch,
             Error::InvalidEmbedding(_) => ErrorCode::InvalidEmbedding,
             Error::CalibrationRange { .. } => ErrorCode::CalibrationRange,
             Error::Decrypt(_) => ErrorCode::Decrypt,

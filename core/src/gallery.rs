@@ -399,6 +399,19 @@ impl Gallery {
         Ok(built)
     }
 
+    /// A probe of another model than the collection's is refused, naming the model to load.
+    fn check_model(&self, collection: &str, probe: &Embedding) -> Result<()> {
+        let c = self.store.collection(collection)?;
+        if c.model_id != probe.model_id() || c.dim != probe.dim() {
+            return Err(Error::CollectionModel {
+                collection: collection.to_string(),
+                collection_model: c.model_id,
+                engine_model: probe.model_id().to_string(),
+            });
+        }
+        Ok(())
+    }
+
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -479,6 +492,7 @@ impl Gallery {
         let subject = crate::store::normalize_id(subject)?;
         let subject = subject.as_str();
         let op = self.op(collection, actor);
+        self.check_model(collection, probe)?;
         let s = self.store.subject(collection, subject)?;
         if s.disabled {
             op.record(AuditAction::Verify, Some(subject), "subject_disabled", None)?;
@@ -532,13 +546,7 @@ impl Gallery {
         if top_k == 0 {
             return Err(Error::InvalidArgument("top_k must be at least 1".into()));
         }
-        let c = self.store.collection(collection)?;
-        if c.model_id != probe.model_id() {
-            return Err(Error::ModelMismatch {
-                left: probe.model_id().to_string(),
-                right: c.model_id,
-            });
-        }
+        self.check_model(collection, probe)?;
         let index = self.index(collection)?;
         let top = index
             .read()

@@ -118,8 +118,12 @@ int main(int argc, char **argv) {
     fclose(out);
     char no_face[2048];
     snprintf(no_face, sizeof no_face, "%s/hard/non_face/skimage_coffee.png", argv[2]);
-    float nan_vector[128], ones[7] = {1, 1, 1, 1, 1, 1, 1};
+    float nan_vector[1024], ones[7] = {1, 1, 1, 1, 1, 1, 1};
     size_t dim = faceprint_embedding_dim(emb[0]);
+    if (dim > sizeof nan_vector / sizeof nan_vector[0]) {
+        fprintf(stderr, "embedding dimension %zu exceeds the test buffer\n", dim);
+        return 1;
+    }
     memcpy(nan_vector, faceprint_embedding_values(emb[0]), dim * sizeof(float));
     nan_vector[2] = NAN;
     faceprint_verification unused;

@@ -1,5 +1,6 @@
-//! `models/convert_dlib_resnet.py` rebuilds the embedder from dlib's CC0 weights; its output must
-//! equal the model pack's ONNX to 1e-4 on real LFW faces (setup.sh runs the converter).
+//! The project's converters rebuild two embedders (`models/convert_dlib_resnet.py` from dlib's CC0
+//! weights, `models/convert_omz_ir.py` from Intel's OpenVINO IR); each output must equal the
+//! model pack's ONNX to 1e-4 on 20 real LFW faces (setup.sh runs the converters).
 
 use faceprint::models::{Manifest, ModelPack};
 use faceprint::Engine;
@@ -12,7 +13,16 @@ fn root() -> PathBuf {
 
 #[test]
 fn converted_dlib_resnet_matches_the_pack_on_20_lfw_faces() {
-    let converted = root().join(".faceprint/converted/face_embedding_dlib_resnet_v1.onnx");
+    converted_matches_the_pack("dlib-resnet-v1", "face_embedding_dlib_resnet_v1.onnx");
+}
+
+#[test]
+fn converted_omz_ir_matches_the_pack_on_20_lfw_faces() {
+    converted_matches_the_pack("omz-reid-0095", "face_embedding_omz_reid_retail_0095.onnx");
+}
+
+fn converted_matches_the_pack(model_id: &str, file: &str) {
+    let converted = root().join(".faceprint/converted").join(file);
     let lfw = root().join("../shared/data/lfw/images");
     if !converted.is_file() || !lfw.is_dir() {
         eprintln!(
@@ -27,14 +37,17 @@ fn converted_dlib_resnet_matches_the_pack_on_20_lfw_faces() {
     let pack = ModelPack::discover().unwrap();
     let mut manifest: Manifest = pack.manifest().clone();
     let bytes = std::fs::read(&converted).unwrap();
-    let dir = std::env::temp_dir().join(format!("faceprint-converted-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "faceprint-converted-{model_id}-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     manifest
         .models
-        .retain(|m| m.id == "yunet-2023mar" || m.id == "dlib-resnet-v1");
+        .retain(|m| m.id == "yunet-2023mar" || m.id == model_id);
     for m in &mut manifest.models {
         let target = dir.join(&m.file);
-        if m.id == "dlib-resnet-v1" {
+        if m.id == model_id {
             m.sha256 = Sha256::digest(&bytes)
                 .iter()
                 .map(|b| format!("{b:02x}"))
@@ -51,8 +64,17 @@ fn converted_dlib_resnet_matches_the_pack_on_20_lfw_faces() {
     )
     .unwrap();
 
-    let reference = Engine::builder().build().unwrap();
-    let rebuilt = Engine::builder().models_dir(&dir).build().unwrap();
+    let reference = Engine::builder().embedder_model(model_id).build().unwrap();
+    let rebuilt = Engine::builder()
+        .embedder_model(model_id)
+        .models_dir(&dir)
+        .build()
+        .unwrap();
+    // Not the same file: the test compares two builds, not one file with itself.
+    assert_ne!(
+        std::fs::read(reference.models_dir().join(file)).unwrap(),
+        bytes
+    );
     let mut people: Vec<PathBuf> = std::fs::read_dir(&lfw)
         .unwrap()
         .map(|e| e.unwrap().path())

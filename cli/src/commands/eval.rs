@@ -470,6 +470,9 @@ fn identify(g: &Global, images: &Path, cache: Option<&Path>, fmr: f64) -> Result
         index.insert(k as u64, e.vector())?;
     }
     let (mut rank1, mut rank5, mut fn_at_t, mut fp_at_t) = (0usize, 0usize, 0usize, 0usize);
+    // Per probe: the mate's score when it ranks first (else none), and the best non-mate score.
+    let mut mated_first: Vec<Option<f32>> = Vec::with_capacity(probes.len());
+    let mut non_mated: Vec<f32> = Vec::with_capacity(probes.len());
     for (mate, e) in &probes {
         let top = index.search(e.vector(), 6)?;
         rank1 += (top[0].key == *mate) as usize;
@@ -482,8 +485,20 @@ fn identify(g: &Global, images: &Path, cache: Option<&Path>, fmr: f64) -> Result
             .find(|h| h.key != *mate)
             .map_or(-1.0, |h| h.score);
         fp_at_t += (best_other >= threshold) as usize;
+        mated_first.push((top[0].key == *mate).then_some(top[0].score));
+        non_mated.push(best_other);
     }
     let n = probes.len().max(1) as f64;
+    // The lowest threshold with FPIR <= 1 %: accept only scores above the (m+1)-th best
+    // non-mated score, so at most m of the n non-mated searches return anyone.
+    non_mated.sort_by(|a, b| b.total_cmp(a));
+    let allowed = (probes.len() as f64 * 0.01).floor() as usize;
+    let t_fpir = non_mated.get(allowed).map_or(-1.0, |&s| s);
+    let fnir_at_fpir = mated_first
+        .iter()
+        .filter(|m| !m.is_some_and(|s| s > t_fpir))
+        .count() as f64
+        / n;
     let v = json!({
         "gallery": gallery.len(),
         "probes": probes.len(),
@@ -493,11 +508,13 @@ fn identify(g: &Global, images: &Path, cache: Option<&Path>, fmr: f64) -> Result
         "threshold": threshold,
         "fnir_at_threshold": fn_at_t as f64 / n,
         "fpir_at_threshold": fp_at_t as f64 / n,
+        "threshold_at_fpir_1pct": t_fpir,
+        "fnir_at_fpir_1pct": fnir_at_fpir,
     });
     output::line(g.human, &v, || {
         format!(
-            "{} enrolled, {} probes: rank-1 {:.2}%, rank-5 {:.2}%; at FMR {fmr:e} (threshold {threshold:.4}): FNIR {:.2}%, FPIR {:.2}%",
-            gallery.len(), probes.len(), rank1 as f64 / n * 100.0, rank5 as f64 / n * 100.0, fn_at_t as f64 / n * 100.0, fp_at_t as f64 / n * 100.0
+            "{} enrolled, {} probes: rank-1 {:.2}%, rank-5 {:.2}%; at FMR {fmr:e} (threshold {threshold:.4}): FNIR {:.2}%, FPIR {:.2}%; at FPIR 1% (threshold {t_fpir:.4}): FNIR {:.2}%",
+            gallery.len(), probes.len(), rank1 as f64 / n * 100.0, rank5 as f64 / n * 100.0, fn_at_t as f64 / n * 100.0, fp_at_t as f64 / n * 100.0, fnir_at_fpir * 100.0
         )
     });
     Ok(true)

@@ -64,7 +64,10 @@ impl StoreArgs {
                     "{} is read-only: reading only, audit events are skipped", self.db.display())}})
             );
         }
-        g.engine_builder()?.store(Arc::new(store)).build()
+        g.engine_builder()?
+            .store(Arc::new(store))
+            .collection_model(&self.collection)
+            .build()
     }
 }
 

@@ -27,6 +27,9 @@ pub(super) fn decode(bytes: &[u8], limits: &ImageLimits) -> Result<Image> {
             | ImageFormat::WebP
             | ImageFormat::Bmp
             | ImageFormat::Gif
+            | ImageFormat::Pnm
+            | ImageFormat::Tiff
+            | ImageFormat::Qoi
     ) {
         return Err(Error::ImageUnsupportedFormat(format!("{format:?}")));
     }
@@ -131,6 +134,7 @@ fn header_dimensions(b: &[u8], format: ImageFormat) -> Option<(u64, u64)> {
             let (fw, fh) = gif_first_frame(b).unwrap_or((0, 0));
             Some((sw.max(fw), sh.max(fh)))
         }
+        ImageFormat::Pnm => pnm_header(b).map(|h| (h.width, h.height)),
         _ => None,
     }
 }
@@ -225,8 +229,87 @@ fn check_complete(bytes: &[u8], format: ImageFormat) -> Result<()> {
             }
         }
         ImageFormat::Bmp => check_declared_length(bytes, 2, 0, "BMP"),
+        ImageFormat::Pnm => check_pnm_length(bytes),
         _ => Ok(()),
     }
+}
+
+/// A binary PNM (P4 bitmap, P5 grey, P6 colour) holds exactly width x height samples after its
+/// header; fewer bytes is a cut file (text PNMs and PAM are left to the decoder).
+fn check_pnm_length(bytes: &[u8]) -> Result<()> {
+    let Some(h) = pnm_header(bytes) else {
+        return Ok(());
+    };
+    let sample_bytes = if h.max_value > 255 { 2 } else { 1 };
+    let needed = match h.kind {
+        b'4' => h.width.div_ceil(8).saturating_mul(h.height),
+        b'5' => h
+            .width
+            .saturating_mul(h.height)
+            .saturating_mul(sample_bytes),
+        b'6' => h
+            .width
+            .saturating_mul(h.height)
+            .saturating_mul(3 * sample_bytes),
+        _ => return Ok(()),
+    };
+    let got = bytes.len().saturating_sub(h.data_offset) as u64;
+    if got < needed {
+        return Err(Error::ImageTruncated(format!(
+            "PNM declares {needed} bytes of pixels, got {got}"
+        )));
+    }
+    Ok(())
+}
+
+struct PnmHeader {
+    kind: u8,
+    width: u64,
+    height: u64,
+    max_value: u64,
+    data_offset: usize,
+}
+
+/// The header of a P1..P6 PNM: magic, width, height and (except bitmaps) the maximum sample
+/// value, as whitespace-separated decimals with `#` comments; one whitespace byte ends it.
+fn pnm_header(b: &[u8]) -> Option<PnmHeader> {
+    if b.len() < 2 || b[0] != b'P' || !(b'1'..=b'6').contains(&b[1]) {
+        return None;
+    }
+    let kind = b[1];
+    let fields = if kind == b'1' || kind == b'4' { 2 } else { 3 };
+    let mut at = 2;
+    let mut values = [0u64; 3];
+    for v in values.iter_mut().take(fields) {
+        loop {
+            match *b.get(at)? {
+                b'#' => {
+                    while *b.get(at)? != b'\n' {
+                        at += 1;
+                    }
+                }
+                c if c.is_ascii_whitespace() => at += 1,
+                _ => break,
+            }
+        }
+        let start = at;
+        while b.get(at).is_some_and(|c| c.is_ascii_digit()) {
+            at += 1;
+        }
+        if at == start || at - start > 19 {
+            return None;
+        }
+        *v = std::str::from_utf8(&b[start..at]).ok()?.parse().ok()?;
+    }
+    // Exactly one whitespace byte separates the header from binary data.
+    b.get(at).filter(|c| c.is_ascii_whitespace())?;
+    Some(PnmHeader {
+        kind,
+        width: values[0],
+        height: values[1],
+        max_value: if fields == 3 { values[2] } else { 1 },
+        data_offset: at + 1,
+    })
 }
 
 /// Formats that state their total length in the header: a shorter file is truncated. A stated

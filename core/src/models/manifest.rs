@@ -51,6 +51,16 @@ pub enum Source {
         output_sha256: String,
         output_bytes: u64,
     },
+    /// Upstream files (each with its sha256) turned into the model by the project's converter,
+    /// e.g. an OpenVINO IR `.xml` + `.bin`.
+    ConvertUrl {
+        base_url: String,
+        files: std::collections::BTreeMap<String, String>,
+        converter: String,
+        /// The converter's deterministic output, accepted beside the mirror's build.
+        output_sha256: String,
+        output_bytes: u64,
+    },
     MirrorOnly {
         note: String,
     },
@@ -115,8 +125,19 @@ impl ModelEntry {
         if sha256 == self.sha256 && bytes == self.bytes {
             return true;
         }
-        matches!(&self.source, Source::Convert { output_sha256, output_bytes, .. }
-            if sha256 == output_sha256 && bytes == *output_bytes)
+        match &self.source {
+            Source::Convert {
+                output_sha256,
+                output_bytes,
+                ..
+            }
+            | Source::ConvertUrl {
+                output_sha256,
+                output_bytes,
+                ..
+            } => sha256 == output_sha256 && bytes == *output_bytes,
+            _ => false,
+        }
     }
 }
 

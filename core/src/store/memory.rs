@@ -121,9 +121,10 @@ impl TemplateStore for MemoryStore {
             (c, BTreeMap::new())
         });
         if entry.0.model_id != model_id || entry.0.dim != dim {
-            return Err(Error::ModelMismatch {
-                left: model_id.to_string(),
-                right: entry.0.model_id.clone(),
+            return Err(Error::CollectionModel {
+                collection: entry.0.name.clone(),
+                collection_model: entry.0.model_id.clone(),
+                engine_model: model_id.to_string(),
             });
         }
         Ok(entry.0.clone())

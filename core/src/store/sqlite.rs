@@ -831,9 +831,10 @@ impl TemplateStore for SqliteStore {
             Err(e) => return Err(e),
         };
         if c.model_id != model_id || c.dim != dim {
-            return Err(Error::ModelMismatch {
-                left: model_id.to_string(),
-                right: c.model_id,
+            return Err(Error::CollectionModel {
+                collection: name.to_string(),
+                collection_model: c.model_id,
+                engine_model: model_id.to_string(),
             });
         }
         Ok(c)
