@@ -3,7 +3,7 @@
 mod common;
 
 use common::dev;
-use faceprint::store::{AuditAction, MasterKey, SqliteStore};
+use faceprint::store::{AuditAction, MasterKey, SqliteStore, TemplateStore};
 use faceprint::IndexConfig;
 use faceprint::{Engine, EnrollOptions, ErrorCode, FacePolicy, Image, Threshold};
 use std::path::PathBuf;
@@ -377,4 +377,83 @@ fn a_damaged_subject_is_named_and_the_rest_of_the_collection_still_answers() {
         .unwrap()
         .matched
     );
+}
+
+#[test]
+fn a_collection_keeps_its_model_and_another_model_is_refused_by_name() {
+    with_data!();
+    let db = temp_db("model");
+    let key = MasterKey::generate();
+    let store: Arc<SqliteStore> = Arc::new(SqliteStore::open(&db, key.clone()).unwrap());
+    // Created with the dlib model, one option away from the default.
+    let dlib = Engine::builder()
+        .store(store.clone())
+        .embedder_model("dlib-resnet-v1")
+        .build()
+        .unwrap();
+    let photo = open(&dlib, "faces/named/obama_obama.jpg");
+    dlib.enroll("legacy", "obama", &[photo], &EnrollOptions::default())
+        .unwrap();
+    let probe_path = "faces/named/obama_obama2.jpg";
+
+    // An engine on the default model never compares its 256-D probes with the 128-D templates:
+    // each call is model_mismatch, and the message names the model to load.
+    let default = Engine::builder().store(store.clone()).build().unwrap();
+    assert_eq!(default.embedder_id(), faceprint::DEFAULT_EMBEDDER);
+    let probe = open(&default, probe_path);
+    let refusals = [
+        default
+            .identify("legacy", &probe, 1, None, None)
+            .unwrap_err(),
+        default
+            .verify("legacy", "obama", &probe, None, None)
+            .unwrap_err(),
+        default
+            .enroll(
+                "legacy",
+                "biden",
+                &[open(&default, "faces/named/biden_biden.jpg")],
+                &EnrollOptions::default(),
+            )
+            .unwrap_err(),
+    ];
+    for e in &refusals {
+        assert_eq!(e.code(), ErrorCode::ModelMismatch, "{e}");
+        assert!(
+            e.to_string().contains("embedder_model(\"dlib-resnet-v1\")"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        store.list_subjects("legacy", 0, 10).unwrap().len(),
+        1,
+        "nothing enrolled"
+    );
+
+    // collection_model loads the collection's own model, and then the answers are right.
+    let follows = Engine::builder()
+        .store(store.clone())
+        .collection_model("legacy")
+        .build()
+        .unwrap();
+    assert_eq!(follows.embedder_id(), "dlib-resnet-v1");
+    let who = follows
+        .identify("legacy", &open(&follows, probe_path), 1, None, None)
+        .unwrap();
+    assert_eq!(who.candidates[0].subject, "obama");
+    // A new collection gets the default model; an explicit other model is refused at build.
+    let fresh = Engine::builder()
+        .store(store.clone())
+        .collection_model("new")
+        .build()
+        .unwrap();
+    assert_eq!(fresh.embedder_id(), faceprint::DEFAULT_EMBEDDER);
+    let e = Engine::builder()
+        .store(store)
+        .embedder_model("omz-reid-0095")
+        .collection_model("legacy")
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ModelMismatch);
+    assert!(e.to_string().contains("dlib-resnet-v1"), "{e}");
 }
