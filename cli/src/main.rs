@@ -53,6 +53,13 @@ pub struct Global {
     /// Upscale smaller images to this long side before detection (0: never)
     #[arg(long, global = true)]
     min_input_side: Option<u32>,
+    /// Downscale larger images to this long side before detection (default 640)
+    #[arg(long, global = true)]
+    max_input_side: Option<u32>,
+    /// Search large images again at up to this long side when the first pass finds small or
+    /// uncertain faces (default 1280; 0: one pass)
+    #[arg(long, global = true)]
+    max_detail_side: Option<u32>,
     /// Try 90/180/270-degree rotations when no upright face is found
     #[arg(long, global = true)]
     rotations: bool,
@@ -181,6 +188,14 @@ impl Global {
         detection.rotation_search = self.rotations;
         if let Some(m) = self.min_input_side {
             detection.min_input_side = m;
+        }
+        if let Some(m) = self.max_input_side {
+            detection.max_input_side = m;
+            // Raising the first pass above the default detail side means one pass at it.
+            detection.max_detail_side = detection.max_detail_side.max(m);
+        }
+        if let Some(m) = self.max_detail_side {
+            detection.max_detail_side = m;
         }
         let mut b = Engine::builder()
             .detector_model(&self.detector)

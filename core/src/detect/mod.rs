@@ -82,8 +82,13 @@ pub struct DetectionOptions {
     pub nms_iou: f32,
     /// Faces whose box is narrower than this many pixels (in the input image) are dropped.
     pub min_face_size: f32,
-    /// The image is downscaled so its long side is at most this before inference.
+    /// The image is downscaled so its long side is at most this before inference (default 640).
     pub max_input_side: u32,
+    /// A larger image whose first pass (at `max_input_side`) finds small faces or near-misses
+    /// is searched again at up to this long side, and both passes merged by NMS (default
+    /// 1280; 0 or `max_input_side`: one pass). Group photos need it: faces 50 px wide at 640
+    /// score under the threshold, while a face filling a photo is lost at full size.
+    pub max_detail_side: u32,
     /// Smaller images are upscaled so their long side is at least this (0: never upscale;
     /// default 320).
     /// YuNet's landmarks are markedly more precise on faces of 150 px and more, which matters
@@ -104,6 +109,7 @@ impl Default for DetectionOptions {
             nms_iou: 0.3,
             min_face_size: 16.0,
             max_input_side: 640,
+            max_detail_side: 1280,
             min_input_side: 320,
             max_faces: 100,
             rotation_search: false,
@@ -125,6 +131,12 @@ impl DetectionOptions {
         }
         if self.max_input_side < 32 {
             return bad("max_input_side must be >= 32");
+        }
+        if self.max_detail_side != 0 && self.max_detail_side < self.max_input_side {
+            return bad("max_detail_side must be 0 or at least max_input_side");
+        }
+        if self.max_detail_side > 8192 || self.max_input_side > 8192 {
+            return bad("max_input_side and max_detail_side must be at most 8192");
         }
         if self.min_input_side > self.max_input_side {
             return bad("min_input_side must not exceed max_input_side");
