@@ -406,7 +406,7 @@ impl Engine {
 
     /// Faces in the image with explicit detection options.
     pub fn detect_with(&self, image: &Image, options: &DetectionOptions) -> Result<Vec<Face>> {
-        detect::detect_with_rotation(self.inner.detector.as_ref(), image, options)
+        detect::detect_with_retries(self.inner.detector.as_ref(), image, options)
     }
 
     /// Embeddings of the given faces of `image` (one batch per image).
@@ -417,6 +417,19 @@ impl Engine {
         self.inner
             .embedder
             .embed(image, faces, self.inner.config.flip_augmentation)
+    }
+
+    /// The embedding of an image that already is a face crop (from another detector, a
+    /// document portrait), without detection: the face box is the whole image and the
+    /// landmarks sit where YuNet puts them in its own box ([`detect::FACE_CROP_LANDMARKS`]).
+    /// Crop like YuNet does (forehead to chin, ear to ear) for the best match.
+    pub fn embed_face_crop(&self, image: &Image) -> Result<FaceEmbedding> {
+        let face = Face::whole_image(image.width(), image.height());
+        let embedding = self
+            .embed(image, std::slice::from_ref(&face))?
+            .pop()
+            .ok_or_else(|| Error::Internal("embedder returned no embedding".into()))?;
+        Ok(FaceEmbedding { face, embedding })
     }
 
     /// Every face of the image with its embedding.

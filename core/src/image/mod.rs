@@ -104,6 +104,87 @@ impl Image {
         &self.rgb
     }
 
+    /// The part of the image inside `bbox`, rounded to whole pixels and clamped to the image
+    /// (at least 1x1).
+    pub fn cropped(&self, bbox: &crate::detect::BoundingBox) -> Image {
+        let (w, h) = (self.width as i64, self.height as i64);
+        let x1 = (bbox.x1.round() as i64).clamp(0, w - 1);
+        let y1 = (bbox.y1.round() as i64).clamp(0, h - 1);
+        let x2 = (bbox.x2.round() as i64).clamp(x1 + 1, w);
+        let y2 = (bbox.y2.round() as i64).clamp(y1 + 1, h);
+        let mut rgb = Vec::with_capacity(((x2 - x1) * (y2 - y1) * 3) as usize);
+        for y in y1..y2 {
+            let row = (y * w) as usize * 3;
+            rgb.extend_from_slice(&self.rgb[row + x1 as usize * 3..row + x2 as usize * 3]);
+        }
+        Image {
+            width: (x2 - x1) as u32,
+            height: (y2 - y1) as u32,
+            rgb,
+        }
+    }
+
+    /// A grey copy (Rec. 601 luma in all three channels), as a grey-scale photo decodes.
+    pub fn to_grey(&self) -> Image {
+        let rgb = self
+            .rgb
+            .chunks_exact(3)
+            .flat_map(|p| {
+                let g =
+                    (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32).round() as u8;
+                [g, g, g]
+            })
+            .collect();
+        Image {
+            width: self.width,
+            height: self.height,
+            rgb,
+        }
+    }
+
+    /// A copy scaled to `width` x `height` (bilinear; both at least 1).
+    pub fn resized(&self, width: u32, height: u32) -> Image {
+        let buf = image::RgbImage::from_raw(self.width, self.height, self.rgb.clone())
+            .expect("an Image always holds width x height x 3 bytes");
+        let out = image::imageops::resize(
+            &buf,
+            width.max(1),
+            height.max(1),
+            image::imageops::FilterType::Triangle,
+        );
+        Image {
+            width: out.width(),
+            height: out.height(),
+            rgb: out.into_raw(),
+        }
+    }
+
+    /// A copy with `margin_x` columns added left and right and `margin_y` rows above and
+    /// below, each repeating the nearest edge pixel (a tight face crop then looks to a
+    /// detector like a face with surroundings, without a hard frame around it).
+    pub fn padded(&self, margin_x: u32, margin_y: u32) -> Image {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (mx, my) = (margin_x as usize, margin_y as usize);
+        let (nw, nh) = (w + 2 * mx, h + 2 * my);
+        let mut out = Vec::with_capacity(nw * nh * 3);
+        for y in 0..nh {
+            let sy = y.saturating_sub(my).min(h - 1);
+            let row = &self.rgb[sy * w * 3..(sy + 1) * w * 3];
+            for _ in 0..mx {
+                out.extend_from_slice(&row[..3]);
+            }
+            out.extend_from_slice(row);
+            for _ in 0..mx {
+                out.extend_from_slice(&row[(w - 1) * 3..]);
+            }
+        }
+        Image {
+            width: nw as u32,
+            height: nh as u32,
+            rgb: out,
+        }
+    }
+
     /// A copy rotated clockwise by `quarter_turns` x 90 degrees.
     pub fn rotated(&self, quarter_turns: u32) -> Image {
         let (w, h) = (self.width as usize, self.height as usize);
