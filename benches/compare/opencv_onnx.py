@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Reference pipeline in Python: OpenCV's FaceDetectorYN (YuNet) + cv2.warpAffine + onnxruntime
-(dlib ResNet), the same two ONNX models Faceprint uses. Used two ways:
+(the OMZ 0095 embedder by default, or dlib's ResNet), the same ONNX models Faceprint uses, with
+each model's input facts from MODELS.md. Used two ways:
 
-  speed:     opencv_onnx.py speed --models DIR --list FILE   median ms/image per stage, 1 thread
-  accuracy:  opencv_onnx.py lfw --models DIR --images DIR --pairs FILE   10-fold LFW accuracy
+  speed:     opencv_onnx.py speed --models DIR --list FILE [--embedder omz-reid-0095|dlib-resnet-v1]
+             median ms/image per stage, 1 thread
+  accuracy:  opencv_onnx.py lfw --models DIR --images DIR --pairs FILE [--embedder ...]
+             10-fold LFW accuracy
 
 Needs: opencv-python-headless, onnxruntime, numpy.
 """
@@ -19,18 +22,26 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 
-TEMPLATE = np.array([[44.73, 46.17], [102.35, 45.66], [73.61, 76.64], [49.70, 102.30], [97.86, 101.90]], np.float32)
+# file, crop side, alignment template, whether the model takes RGB (else BGR); raw 0..255 both.
+EMBEDDERS = {
+    "dlib-resnet-v1": ("face_embedding_dlib_resnet_v1.onnx", 150, np.array(
+        [[44.73, 46.17], [102.35, 45.66], [73.61, 76.64], [49.70, 102.30], [97.86, 101.90]], np.float32), True),
+    "omz-reid-0095": ("face_embedding_omz_reid_retail_0095.onnx", 128, np.array(
+        [[40.3928, 59.0815], [87.3757, 59.0815], [64.0336, 81.9847], [44.7324, 105.5606], [83.6400, 105.5606]],
+        np.float32), False),
+}
 
 
 class Pipeline:
-    def __init__(self, models, score=0.9):
+    def __init__(self, models, score=0.9, embedder="omz-reid-0095"):
+        file, self.side, self.template, self.rgb = EMBEDDERS[embedder]
         cv2.setNumThreads(1)
         self.det = cv2.FaceDetectorYN.create(os.path.join(models, "face_detection_yunet_2023mar_dynamic.onnx"), "",
                                              (320, 320), score, 0.3, 5000)
         so = ort.SessionOptions()
         so.intra_op_num_threads = 1
         so.inter_op_num_threads = 1
-        self.emb = ort.InferenceSession(os.path.join(models, "face_embedding_dlib_resnet_v1.onnx"), so,
+        self.emb = ort.InferenceSession(os.path.join(models, file), so,
                                         providers=["CPUExecutionProvider"])
         self.score = score
 
@@ -49,14 +60,13 @@ class Pipeline:
 
     def align(self, bgr, face):
         pts = face[4:14].reshape(5, 2).astype(np.float32)
-        m, _ = cv2.estimateAffinePartial2D(pts, TEMPLATE, method=cv2.LMEDS)
         # Exact least-squares similarity (Umeyama) rather than a robust estimate:
-        m = umeyama(pts, TEMPLATE)
-        crop = cv2.warpAffine(bgr, m, (150, 150), flags=cv2.INTER_LINEAR, borderValue=0)
+        m = umeyama(pts, self.template)
+        crop = cv2.warpAffine(bgr, m, (self.side, self.side), flags=cv2.INTER_LINEAR, borderValue=0)
         return crop
 
     def embed(self, crop_bgr):
-        x = crop_bgr[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32)
+        x = (crop_bgr[:, :, ::-1] if self.rgb else crop_bgr).transpose(2, 0, 1)[None].astype(np.float32)
         v = self.emb.run(None, {"input": x})[0][0]
         return v / np.linalg.norm(v)
 
@@ -73,7 +83,7 @@ def umeyama(src, dst):
 
 
 def speed(args):
-    p = Pipeline(args.models)
+    p = Pipeline(args.models, embedder=args.embedder)
     paths = [l.strip() for l in open(args.list) if l.strip()]
     stages = {"decode": [], "detect": [], "align": [], "embed": [], "total": []}
     for rep in range(args.repeat + 1):
@@ -93,12 +103,12 @@ def speed(args):
                 continue  # warm-up pass
             for k, v in zip(stages, [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0]):
                 stages[k].append(v * 1000)
-    print(json.dumps({"pipeline": "opencv FaceDetectorYN + onnxruntime", "images": len(paths),
+    print(json.dumps({"pipeline": "opencv FaceDetectorYN + onnxruntime", "embedder": args.embedder, "images": len(paths),
                       "median_ms": {k: round(statistics.median(v), 3) for k, v in stages.items()}}))
 
 
 def lfw(args):
-    p = Pipeline(args.models)
+    p = Pipeline(args.models, embedder=args.embedder)
     lines = open(args.pairs).read().split("\n")
     folds, per = map(int, lines[0].split())
     pairs, cache = [], {}
@@ -137,5 +147,7 @@ if __name__ == "__main__":
     s.add_argument("--repeat", type=int, default=1)
     l = sub.add_parser("lfw"); l.add_argument("--models", required=True); l.add_argument("--images", required=True)
     l.add_argument("--pairs", required=True)
+    for parser in (s, l):
+        parser.add_argument("--embedder", choices=sorted(EMBEDDERS), default="omz-reid-0095")
     a = ap.parse_args()
     speed(a) if a.cmd == "speed" else lfw(a)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Speed comparison in one run on the same LFW images, one thread each:
-#   Faceprint  vs  face_recognition 1.3 (dlib)  vs  OpenCV FaceDetectorYN + onnxruntime.
+#   Faceprint  vs  face_recognition 1.3 (dlib)  vs  OpenCV FaceDetectorYN + onnxruntime,
+#   the last two pipelines with each embedder (default omz-reid-0095, and dlib-resnet-v1).
 # Usage: benches/compare/run.sh [N_IMAGES]  (default 400: the first image of the first N people)
 # Needs the Python packages named in each script's docstring.
 set -euo pipefail
@@ -16,7 +17,12 @@ echo "Faceprint (default: detector input upscaled to 320):"
 ./target/release/pipeline-speed "$list" 1
 echo "Faceprint, detector at the native 256x256 (as FaceDetectorYN below):"
 FACEPRINT_MIN_INPUT_SIDE=0 ./target/release/pipeline-speed "$list" 1
-echo "OpenCV FaceDetectorYN + onnxruntime:"
-python3 benches/compare/opencv_onnx.py speed --models models --list "$list" 2>/dev/null
+echo "Faceprint with --embedder dlib-resnet-v1:"
+FACEPRINT_EMBEDDER=dlib-resnet-v1 ./target/release/pipeline-speed "$list" 1
+python=${PYTHON:-python3}
+for embedder in omz-reid-0095 dlib-resnet-v1; do
+  echo "OpenCV FaceDetectorYN + onnxruntime, $embedder:"
+  "$python" benches/compare/opencv_onnx.py speed --models models --list "$list" --embedder "$embedder" 2>/dev/null
+done
 echo "face_recognition (dlib):"
-python3 benches/compare/face_recognition_dlib.py --list "$list"
+"$python" benches/compare/face_recognition_dlib.py --list "$list"

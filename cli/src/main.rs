@@ -114,24 +114,26 @@ enum Command {
     Eval(commands::eval::EvalCommand),
     /// Enroll a subject from photos, or a whole gallery with --from-dir
     Enroll(commands::gallery::EnrollArgs),
-    /// 1:1 — is the face in IMAGE this subject?
+    /// 1:1 — is the face in IMAGE (or every face, or a stored embedding) this subject?
     Verify {
         #[command(flatten)]
         store: commands::gallery::StoreArgs,
         #[arg(long)]
         subject: String,
-        image: PathBuf,
+        #[command(flatten)]
+        probe: commands::probe::ProbeArgs,
         #[command(flatten)]
         threshold: ThresholdArgs,
     },
-    /// 1:N — who is the face in IMAGE?
+    /// 1:N — who is the face in IMAGE (or every face, or a stored embedding)?
     Identify {
         #[command(flatten)]
         store: commands::gallery::StoreArgs,
         /// How many candidates
         #[arg(long, default_value_t = 5)]
         top: usize,
-        image: PathBuf,
+        #[command(flatten)]
+        probe: commands::probe::ProbeArgs,
         #[command(flatten)]
         threshold: ThresholdArgs,
     },
@@ -273,15 +275,15 @@ fn main() -> ExitCode {
         Command::Verify {
             store,
             subject,
-            image,
+            probe,
             threshold,
-        } => commands::gallery::verify(g, store, subject, image, *threshold),
+        } => commands::gallery::verify(g, store, subject, probe, *threshold),
         Command::Identify {
             store,
             top,
-            image,
+            probe,
             threshold,
-        } => commands::gallery::identify(g, store, image, *top, *threshold),
+        } => commands::gallery::identify(g, store, probe, *top, *threshold),
         Command::Subjects(c) => commands::gallery::subjects(g, c),
         Command::Keys(c) => commands::gallery::keys(g, c),
     };

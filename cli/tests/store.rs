@@ -244,3 +244,186 @@ fn unsafe_kill(pid: u32) {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn every_face_a_face_crop_and_a_stored_embedding_identify_from_the_command_line() {
+    let Some(data) = shared() else { return };
+    let dir = temp("probes");
+    let db = dir.join("faces.db");
+    let db = db.to_str().unwrap();
+    let key = MasterKey::generate();
+    let dev = |f: &str| data.join("dev").join(f).to_string_lossy().to_string();
+    let run = |args: &[&str]| {
+        let out = faceprint(&key).args(args).output().unwrap();
+        (out.status.code(), json(&out.stdout), json(&out.stderr))
+    };
+    let train = dev("faces/train");
+    let (code, _, err) = run(&[
+        "enroll",
+        "--db",
+        db,
+        "--collection",
+        "c",
+        "--from-dir",
+        &train,
+    ]);
+    assert_eq!(code, Some(0), "{err:?}");
+    let (code, _, err) = run(&[
+        "enroll",
+        "--db",
+        db,
+        "--collection",
+        "c",
+        "--subject",
+        "biden",
+        &dev("faces/named/biden_biden.jpg"),
+    ]);
+    assert_eq!(code, Some(0), "{err:?}");
+
+    // Every face of a group photo, each with its box: Obama and Biden are both named.
+    let group = dev("hard/multi_face/fr_obama_and_biden.jpg");
+    let (code, out, err) = run(&[
+        "identify",
+        "--db",
+        db,
+        "--collection",
+        "c",
+        "--all-faces",
+        &group,
+    ]);
+    assert_eq!(code, Some(0), "{err:?}");
+    let faces = out[0]["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 3);
+    let named: Vec<&str> = faces
+        .iter()
+        .filter_map(|f| {
+            let best = &f["candidates"][0];
+            (best["matched"] == true).then(|| best["subject"].as_str().unwrap())
+        })
+        .collect();
+    assert!(
+        named.contains(&"obama") && named.contains(&"biden"),
+        "{named:?}"
+    );
+    assert!(faces
+        .iter()
+        .all(|f| f["face"]["box"].as_array().unwrap().len() == 4));
+    let (_, out, _) = run(&[
+        "verify",
+        "--db",
+        db,
+        "--collection",
+        "c",
+        "--subject",
+        "obama",
+        "--all-faces",
+        &group,
+    ]);
+    assert_eq!(out[0]["matched"], true);
+    assert_eq!(
+        out[0]["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["matched"] == true)
+            .count(),
+        1
+    );
+
+    // A stored embedding (a `faceprint embed` line) identifies, verifies and enrolls.
+    let probe = dev("faces/test/obama1.jpg");
+    let embedded = faceprint(&key).args(["embed", &probe]).output().unwrap();
+    let file = dir.join("obama.json");
+    std::fs::write(&file, &embedded.stdout).unwrap();
+    let file = file.to_str().unwrap();
+    let (code, out, err) = run(&[
+        "identify",
+        "--db",
+        db,
+        "--collection",
+        "c",
+        "--embedding",
+        file,
+    ]);
+    assert_eq!(code, Some(0), "{err:?}");
+    assert_eq!(out[0]["candidates"][0]["subject"], "obama");
+    assert_eq!(out[0]["face"], Value::Null);
+    let (_, out, _) = run(&[
+        "verify",
+        "--db",
+        db,
+        "--collection",
+        "c",
+        "--subject",
+        "obama",
+        "--embedding",
+        file,
+    ]);
+    assert_eq!(out[0]["matched"], true);
+    let (code, out, err) = run(&[
+        "enroll",
+        "--db",
+        db,
+        "--collection",
+        "c",
+        "--subject",
+        "obama2",
+        "--embedding",
+        file,
+    ]);
+    assert_eq!(code, Some(0), "{err:?}");
+    assert_eq!(out[0]["warnings"][0]["other_subject"], "obama");
+
+    // A tight grey crop without detection.
+    let crop_file = dir.join("crop.png");
+    {
+        let e = faceprint::Engine::builder().build().unwrap();
+        let img = e.open(&probe).unwrap();
+        let face = e.extract_largest(&img).unwrap().face;
+        let crop = img.cropped(&face.bbox).to_grey();
+        image::RgbImage::from_raw(crop.width(), crop.height(), crop.as_rgb().to_vec())
+            .unwrap()
+            .save(&crop_file)
+            .unwrap();
+    }
+    let (code, out, err) = run(&[
+        "identify",
+        "--db",
+        db,
+        "--collection",
+        "c",
+        "--face-crop",
+        crop_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err:?}");
+    // obama2 holds the uncropped photo's own embedding now.
+    let best = out[0]["candidates"][0]["subject"].as_str().unwrap();
+    assert!(best == "obama2" || best == "obama", "{out:?}");
+
+    // Bad embeddings: wrong length, not numbers, another model's, several faces.
+    let bad = dir.join("bad.json");
+    for (text, code) in [
+        ("[1, 2, 3]", "invalid_embedding"),
+        ("{\"embedding\": [\"a\"]}", "invalid_embedding"),
+        (
+            "{\"embedding\": [1], \"model\": \"dlib-resnet-v1\"}",
+            "model_mismatch",
+        ),
+        ("{\"faces\": [{}, {}]}", "invalid_embedding"),
+        ("not json", "invalid_embedding"),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let (status, _, err) = run(&[
+            "identify",
+            "--db",
+            db,
+            "--collection",
+            "c",
+            "--embedding",
+            bad.to_str().unwrap(),
+        ]);
+        assert_eq!(status, Some(1), "{text}");
+        assert_eq!(err[0]["error"]["code"], code, "{text}: {err:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -673,6 +673,40 @@ impl Engine {
         self.identify_embedding(collection, &probe, top_k, threshold, actor)
     }
 
+    /// 1:N for every face of `image`: one [`Identification`] per face (each with its box), in
+    /// the detector's order, best first; empty when there is no face.
+    pub fn identify_all(
+        &self,
+        collection: &str,
+        image: &Image,
+        top_k: usize,
+        threshold: Option<Threshold>,
+        actor: Option<&str>,
+    ) -> Result<Vec<Identification>> {
+        self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
+        self.extract(image)?
+            .iter()
+            .map(|probe| self.identify_embedding(collection, probe, top_k, threshold, actor))
+            .collect()
+    }
+
+    /// 1:1 for every face of `image` against one subject: one [`Verification`] per face (each
+    /// with its box); "is this person anywhere in the photo" is any `matched`.
+    pub fn verify_all(
+        &self,
+        collection: &str,
+        subject: &str,
+        image: &Image,
+        threshold: Option<Threshold>,
+        actor: Option<&str>,
+    ) -> Result<Vec<Verification>> {
+        self.resolve_threshold(threshold.unwrap_or(self.inner.config.threshold))?;
+        self.extract(image)?
+            .iter()
+            .map(|probe| self.verify_embedding(collection, subject, probe, threshold, actor))
+            .collect()
+    }
+
     /// Deletes a subject with its templates and data key; it is never returned again.
     pub fn delete_subject(
         &self,

@@ -30,7 +30,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(v) = std::env::var("FACEPRINT_MIN_INPUT_SIDE") {
         detection.min_input_side = v.parse()?;
     }
-    let engine = Engine::builder()
+    let mut builder = Engine::builder();
+    // FACEPRINT_EMBEDDER=dlib-resnet-v1 measures the other embedder of the pack.
+    if let Ok(id) = std::env::var("FACEPRINT_EMBEDDER") {
+        builder = builder.embedder_model(id);
+    }
+    let engine = builder
         .intra_op_threads(1)?
         .max_sessions(1)?
         .detection(detection)

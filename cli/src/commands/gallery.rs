@@ -1,6 +1,7 @@
 //! Store commands: enroll, verify, identify, subjects, keys. The master key comes from
 //! `--key-file FILE` or `FACEPRINT_KEY` (base64 of 32 bytes).
 
+use super::probe::{Probe, ProbeArgs};
 use crate::output;
 use crate::{Global, ThresholdArgs};
 use clap::{Args, Subcommand};
@@ -95,6 +96,13 @@ pub struct EnrollArgs {
     /// name (by default they are skipped, so re-running an interrupted import adds nothing twice)
     #[arg(long)]
     again: bool,
+    /// The photos are face crops (another detector's, ID photos): embed each whole, without
+    /// detection
+    #[arg(long)]
+    face_crop: bool,
+    /// Enroll stored embeddings (JSON files, as `verify --embedding`) instead of photos
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["from_dir", "face_crop"])]
+    embedding: Vec<PathBuf>,
     images: Vec<PathBuf>,
 }
 
@@ -151,23 +159,6 @@ pub enum KeysCommand {
         #[arg(long)]
         new_key_file: PathBuf,
     },
-}
-
-/// Face → embedding for one enrollment photo, per the face policy.
-fn enrollment_embedding(
-    engine: &Engine,
-    path: &Path,
-    largest: bool,
-) -> Result<faceprint::Embedding, Error> {
-    let img = engine.open(path)?;
-    let faces = engine.detect(&img)?;
-    let face = match faces.len() {
-        0 => return Err(Error::NoFace),
-        1 => faces[0],
-        n if !largest => return Err(Error::MultipleFaces(n)),
-        _ => *faceprint::detect::largest(&faces).ok_or(Error::NoFace)?,
-    };
-    Ok(engine.embed(&img, &[face])?.remove(0))
 }
 
 fn progress(len: usize) -> ProgressBar {
@@ -282,9 +273,12 @@ pub fn enroll(g: &Global, a: &EnrollArgs) -> Result<bool, Error> {
         }
         jobs
     } else {
+        if !a.embedding.is_empty() {
+            return enroll_stored_embeddings(g, a, &engine);
+        }
         if a.images.is_empty() {
             return Err(Error::InvalidArgument(
-                "give IMAGE... or --from-dir DIR".into(),
+                "give IMAGE..., --embedding FILE... or --from-dir DIR".into(),
             ));
         }
         vec![EnrollJob {
@@ -305,7 +299,9 @@ pub fn enroll(g: &Global, a: &EnrollArgs) -> Result<bool, Error> {
             job.files
                 .par_iter()
                 .map(|f| {
-                    let r = enrollment_embedding(&engine, f, a.largest_face);
+                    let r = engine.open(f).and_then(|img| {
+                        super::probe::enrollment_face(&engine, &img, a.face_crop, a.largest_face)
+                    });
                     pb.inc(1);
                     (f.clone(), r)
                 })
@@ -371,53 +367,148 @@ pub fn enroll(g: &Global, a: &EnrollArgs) -> Result<bool, Error> {
     Ok(ok)
 }
 
+/// `enroll --subject S --embedding FILE...`: all of them in one enrollment, or none.
+fn enroll_stored_embeddings(g: &Global, a: &EnrollArgs, engine: &Engine) -> Result<bool, Error> {
+    if !a.images.is_empty() {
+        return Err(Error::InvalidArgument(
+            "give IMAGE... or --embedding FILE..., not both".into(),
+        ));
+    }
+    let embeddings = a
+        .embedding
+        .iter()
+        .map(|f| super::probe::read_embedding(engine, f).map(|e| e.embedding))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let opts = EnrollOptions {
+        display_name: a.name.clone(),
+        sources: a.embedding.iter().map(|f| source_of(f)).collect(),
+        actor: a.store.actor.clone(),
+        ..Default::default()
+    };
+    let subject = a.subject.clone().unwrap_or_default();
+    let r = engine.enroll_embeddings(&a.store.collection, &subject, embeddings, &opts)?;
+    output::line(
+        g.human,
+        &json!({"subject": r.subject.external_id, "templates": r.template_ids, "warnings": r.warnings}),
+        || {
+            format!(
+                "{}: {} template(s) enrolled",
+                r.subject.external_id,
+                r.template_ids.len()
+            )
+        },
+    );
+    Ok(true)
+}
+
+/// The face a result is about: its box, or null for a stored embedding.
+fn probe_face(p: &Probe) -> serde_json::Value {
+    if p.from_photo {
+        output::face_json(&p.embedding.face)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
 pub fn verify(
     g: &Global,
     s: &StoreArgs,
     subject: &str,
-    image: &Path,
+    probe: &ProbeArgs,
     t: ThresholdArgs,
 ) -> Result<bool, Error> {
     let engine = s.engine(g, Open::Existing)?;
-    let img = engine.open(image)?;
-    let v = engine.verify(&s.collection, subject, &img, t.get(), s.actor.as_deref())?;
-    let value = json!({"subject": v.subject, "matched": v.matched, "score": v.score, "threshold": v.threshold,
-                       "fmr": v.fmr, "template_id": v.template_id, "face": output::face_json(&v.face)});
-    output::line(g.human, &value, || {
+    // A bad threshold fails before any inference is spent.
+    engine.resolve_threshold(t.get().unwrap_or(engine.config().threshold))?;
+    let mut results = Vec::new();
+    for p in probe.probes(&engine)? {
+        let v = engine.verify_embedding(
+            &s.collection,
+            subject,
+            &p.embedding,
+            t.get(),
+            s.actor.as_deref(),
+        )?;
+        results.push(json!({"subject": v.subject, "matched": v.matched, "score": v.score, "threshold": v.threshold,
+                            "fmr": v.fmr, "template_id": v.template_id, "face": probe_face(&p)}));
+    }
+    let text = |r: &serde_json::Value| {
         format!(
             "{}: {} (score {:.4}, threshold {:.4})",
-            v.subject,
-            if v.matched { "MATCH" } else { "NO MATCH" },
-            v.score,
-            v.threshold
+            r["subject"].as_str().unwrap_or_default(),
+            if r["matched"] == true {
+                "MATCH"
+            } else {
+                "NO MATCH"
+            },
+            r["score"].as_f64().unwrap_or_default(),
+            r["threshold"].as_f64().unwrap_or_default()
         )
-    });
+    };
+    if probe.all_faces {
+        let matched = results.iter().any(|r| r["matched"] == true);
+        let value = json!({"subject": subject, "matched": matched, "faces": results});
+        output::line(g.human, &value, || {
+            let mut out = format!("{} face(s)", results.len());
+            for r in &results {
+                out.push_str(&format!("\n  {}", text(r)));
+            }
+            out
+        });
+    } else if let Some(r) = results.first() {
+        output::line(g.human, r, || text(r));
+    }
     Ok(true)
 }
 
 pub fn identify(
     g: &Global,
     s: &StoreArgs,
-    image: &Path,
+    probe: &ProbeArgs,
     top: usize,
     t: ThresholdArgs,
 ) -> Result<bool, Error> {
     let engine = s.engine(g, Open::Existing)?;
-    let img = engine.open(image)?;
-    let id = engine.identify(&s.collection, &img, top, t.get(), s.actor.as_deref())?;
-    let value = json!({"threshold": id.threshold, "fmr": id.fmr, "face": output::face_json(&id.face), "candidates": id.candidates});
-    output::line(g.human, &value, || {
-        let mut out = format!("threshold {:.4}", id.threshold);
-        for c in &id.candidates {
+    engine.resolve_threshold(t.get().unwrap_or(engine.config().threshold))?;
+    let mut results = Vec::new();
+    for p in probe.probes(&engine)? {
+        let id = engine.identify_embedding(
+            &s.collection,
+            &p.embedding,
+            top,
+            t.get(),
+            s.actor.as_deref(),
+        )?;
+        results.push(json!({"threshold": id.threshold, "fmr": id.fmr, "face": probe_face(&p), "candidates": id.candidates}));
+    }
+    let text = |r: &serde_json::Value| {
+        let mut out = format!(
+            "threshold {:.4}",
+            r["threshold"].as_f64().unwrap_or_default()
+        );
+        for c in r["candidates"].as_array().into_iter().flatten() {
             out.push_str(&format!(
                 "\n  {:<30} {:.4}{}",
-                c.subject,
-                c.score,
-                if c.matched { "  MATCH" } else { "" }
+                c["subject"].as_str().unwrap_or_default(),
+                c["score"].as_f64().unwrap_or_default(),
+                if c["matched"] == true { "  MATCH" } else { "" }
             ));
         }
         out
-    });
+    };
+    if probe.all_faces {
+        let value = json!({"faces": results});
+        output::line(g.human, &value, || {
+            results
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("face {} {}: {}", i + 1, r["face"]["box"], text(r)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+    } else if let Some(r) = results.first() {
+        output::line(g.human, r, || text(r));
+    }
     Ok(true)
 }
 

@@ -4,3 +4,4 @@ pub mod eval_quality;
 pub mod eval_spoof;
 pub mod gallery;
 pub mod images;
+pub mod probe;
