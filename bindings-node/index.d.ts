@@ -43,8 +43,26 @@ export declare class Engine {
   enroll(collection: string, subject: string, images: Array<Uint8Array | string | RawImage>, options?: EnrollOptionsArg | undefined | null): Promise<any>
   /** 1:1: is the largest face of `image` the enrolled `subject`? */
   verify(collection: string, subject: string, image: Uint8Array | string | RawImage, options?: MatchOptions | undefined | null): Promise<Verification>
+  /** 1:1 for every face of `image`: one Verification per face, each with its `face`. */
+  verifyAll(collection: string, subject: string, image: Uint8Array | string | RawImage, options?: MatchOptions | undefined | null): Promise<Array<Verification>>
+  /** 1:1 with a stored embedding vector of this engine's model. */
+  verifyEmbedding(collection: string, subject: string, embedding: Float32Array, options?: MatchOptions | undefined | null): Promise<Verification>
   /** 1:N: the most similar enrolled subjects, best first (`topK`, default 5). */
   identify(collection: string, image: Uint8Array | string | RawImage, options?: MatchOptions | undefined | null): Promise<Array<Candidate>>
+  /** 1:N for every face of `image`: one Identification (face + candidates) per face. */
+  identifyAll(collection: string, image: Uint8Array | string | RawImage, options?: MatchOptions | undefined | null): Promise<Array<Identification>>
+  /** 1:N with a stored embedding vector of this engine's model. */
+  identifyEmbedding(collection: string, embedding: Float32Array, options?: MatchOptions | undefined | null): Promise<Identification>
+  /**
+   * Enrolls `subject` from stored embedding vectors; all are stored or none. Resolves to
+   * the enrollment report.
+   */
+  enrollEmbeddings(collection: string, subject: string, embeddings: Array<Float32Array>, options?: EnrollOptionsArg | undefined | null): Promise<any>
+  /**
+   * The embedding of an image that already is a face crop, without detection (the face is
+   * the whole image; README, Tight crops).
+   */
+  embedFaceCrop(image: Uint8Array | string | RawImage): Promise<FaceEmbedding>
   /** Deletes a subject with its templates; rejects with "not_found" if absent. */
   deleteSubject(collection: string, subject: string, actor?: string | undefined | null): Promise<void>
   /** Quality report under a profile, with optional overrides of its limits. */
@@ -140,6 +158,15 @@ export interface FaceEmbedding {
   model: string
 }
 
+/** One face's answer of `identifyAll` (or `identifyEmbedding`): the face and its candidates. */
+export interface Identification {
+  /** The face searched with (absent for a stored vector). */
+  face?: Face
+  threshold: number
+  fmr?: number
+  candidates: Array<Candidate>
+}
+
 export interface Liveness {
   /** Probability the face is live, 0..1. */
   score: number
@@ -182,6 +209,8 @@ export interface Verification {
   fmr?: number
   matched: boolean
   templateId: string
+  /** The face verified (absent for a stored vector). */
+  face?: Face
 }
 
 /** The library version. */

@@ -328,6 +328,14 @@ faceprint_status faceprint_extract_largest(const faceprint_engine *engine,
                                            faceprint_embedding **out,
                                            faceprint_error **err);
 
+// The embedding of an image that already is a face crop (another detector's box, a document
+// portrait), without detection: the face is the whole image, its landmarks at YuNet's mean
+// positions in its own box. Free with `faceprint_embedding_free`.
+faceprint_status faceprint_embed_face_crop(const faceprint_engine *engine,
+                                           const faceprint_image *image,
+                                           faceprint_embedding **out,
+                                           faceprint_error **err);
+
 // Number of embeddings (0 for NULL).
 size_t faceprint_embedding_list_len(const faceprint_embedding_list *list);
 
@@ -490,6 +498,40 @@ faceprint_status faceprint_identify(const faceprint_engine *engine,
                                     const char *actor,
                                     faceprint_identification **out,
                                     faceprint_error **err);
+
+// 1:1 with an embedding already extracted (e.g. each of `faceprint_extract`'s, to verify every
+// face of an image) or made by `faceprint_embedding_from_vector`. `out->face` is all zeros for
+// an embedding made from a vector.
+faceprint_status faceprint_verify_embedding(const faceprint_engine *engine,
+                                            const char *collection,
+                                            const char *subject,
+                                            const faceprint_embedding *embedding,
+                                            const faceprint_threshold *threshold,
+                                            const char *actor,
+                                            faceprint_verification *out,
+                                            faceprint_error **err);
+
+// 1:N with an embedding already extracted (each of `faceprint_extract`'s identifies every
+// face of an image) or made by `faceprint_embedding_from_vector`.
+faceprint_status faceprint_identify_embedding(const faceprint_engine *engine,
+                                              const char *collection,
+                                              const faceprint_embedding *embedding,
+                                              size_t top_k,
+                                              const faceprint_threshold *threshold,
+                                              const char *actor,
+                                              faceprint_identification **out,
+                                              faceprint_error **err);
+
+// Enrolls `subject` from embeddings already extracted or made from vectors; all are stored or
+// none. Options and report as for `faceprint_enroll`.
+faceprint_status faceprint_enroll_embeddings(const faceprint_engine *engine,
+                                             const char *collection,
+                                             const char *subject,
+                                             const faceprint_embedding *const *embeddings,
+                                             size_t embedding_count,
+                                             const char *options_json,
+                                             char **report_json,
+                                             faceprint_error **err);
 
 // Number of candidates (0 for NULL).
 size_t faceprint_identification_len(const faceprint_identification *id);

@@ -4,7 +4,8 @@
 use crate::errors::OrThrow;
 use crate::image::{RawImage, Source};
 use crate::results::{
-    Candidate, Comparison, Face, FaceEmbedding, Liveness, MatchOptions, Verification,
+    Candidate, Comparison, Face, FaceEmbedding, Identification, Liveness, MatchOptions,
+    Verification,
 };
 use crate::tasks::*;
 use faceprint::store::{MasterKey, MemoryStore, SqliteStore, TemplateStore};
@@ -283,14 +284,56 @@ impl Engine {
                 t,
                 o.actor.as_deref(),
             )?;
-            Ok(Verification {
-                subject: v.subject,
-                score: v.score as f64,
-                threshold: v.threshold as f64,
-                fmr: v.fmr,
-                matched: v.matched,
-                template_id: v.template_id,
-            })
+            Ok(Verification::new(v, true))
+        })))
+    }
+
+    /// 1:1 for every face of `image`: one Verification per face, each with its `face`.
+    #[napi(ts_return_type = "Promise<Array<Verification>>")]
+    pub fn verify_all(
+        &self,
+        env: Env,
+        collection: String,
+        subject: String,
+        image: Either3<Uint8Array, String, RawImage>,
+        options: Option<MatchOptions>,
+    ) -> napi::Result<AsyncTask<VerifyAllTask>> {
+        let o = options.unwrap_or_default();
+        let t = threshold(&env, &o)?;
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        Ok(AsyncTask::new(VerifyAllTask::new(move || {
+            let all = engine.verify_all(
+                &collection,
+                &subject,
+                &source.load(&engine)?,
+                t,
+                o.actor.as_deref(),
+            )?;
+            Ok(all
+                .into_iter()
+                .map(|v| Verification::new(v, true))
+                .collect())
+        })))
+    }
+
+    /// 1:1 with a stored embedding vector of this engine's model.
+    #[napi(ts_return_type = "Promise<Verification>")]
+    pub fn verify_embedding(
+        &self,
+        env: Env,
+        collection: String,
+        subject: String,
+        embedding: Float32Array,
+        options: Option<MatchOptions>,
+    ) -> napi::Result<AsyncTask<VerifyTask>> {
+        let o = options.unwrap_or_default();
+        let t = threshold(&env, &o)?;
+        let probe = stored_probe(&self.engine, &embedding).or_throw(&env)?;
+        let engine = self.engine.clone();
+        Ok(AsyncTask::new(VerifyTask::new(move || {
+            let v =
+                engine.verify_embedding(&collection, &subject, &probe, t, o.actor.as_deref())?;
+            Ok(Verification::new(v, false))
         })))
     }
 
@@ -316,17 +359,103 @@ impl Engine {
                 t,
                 o.actor.as_deref(),
             )?;
-            Ok(id
-                .candidates
+            Ok(id.candidates.into_iter().map(Candidate::from).collect())
+        })))
+    }
+
+    /// 1:N for every face of `image`: one Identification (face + candidates) per face.
+    #[napi(ts_return_type = "Promise<Array<Identification>>")]
+    pub fn identify_all(
+        &self,
+        env: Env,
+        collection: String,
+        image: Either3<Uint8Array, String, RawImage>,
+        options: Option<MatchOptions>,
+    ) -> napi::Result<AsyncTask<IdentifyAllTask>> {
+        let o = options.unwrap_or_default();
+        let t = threshold(&env, &o)?;
+        let top_k = crate::numbers::whole(o.top_k.unwrap_or(5.0), "topK", u32::MAX as u64)
+            .or_throw(&env)? as usize;
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        Ok(AsyncTask::new(IdentifyAllTask::new(move || {
+            let all = engine.identify_all(
+                &collection,
+                &source.load(&engine)?,
+                top_k,
+                t,
+                o.actor.as_deref(),
+            )?;
+            Ok(all
                 .into_iter()
-                .map(|c| Candidate {
-                    subject: c.subject,
-                    score: c.score as f64,
-                    matched: c.matched,
-                    template_id: c.template_id,
-                })
+                .map(|id| Identification::new(id, true))
                 .collect())
         })))
+    }
+
+    /// 1:N with a stored embedding vector of this engine's model.
+    #[napi(ts_return_type = "Promise<Identification>")]
+    pub fn identify_embedding(
+        &self,
+        env: Env,
+        collection: String,
+        embedding: Float32Array,
+        options: Option<MatchOptions>,
+    ) -> napi::Result<AsyncTask<IdentificationTask>> {
+        let o = options.unwrap_or_default();
+        let t = threshold(&env, &o)?;
+        let top_k = crate::numbers::whole(o.top_k.unwrap_or(5.0), "topK", u32::MAX as u64)
+            .or_throw(&env)? as usize;
+        let probe = stored_probe(&self.engine, &embedding).or_throw(&env)?;
+        let engine = self.engine.clone();
+        Ok(AsyncTask::new(IdentificationTask::new(move || {
+            let id =
+                engine.identify_embedding(&collection, &probe, top_k, t, o.actor.as_deref())?;
+            Ok(Identification::new(id, false))
+        })))
+    }
+
+    /// Enrolls `subject` from stored embedding vectors; all are stored or none. Resolves to
+    /// the enrollment report.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn enroll_embeddings(
+        &self,
+        env: Env,
+        collection: String,
+        subject: String,
+        embeddings: Vec<Float32Array>,
+        options: Option<EnrollOptionsArg>,
+    ) -> napi::Result<AsyncTask<JsonTask>> {
+        let o = options.unwrap_or_default();
+        let opts = EnrollOptions {
+            display_name: o.display_name,
+            metadata: o.metadata,
+            sources: o.sources.unwrap_or_default(),
+            actor: o.actor,
+            ..EnrollOptions::default()
+        };
+        let vectors = embeddings
+            .iter()
+            .map(|v| self.engine.embedding_from_vector(v.to_vec()))
+            .collect::<faceprint::Result<Vec<_>>>()
+            .or_throw(&env)?;
+        let engine = self.engine.clone();
+        Ok(AsyncTask::new(JsonTask::new(move || {
+            Json::of(&engine.enroll_embeddings(&collection, &subject, vectors, &opts)?)
+        })))
+    }
+
+    /// The embedding of an image that already is a face crop, without detection (the face is
+    /// the whole image; README, Tight crops).
+    #[napi(ts_return_type = "Promise<FaceEmbedding>")]
+    pub fn embed_face_crop(
+        &self,
+        image: Either3<Uint8Array, String, RawImage>,
+    ) -> AsyncTask<ExtractLargestTask> {
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        AsyncTask::new(ExtractLargestTask::new(move || {
+            let fe = engine.embed_face_crop(&source.load(&engine)?)?;
+            Ok(FaceEmbedding::new(&fe.embedding, Some(&fe.face)))
+        }))
     }
 
     /// Deletes a subject with its templates; rejects with "not_found" if absent.
@@ -396,4 +525,15 @@ fn extract_largest(
 ) -> faceprint::Result<FaceEmbedding> {
     let fe = engine.extract_largest(&source.load(engine)?)?;
     Ok(FaceEmbedding::new(&fe.embedding, Some(&fe.face)))
+}
+
+/// A stored vector as a probe: checked and normalised by the core, with no face.
+fn stored_probe(
+    engine: &faceprint::Engine,
+    vector: &Float32Array,
+) -> faceprint::Result<faceprint::FaceEmbedding> {
+    Ok(faceprint::FaceEmbedding {
+        face: faceprint::Face::whole_image(0, 0),
+        embedding: engine.embedding_from_vector(vector.to_vec())?,
+    })
 }

@@ -69,6 +69,54 @@ pub struct Verification {
     pub fmr: Option<f64>,
     pub matched: bool,
     pub template_id: String,
+    /// The face verified (absent for a stored vector).
+    pub face: Option<Face>,
+}
+
+impl Verification {
+    pub fn new(v: faceprint::Verification, from_photo: bool) -> Verification {
+        Verification {
+            face: from_photo.then(|| Face::from(&v.face)),
+            subject: v.subject,
+            score: v.score as f64,
+            threshold: v.threshold as f64,
+            fmr: v.fmr,
+            matched: v.matched,
+            template_id: v.template_id,
+        }
+    }
+}
+
+/// One face's answer of `identifyAll` (or `identifyEmbedding`): the face and its candidates.
+#[napi(object)]
+pub struct Identification {
+    /// The face searched with (absent for a stored vector).
+    pub face: Option<Face>,
+    pub threshold: f64,
+    pub fmr: Option<f64>,
+    pub candidates: Vec<Candidate>,
+}
+
+impl Identification {
+    pub fn new(id: faceprint::Identification, from_photo: bool) -> Identification {
+        Identification {
+            face: from_photo.then(|| Face::from(&id.face)),
+            threshold: id.threshold as f64,
+            fmr: id.fmr,
+            candidates: id.candidates.into_iter().map(Candidate::from).collect(),
+        }
+    }
+}
+
+impl From<faceprint::Candidate> for Candidate {
+    fn from(c: faceprint::Candidate) -> Candidate {
+        Candidate {
+            subject: c.subject,
+            score: c.score as f64,
+            matched: c.matched,
+            template_id: c.template_id,
+        }
+    }
 }
 
 #[napi(object)]

@@ -2,7 +2,7 @@
 //! result (or the error, with its code) back on the JS thread.
 
 use crate::errors::core_error;
-use crate::results::{Candidate, Face, FaceEmbedding, Liveness, Verification};
+use crate::results::{Candidate, Face, FaceEmbedding, Identification, Liveness, Verification};
 use napi::{Env, Task};
 use napi_derive::napi;
 
@@ -52,6 +52,9 @@ task!(ExtractTask => Vec<FaceEmbedding>);
 task!(ExtractLargestTask => FaceEmbedding);
 task!(VerifyTask => Verification);
 task!(IdentifyTask => Vec<Candidate>);
+task!(IdentificationTask => Identification);
+task!(IdentifyAllTask => Vec<Identification>);
+task!(VerifyAllTask => Vec<Verification>);
 task!(LivenessTask => Liveness);
 task!(
     /// Work whose answer is a JSON report (quality, enrollment, session progress).

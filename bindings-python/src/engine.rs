@@ -4,7 +4,8 @@
 use crate::errors::{invalid, IntoPy};
 use crate::image::load;
 use crate::results::{
-    to_dict, Candidate, Comparison, DetectedFace, FaceEmbedding, Liveness, Verification,
+    to_dict, Candidate, Comparison, DetectedFace, FaceEmbedding, Identification, Liveness,
+    Verification,
 };
 use faceprint::store::{MasterKey, MemoryStore, SqliteStore, TemplateStore};
 use faceprint::{EngineConfig, EnrollOptions, QualityProfile, Threshold};
@@ -268,6 +269,43 @@ impl Engine {
         to_dict(py, &report)
     }
 
+    /// Enrolls `subject` from embeddings already extracted (or made by
+    /// `embedding_from_vector`); all are stored or none. Returns the report as a dict.
+    #[pyo3(signature = (collection, subject, embeddings, *, display_name=None, metadata=None, sources=None, actor=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn enroll_embeddings<'py>(
+        &self,
+        py: Python<'py>,
+        collection: &str,
+        subject: &str,
+        embeddings: Vec<PyRef<'py, FaceEmbedding>>,
+        display_name: Option<String>,
+        metadata: Option<&Bound<'py, PyAny>>,
+        sources: Option<Vec<String>>,
+        actor: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let options = EnrollOptions {
+            display_name,
+            metadata: match metadata {
+                Some(m) => Some(
+                    pythonize::depythonize(m).map_err(|e| invalid(py, format!("metadata: {e}")))?,
+                ),
+                None => None,
+            },
+            sources: sources.unwrap_or_default(),
+            actor,
+            ..EnrollOptions::default()
+        };
+        let vectors: Vec<_> = embeddings.iter().map(|e| e.embedding.clone()).collect();
+        let report = py
+            .detach(|| {
+                self.engine
+                    .enroll_embeddings(collection, subject, vectors, &options)
+            })
+            .py_err(py)?;
+        to_dict(py, &report)
+    }
+
     /// 1:1: is the largest face of `image` the enrolled `subject`?
     #[pyo3(signature = (collection, subject, image, *, bgr=false, threshold=None, fmr=None, actor=None))]
     #[allow(clippy::too_many_arguments)]
@@ -287,13 +325,128 @@ impl Engine {
         let v = py
             .detach(|| self.engine.verify(collection, subject, &img, t, actor))
             .py_err(py)?;
-        Ok(Verification {
-            subject: v.subject,
-            score: v.score,
-            threshold: v.threshold,
-            fmr: v.fmr,
-            matched: v.matched,
-            template_id: v.template_id,
+        let face = v.face;
+        Ok(Verification::new(v, Some(face)))
+    }
+
+    /// 1:1 for every face of `image`: one Verification per face, each with its `face`.
+    #[pyo3(signature = (collection, subject, image, *, bgr=false, threshold=None, fmr=None, actor=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn verify_all(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        subject: &str,
+        image: &Bound<'_, PyAny>,
+        bgr: bool,
+        threshold: Option<f32>,
+        fmr: Option<f64>,
+        actor: Option<&str>,
+    ) -> PyResult<Vec<Verification>> {
+        let t = self::threshold(py, threshold, fmr)?;
+        let img = load(py, &self.engine, image, bgr)?;
+        let all = py
+            .detach(|| self.engine.verify_all(collection, subject, &img, t, actor))
+            .py_err(py)?;
+        Ok(all
+            .into_iter()
+            .map(|v| {
+                let face = v.face;
+                Verification::new(v, Some(face))
+            })
+            .collect())
+    }
+
+    /// 1:1 with an embedding already extracted (or made by `embedding_from_vector`).
+    #[pyo3(signature = (collection, subject, embedding, *, threshold=None, fmr=None, actor=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn verify_embedding(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        subject: &str,
+        embedding: &FaceEmbedding,
+        threshold: Option<f32>,
+        fmr: Option<f64>,
+        actor: Option<&str>,
+    ) -> PyResult<Verification> {
+        let t = self::threshold(py, threshold, fmr)?;
+        let probe = embedding.probe();
+        let v = py
+            .detach(|| {
+                self.engine
+                    .verify_embedding(collection, subject, &probe, t, actor)
+            })
+            .py_err(py)?;
+        Ok(Verification::new(v, embedding.face))
+    }
+
+    /// 1:N for every face of `image`: one Identification (face + candidates) per face.
+    #[pyo3(signature = (collection, image, *, top_k=5, bgr=false, threshold=None, fmr=None, actor=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn identify_all(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        image: &Bound<'_, PyAny>,
+        top_k: usize,
+        bgr: bool,
+        threshold: Option<f32>,
+        fmr: Option<f64>,
+        actor: Option<&str>,
+    ) -> PyResult<Vec<Identification>> {
+        let t = self::threshold(py, threshold, fmr)?;
+        let img = load(py, &self.engine, image, bgr)?;
+        let all = py
+            .detach(|| self.engine.identify_all(collection, &img, top_k, t, actor))
+            .py_err(py)?;
+        Ok(all
+            .into_iter()
+            .map(|id| {
+                let face = id.face;
+                Identification::new(id, Some(face))
+            })
+            .collect())
+    }
+
+    /// 1:N with an embedding already extracted (or made by `embedding_from_vector`).
+    #[pyo3(signature = (collection, embedding, *, top_k=5, threshold=None, fmr=None, actor=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn identify_embedding(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        embedding: &FaceEmbedding,
+        top_k: usize,
+        threshold: Option<f32>,
+        fmr: Option<f64>,
+        actor: Option<&str>,
+    ) -> PyResult<Identification> {
+        let t = self::threshold(py, threshold, fmr)?;
+        let probe = embedding.probe();
+        let id = py
+            .detach(|| {
+                self.engine
+                    .identify_embedding(collection, &probe, top_k, t, actor)
+            })
+            .py_err(py)?;
+        Ok(Identification::new(id, embedding.face))
+    }
+
+    /// The embedding of an image that already is a face crop, without detection (the face is
+    /// the whole image; README, Tight crops).
+    #[pyo3(signature = (image, *, bgr=false))]
+    fn embed_face_crop(
+        &self,
+        py: Python<'_>,
+        image: &Bound<'_, PyAny>,
+        bgr: bool,
+    ) -> PyResult<FaceEmbedding> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let fe = py.detach(|| self.engine.embed_face_crop(&img)).py_err(py)?;
+        Ok(FaceEmbedding {
+            embedding: fe.embedding,
+            face: Some(fe.face),
         })
     }
 
@@ -316,16 +469,7 @@ impl Engine {
         let id = py
             .detach(|| self.engine.identify(collection, &img, top_k, t, actor))
             .py_err(py)?;
-        Ok(id
-            .candidates
-            .into_iter()
-            .map(|c| Candidate {
-                subject: c.subject,
-                score: c.score,
-                matched: c.matched,
-                template_id: c.template_id,
-            })
-            .collect())
+        Ok(id.candidates.into_iter().map(Candidate::from).collect())
     }
 
     /// Deletes a subject with its templates; raises NotFoundError if absent.

@@ -20,6 +20,7 @@ fn _faceprint(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<results::Comparison>()?;
     m.add_class::<results::Verification>()?;
     m.add_class::<results::Candidate>()?;
+    m.add_class::<results::Identification>()?;
     m.add_class::<results::Liveness>()?;
     m.add_class::<sessions::LivenessSession>()?;
     m.add_class::<sessions::EnrollmentSession>()?;

@@ -51,6 +51,16 @@ pub struct FaceEmbedding {
     pub(crate) face: Option<Face>,
 }
 
+impl FaceEmbedding {
+    /// As the core's probe; a stored vector has no face (an empty box at the origin).
+    pub(crate) fn probe(&self) -> faceprint::FaceEmbedding {
+        faceprint::FaceEmbedding {
+            face: self.face.unwrap_or_else(|| Face::whole_image(0, 0)),
+            embedding: self.embedding.clone(),
+        }
+    }
+}
+
 #[pymethods]
 impl FaceEmbedding {
     /// A new float32 array (a copy; changing it changes nothing here).
@@ -111,19 +121,117 @@ impl Comparison {
     }
 }
 
-/// Outcome of `Engine.verify`.
-#[pyclass(frozen, get_all, module = "faceprint", skip_from_py_object)]
+/// Outcome of `Engine.verify` (and of each face of `verify_all`).
+#[pyclass(frozen, module = "faceprint", skip_from_py_object)]
 pub struct Verification {
+    #[pyo3(get)]
     pub subject: String,
+    #[pyo3(get)]
     pub score: f32,
+    #[pyo3(get)]
     pub threshold: f32,
+    #[pyo3(get)]
     pub fmr: Option<f64>,
+    #[pyo3(get)]
     pub matched: bool,
+    #[pyo3(get)]
     pub template_id: String,
+    pub(crate) face: Option<Face>,
+}
+
+impl Verification {
+    /// From the core's result; `face` is None for a probe made from a stored vector.
+    pub fn new(v: faceprint::Verification, face: Option<Face>) -> Verification {
+        Verification {
+            subject: v.subject,
+            score: v.score,
+            threshold: v.threshold,
+            fmr: v.fmr,
+            matched: v.matched,
+            template_id: v.template_id,
+            face,
+        }
+    }
+}
+
+/// One face's answer of `Engine.identify_all` (or an `identify_embedding`): the face and its
+/// candidates, best first.
+#[pyclass(frozen, module = "faceprint", skip_from_py_object)]
+pub struct Identification {
+    pub(crate) face: Option<Face>,
+    pub(crate) threshold: f32,
+    pub(crate) fmr: Option<f64>,
+    pub(crate) candidates: Vec<faceprint::Candidate>,
+}
+
+impl Identification {
+    pub fn new(id: faceprint::Identification, face: Option<Face>) -> Identification {
+        Identification {
+            face,
+            threshold: id.threshold,
+            fmr: id.fmr,
+            candidates: id.candidates,
+        }
+    }
+}
+
+#[pymethods]
+impl Identification {
+    /// The face searched with (None for a stored vector).
+    #[getter]
+    fn face(&self) -> Option<DetectedFace> {
+        self.face.map(|face| DetectedFace { face })
+    }
+
+    #[getter]
+    fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    #[getter]
+    fn fmr(&self) -> Option<f64> {
+        self.fmr
+    }
+
+    #[getter]
+    fn candidates(&self) -> Vec<Candidate> {
+        self.candidates
+            .iter()
+            .cloned()
+            .map(Candidate::from)
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Identification(face={}, candidates={})",
+            self.face
+                .map(|face| DetectedFace { face }.__repr__())
+                .unwrap_or_else(|| "None".into()),
+            self.candidates.len()
+        )
+    }
+}
+
+impl From<faceprint::Candidate> for Candidate {
+    fn from(c: faceprint::Candidate) -> Candidate {
+        Candidate {
+            subject: c.subject,
+            score: c.score,
+            matched: c.matched,
+            template_id: c.template_id,
+        }
+    }
 }
 
 #[pymethods]
 impl Verification {
+    /// The face verified (None for a stored vector).
+    #[getter]
+    fn face(&self) -> Option<DetectedFace> {
+        self.face.map(|face| DetectedFace { face })
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Verification(subject={:?}, score={:.4}, threshold={:.4}, matched={})",

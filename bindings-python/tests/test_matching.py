@@ -97,3 +97,32 @@ def test_bad_engine_settings():
         faceprint.Engine(config={"no_such_setting": 1})
     with pytest.raises(faceprint.ModelsNotFoundError):
         faceprint.Engine("/nonexistent/models")
+
+
+def test_every_face_face_crops_and_stored_embeddings(engine):
+    gallery = faceprint.Engine(store=faceprint.Store.memory())
+    gallery.enroll("c", "obama", [DEV / "faces" / "named" / "obama_obama.jpg"])
+    gallery.enroll("c", "biden", [DEV / "faces" / "named" / "biden_biden.jpg"])
+    group = DEV / "hard" / "multi_face" / "fr_obama_and_biden.jpg"
+    found = gallery.identify_all("c", group, top_k=1)
+    assert len(found) == 3
+    named = sorted(r.candidates[0].subject for r in found if r.candidates[0].matched)
+    assert named == ["biden", "obama"]
+    assert all(len(r.face.bbox) == 4 for r in found)
+    verified = gallery.verify_all("c", "obama", group)
+    assert [v.matched for v in verified].count(True) == 1
+    assert all(v.face is not None for v in verified)
+
+    # A stored vector identifies, verifies and enrolls like a photo.
+    probe = gallery.extract_largest(DEV / "faces" / "test" / "obama1.jpg")
+    stored = gallery.embedding_from_vector(probe.embedding)
+    result = gallery.identify_embedding("c", stored, top_k=2)
+    assert result.candidates[0].subject == "obama" and result.face is None
+    assert gallery.verify_embedding("c", "obama", stored).matched
+    report = gallery.enroll_embeddings("c", "obama-copy", [stored])
+    assert len(report["template_ids"]) == 1
+    with pytest.raises(faceprint.InvalidEmbeddingError):
+        gallery.embedding_from_vector(np.zeros(3, np.float32))
+    crop = gallery.embed_face_crop(lfw("Tony_Blair", 1))
+    assert crop.face.bbox == (0.0, 0.0, 250.0, 250.0)
+    assert len(crop) == gallery.embedding_dim

@@ -1,12 +1,12 @@
 /*
- * Enrolls everyone in a gallery folder, then identifies the person in a probe photo.
+ * Enrolls everyone in a gallery folder, then identifies every face of a probe photo.
  *
  *   identify GALLERY_DIR PROBE_IMAGE [MODELS_DIR]
  *
  * GALLERY_DIR holds one folder per person (the folder name is the subject), each with one or
  * more photos showing that person alone. Prints one line per enrolled person, then the best
- * candidates for the probe. Exit status: 0 when the probe matched someone, 1 when it matched
- * nobody, 2 on an error.
+ * candidates for each face of the probe. Exit status: 0 when a face matched someone, 1 when none
+ * did (or the probe shows no face), 2 on an error.
  *
  * Plain C99 (plus POSIX dirent); build:
  *   gcc -std=c99 -Wall -Wextra -Werror identify.c $(pkg-config --cflags --libs faceprint)
@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
     faceprint_engine_builder *builder = NULL;
     faceprint_engine *engine = NULL;
     faceprint_image *probe = NULL;
-    faceprint_identification *found = NULL;
+    faceprint_embedding_list *faces = NULL;
     char **people = NULL;
     int people_count = 0;
 
@@ -170,24 +170,39 @@ int main(int argc, char **argv) {
     }
 
     if ((st = faceprint_image_open(engine, probe_path, &probe, &err)) != FACEPRINT_STATUS_OK ||
-        (st = faceprint_identify(engine, COLLECTION, probe, 3, NULL, NULL, &found, &err)) !=
-            FACEPRINT_STATUS_OK) {
+        (st = faceprint_extract(engine, probe, &faces, &err)) != FACEPRINT_STATUS_OK) {
         report(probe_path, st, err);
         goto done;
     }
     exit_code = 1;
-    size_t n = faceprint_identification_len(found);
-    for (size_t i = 0; i < n; i++) {
-        faceprint_candidate c;
-        if (faceprint_identification_get(found, i, &c, NULL) != FACEPRINT_STATUS_OK) break;
-        printf("candidate %zu: %s score %.4f %s\n", i + 1, c.subject, c.score,
-               c.matched ? "MATCH" : "no match");
-        if (c.matched) exit_code = 0;
+    size_t face_count = faceprint_embedding_list_len(faces);
+    if (face_count == 0) printf("no face\n");
+    for (size_t f = 0; f < face_count; f++) {
+        /* Each face's embedding is a probe of its own (owned by the list). */
+        const faceprint_embedding *face = faceprint_embedding_list_get(faces, f);
+        faceprint_identification *found = NULL;
+        if ((st = faceprint_identify_embedding(engine, COLLECTION, face, 3, NULL, NULL, &found, &err)) !=
+            FACEPRINT_STATUS_OK) {
+            report(probe_path, st, err);
+            exit_code = 2;
+            goto done;
+        }
+        int face_matched = 0;
+        size_t n = faceprint_identification_len(found);
+        for (size_t i = 0; i < n; i++) {
+            faceprint_candidate c;
+            if (faceprint_identification_get(found, i, &c, NULL) != FACEPRINT_STATUS_OK) break;
+            printf("face %zu candidate %zu: %s score %.4f %s\n", f + 1, i + 1, c.subject, c.score,
+                   c.matched ? "MATCH" : "no match");
+            if (c.matched) face_matched = 1;
+        }
+        faceprint_identification_free(found);
+        if (face_matched) exit_code = 0;
+        else printf("face %zu: no match\n", f + 1);
     }
-    if (exit_code == 1) printf("no match\n");
 
 done:
-    faceprint_identification_free(found);
+    faceprint_embedding_list_free(faces);
     faceprint_image_free(probe);
     if (people) free_names(people, people_count);
     faceprint_engine_free(engine);

@@ -55,6 +55,29 @@ impl From<FaceEmbedding> for faceprint_embedding {
     }
 }
 
+impl faceprint_embedding {
+    /// As the core's probe: the face it came from, or (made from a vector) an empty box.
+    pub(crate) fn probe(&self) -> FaceEmbedding {
+        let face = self.face.map_or_else(
+            || Face::whole_image(0, 0),
+            |f| Face {
+                bbox: faceprint_core::BoundingBox {
+                    x1: f.x1,
+                    y1: f.y1,
+                    x2: f.x2,
+                    y2: f.y2,
+                },
+                landmarks: std::array::from_fn(|i| [f.landmarks[2 * i], f.landmarks[2 * i + 1]]),
+                score: f.score,
+            },
+        );
+        FaceEmbedding {
+            face,
+            embedding: self.embedding.clone(),
+        }
+    }
+}
+
 /// Every face of an image with its embedding. Immutable: may be shared between threads.
 pub struct faceprint_embedding_list(Vec<faceprint_embedding>);
 
@@ -191,6 +214,26 @@ pub unsafe extern "C" fn faceprint_extract_largest(
         let image = borrow(image, "image")?;
         let out = Out::new(out, "out")?;
         let fe = engine.0.extract_largest(&image.0)?;
+        out.write(into_raw(faceprint_embedding::from(fe)));
+        Ok(())
+    })
+}
+
+/// The embedding of an image that already is a face crop (another detector's box, a document
+/// portrait), without detection: the face is the whole image, its landmarks at YuNet's mean
+/// positions in its own box. Free with `faceprint_embedding_free`.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embed_face_crop(
+    engine: *const faceprint_engine,
+    image: *const faceprint_image,
+    out: *mut *mut faceprint_embedding,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let image = borrow(image, "image")?;
+        let out = Out::new(out, "out")?;
+        let fe = engine.0.embed_face_crop(&image.0)?;
         out.write(into_raw(faceprint_embedding::from(fe)));
         Ok(())
     })

@@ -1,7 +1,7 @@
 //! Template stores and the enroll / verify / identify / delete calls over them.
 
 use crate::engine::{faceprint_engine, faceprint_image};
-use crate::faces::{faceprint_face, faceprint_threshold, threshold};
+use crate::faces::{faceprint_embedding, faceprint_face, faceprint_threshold, threshold};
 use crate::handle::{borrow, free, into_raw, json_string, optional_string, string, Out};
 use crate::status::{faceprint_error, faceprint_status, guard, out_of_range, quiet, Failure};
 use faceprint_core::store::{MasterKey, MemoryStore, SqliteStore, TemplateStore};
@@ -182,18 +182,128 @@ pub unsafe extern "C" fn faceprint_identify(
         let actor = optional_string(actor, "actor")?;
         let out = Out::new(out, "out")?;
         let id = engine.0.identify(collection, &image.0, top_k, t, actor)?;
-        let candidates = id
-            .candidates
+        out.write(into_raw(identification(&id)));
+        Ok(())
+    })
+}
+
+fn identification(id: &faceprint_core::Identification) -> faceprint_identification {
+    let candidates = id
+        .candidates
+        .iter()
+        .map(|c| {
+            let subject = CString::new(c.subject.as_str()).unwrap_or_default();
+            (subject, c.score, c.matched)
+        })
+        .collect();
+    faceprint_identification {
+        candidates,
+        face: faceprint_face::from(&id.face),
+    }
+}
+
+/// 1:1 with an embedding already extracted (e.g. each of `faceprint_extract`'s, to verify every
+/// face of an image) or made by `faceprint_embedding_from_vector`. `out->face` is all zeros for
+/// an embedding made from a vector.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_verify_embedding(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    subject: *const c_char,
+    embedding: *const faceprint_embedding,
+    threshold: *const faceprint_threshold,
+    actor: *const c_char,
+    out: *mut faceprint_verification,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let subject = string(subject, "subject")?;
+        let probe = borrow(embedding, "embedding")?.probe();
+        let t = self::threshold(threshold)?;
+        let actor = optional_string(actor, "actor")?;
+        let out = Out::new(out, "out")?;
+        let v = engine
+            .0
+            .verify_embedding(collection, subject, &probe, t, actor)?;
+        out.write(faceprint_verification {
+            score: v.score,
+            threshold: v.threshold,
+            fmr: v.fmr.unwrap_or(f64::NAN),
+            matched: v.matched,
+            face: faceprint_face::from(&v.face),
+        });
+        Ok(())
+    })
+}
+
+/// 1:N with an embedding already extracted (each of `faceprint_extract`'s identifies every
+/// face of an image) or made by `faceprint_embedding_from_vector`.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_identify_embedding(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    embedding: *const faceprint_embedding,
+    top_k: usize,
+    threshold: *const faceprint_threshold,
+    actor: *const c_char,
+    out: *mut *mut faceprint_identification,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let probe = borrow(embedding, "embedding")?.probe();
+        let t = self::threshold(threshold)?;
+        let actor = optional_string(actor, "actor")?;
+        let out = Out::new(out, "out")?;
+        let id = engine
+            .0
+            .identify_embedding(collection, &probe, top_k, t, actor)?;
+        out.write(into_raw(identification(&id)));
+        Ok(())
+    })
+}
+
+/// Enrolls `subject` from embeddings already extracted or made from vectors; all are stored or
+/// none. Options and report as for `faceprint_enroll`.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_enroll_embeddings(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    subject: *const c_char,
+    embeddings: *const *const faceprint_embedding,
+    embedding_count: usize,
+    options_json: *const c_char,
+    report_json: *mut *mut c_char,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let subject = string(subject, "subject")?;
+        if embeddings.is_null() && embedding_count > 0 {
+            return Err(Failure::Null("embeddings"));
+        }
+        let options = match optional_string(options_json, "options_json")? {
+            Some(json) => EnrollOptions::from_json(json)?,
+            None => EnrollOptions::default(),
+        };
+        let out = Out::new(report_json, "report_json")?;
+        let handles = if embedding_count == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(embeddings, embedding_count)
+        };
+        let vectors = handles
             .iter()
-            .map(|c| {
-                let subject = CString::new(c.subject.as_str()).unwrap_or_default();
-                (subject, c.score, c.matched)
-            })
-            .collect();
-        out.write(into_raw(faceprint_identification {
-            candidates,
-            face: faceprint_face::from(&id.face),
-        }));
+            .map(|h| borrow(*h, "embeddings[i]").map(|e| e.embedding.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let report = engine
+            .0
+            .enroll_embeddings(collection, subject, vectors, &options)?;
+        out.write(json_string(&report)?);
         Ok(())
     })
 }

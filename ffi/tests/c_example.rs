@@ -97,7 +97,7 @@ fn c_example_enrolls_a_folder_and_identifies_a_probe() {
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(t.contains("enrolled Tony_Blair from 2 photo(s)"), "{t}");
     assert!(
-        t.contains("candidate 1: Colin_Powell") && t.contains("MATCH"),
+        t.contains("face 1 candidate 1: Colin_Powell") && t.contains("MATCH"),
         "{t}"
     );
 
@@ -109,7 +109,22 @@ fn c_example_enrolls_a_folder_and_identifies_a_probe() {
         .unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
-    assert!(t.contains("no match") && !t.contains("MATCH"), "{t}");
+    assert!(
+        t.contains("face 1: no match") && !t.contains("MATCH"),
+        "{t}"
+    );
+
+    // Every face of a group photo is identified: each person enrolled is named once.
+    let o = Command::new(&exe)
+        .arg(tmp.join("gallery"))
+        .arg(lfw.join("../../dev/hard/multi_face/fr_obama_and_biden.jpg"))
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(
+        t.contains("face 3 candidate 1:"),
+        "three faces searched: {t}"
+    );
 
     // Errors come back as status names with messages (exit 2).
     let truncated = tmp.join("truncated.jpg");

@@ -15,6 +15,7 @@ from ._errors import FaceprintError
 from ._faceprint import (
     AuthenticationSession,
     Candidate,
+    Identification,
     Comparison,
     DetectedFace,
     EnrollmentSession,
@@ -36,6 +37,7 @@ __all__ = [
     "Comparison",
     "Verification",
     "Candidate",
+    "Identification",
     "Liveness",
     "LivenessSession",
     "EnrollmentSession",

@@ -44,12 +44,24 @@ class Verification:
     fmr: Optional[float]
     matched: bool
     template_id: str
+    @property
+    def face(self) -> Optional[DetectedFace]: ...
 
 class Candidate:
     subject: str
     score: float
     matched: bool
     template_id: str
+
+class Identification:
+    @property
+    def face(self) -> Optional[DetectedFace]: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def fmr(self) -> Optional[float]: ...
+    @property
+    def candidates(self) -> List[Candidate]: ...
 
 class Liveness:
     score: float
@@ -127,6 +139,60 @@ class Engine:
         fmr: Optional[float] = None,
         actor: Optional[str] = None,
     ) -> List[Candidate]: ...
+    def identify_all(
+        self,
+        collection: str,
+        image: ImageInput,
+        *,
+        top_k: int = 5,
+        bgr: bool = False,
+        threshold: Optional[float] = None,
+        fmr: Optional[float] = None,
+        actor: Optional[str] = None,
+    ) -> List[Identification]: ...
+    def identify_embedding(
+        self,
+        collection: str,
+        embedding: FaceEmbedding,
+        *,
+        top_k: int = 5,
+        threshold: Optional[float] = None,
+        fmr: Optional[float] = None,
+        actor: Optional[str] = None,
+    ) -> Identification: ...
+    def verify_all(
+        self,
+        collection: str,
+        subject: str,
+        image: ImageInput,
+        *,
+        bgr: bool = False,
+        threshold: Optional[float] = None,
+        fmr: Optional[float] = None,
+        actor: Optional[str] = None,
+    ) -> List[Verification]: ...
+    def verify_embedding(
+        self,
+        collection: str,
+        subject: str,
+        embedding: FaceEmbedding,
+        *,
+        threshold: Optional[float] = None,
+        fmr: Optional[float] = None,
+        actor: Optional[str] = None,
+    ) -> Verification: ...
+    def enroll_embeddings(
+        self,
+        collection: str,
+        subject: str,
+        embeddings: Sequence[FaceEmbedding],
+        *,
+        display_name: Optional[str] = None,
+        metadata: Optional[Any] = None,
+        sources: Optional[List[str]] = None,
+        actor: Optional[str] = None,
+    ) -> Dict[str, Any]: ...
+    def embed_face_crop(self, image: ImageInput, *, bgr: bool = False) -> FaceEmbedding: ...
     def delete_subject(self, collection: str, subject: str, *, actor: Optional[str] = None) -> None: ...
     def quality(
         self,
