@@ -799,6 +799,9 @@ impl Engine {
             None => {
                 let mut lenient = self.inner.config.detection;
                 lenient.score_threshold = lenient.score_threshold.min(0.5);
+                // The first pass already retried a tight crop; padded at 0.5, a cup of
+                // coffee (hard/non_face) fills the image like a face.
+                lenient.crop_retry_margin = 0.0;
                 let unsure = self.detect_with(image, &lenient)?;
                 match detect::largest(&unsure) {
                     Some(f) => *f,
