@@ -71,6 +71,23 @@ pub struct EnrollOptionsArg {
     pub actor: Option<String>,
 }
 
+impl EnrollOptionsArg {
+    /// The core's options; a bad face policy throws `invalid_argument`.
+    fn into_core(self, env: &Env) -> napi::Result<EnrollOptions> {
+        let mut opts = EnrollOptions {
+            display_name: self.display_name,
+            metadata: self.metadata,
+            sources: self.sources.unwrap_or_default(),
+            actor: self.actor,
+            ..EnrollOptions::default()
+        };
+        if let Some(policy) = &self.face_policy {
+            opts.face_policy = policy.parse().or_throw(env)?;
+        }
+        Ok(opts)
+    }
+}
+
 #[napi(object)]
 #[derive(Default)]
 pub struct QualityOptions {
@@ -243,15 +260,7 @@ impl Engine {
         images: Vec<Either3<Uint8Array, String, RawImage>>,
         options: Option<EnrollOptionsArg>,
     ) -> napi::Result<AsyncTask<JsonTask>> {
-        let o = options.unwrap_or_default();
-        let mut opts = EnrollOptions::default();
-        if let Some(policy) = &o.face_policy {
-            opts.face_policy = policy.parse().or_throw(&env)?;
-        }
-        opts.display_name = o.display_name;
-        opts.metadata = o.metadata;
-        opts.sources = o.sources.unwrap_or_default();
-        opts.actor = o.actor;
+        let opts = options.unwrap_or_default().into_core(&env)?;
         let engine = self.engine.clone();
         let sources: Vec<Source> = images.into_iter().map(Source::from).collect();
         Ok(AsyncTask::new(JsonTask::new(move || {
@@ -425,14 +434,7 @@ impl Engine {
         embeddings: Vec<Float32Array>,
         options: Option<EnrollOptionsArg>,
     ) -> napi::Result<AsyncTask<JsonTask>> {
-        let o = options.unwrap_or_default();
-        let opts = EnrollOptions {
-            display_name: o.display_name,
-            metadata: o.metadata,
-            sources: o.sources.unwrap_or_default(),
-            actor: o.actor,
-            ..EnrollOptions::default()
-        };
+        let opts = options.unwrap_or_default().into_core(&env)?;
         let vectors = embeddings
             .iter()
             .map(|v| self.engine.embedding_from_vector(v.to_vec()))
@@ -532,8 +534,7 @@ fn stored_probe(
     engine: &faceprint::Engine,
     vector: &Float32Array,
 ) -> faceprint::Result<faceprint::FaceEmbedding> {
-    Ok(faceprint::FaceEmbedding {
-        face: faceprint::Face::whole_image(0, 0),
-        embedding: engine.embedding_from_vector(vector.to_vec())?,
-    })
+    Ok(faceprint::FaceEmbedding::stored(
+        engine.embedding_from_vector(vector.to_vec())?,
+    ))
 }

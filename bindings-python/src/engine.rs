@@ -59,6 +59,28 @@ fn threshold(py: Python<'_>, score: Option<f32>, fmr: Option<f64>) -> PyResult<O
 }
 
 /// A dict argument as JSON text for the core's JSON-over-defaults parsers.
+/// The enrollment options both enroll calls take.
+fn enroll_options(
+    py: Python<'_>,
+    display_name: Option<String>,
+    metadata: Option<&Bound<'_, PyAny>>,
+    sources: Option<Vec<String>>,
+    actor: Option<String>,
+) -> PyResult<EnrollOptions> {
+    Ok(EnrollOptions {
+        display_name,
+        metadata: match metadata {
+            Some(m) => {
+                Some(pythonize::depythonize(m).map_err(|e| invalid(py, format!("metadata: {e}")))?)
+            }
+            None => None,
+        },
+        sources: sources.unwrap_or_default(),
+        actor,
+        ..EnrollOptions::default()
+    })
+}
+
 pub fn dict_json(py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
     let Some(value) = value else {
         return Ok(String::new());
@@ -246,19 +268,10 @@ impl Engine {
         sources: Option<Vec<String>>,
         actor: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut options = EnrollOptions::default();
+        let mut options = enroll_options(py, display_name, metadata, sources, actor)?;
         if let Some(policy) = face_policy {
             options.face_policy = policy.parse().py_err(py)?;
         }
-        options.display_name = display_name;
-        options.metadata = match metadata {
-            Some(m) => {
-                Some(pythonize::depythonize(m).map_err(|e| invalid(py, format!("metadata: {e}")))?)
-            }
-            None => None,
-        };
-        options.sources = sources.unwrap_or_default();
-        options.actor = actor;
         let images = images
             .iter()
             .map(|i| load(py, &self.engine, &i, bgr))
@@ -284,18 +297,7 @@ impl Engine {
         sources: Option<Vec<String>>,
         actor: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = EnrollOptions {
-            display_name,
-            metadata: match metadata {
-                Some(m) => Some(
-                    pythonize::depythonize(m).map_err(|e| invalid(py, format!("metadata: {e}")))?,
-                ),
-                None => None,
-            },
-            sources: sources.unwrap_or_default(),
-            actor,
-            ..EnrollOptions::default()
-        };
+        let options = enroll_options(py, display_name, metadata, sources, actor)?;
         let vectors: Vec<_> = embeddings.iter().map(|e| e.embedding.clone()).collect();
         let report = py
             .detach(|| {

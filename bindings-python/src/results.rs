@@ -54,9 +54,12 @@ pub struct FaceEmbedding {
 impl FaceEmbedding {
     /// As the core's probe; a stored vector has no face (an empty box at the origin).
     pub(crate) fn probe(&self) -> faceprint::FaceEmbedding {
-        faceprint::FaceEmbedding {
-            face: self.face.unwrap_or_else(|| Face::whole_image(0, 0)),
-            embedding: self.embedding.clone(),
+        match self.face {
+            Some(face) => faceprint::FaceEmbedding {
+                face,
+                embedding: self.embedding.clone(),
+            },
+            None => faceprint::FaceEmbedding::stored(self.embedding.clone()),
         }
     }
 }

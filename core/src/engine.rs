@@ -34,6 +34,16 @@ pub struct FaceEmbedding {
     pub embedding: Embedding,
 }
 
+impl FaceEmbedding {
+    /// A probe from a stored vector (no photo): its face is an empty box at the origin.
+    pub fn stored(embedding: Embedding) -> FaceEmbedding {
+        FaceEmbedding {
+            face: Face::whole_image(0, 0),
+            embedding,
+        }
+    }
+}
+
 /// Behaviour settings of an engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

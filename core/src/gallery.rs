@@ -138,6 +138,8 @@ impl Default for IndexConfig {
 /// A collection's templates in a search index, with the maps back to subjects.
 struct CollectionIndex {
     config: IndexConfig,
+    /// The collection's model: probes of another are refused.
+    model_id: String,
     dim: usize,
     hnsw: bool,
     /// Deletions since the index was last built (tombstones, for HNSW).
@@ -155,14 +157,16 @@ struct CollectionIndex {
 impl CollectionIndex {
     fn build(
         store: &dyn TemplateStore,
-        collection: &str,
-        dim: usize,
+        collection: &crate::store::Collection,
         config: IndexConfig,
     ) -> Result<CollectionIndex> {
+        let (dim, model_id) = (collection.dim, collection.model_id.clone());
+        let collection = collection.name.as_str();
         let crate::store::CollectionTemplates { templates, damaged } =
             store.all_templates(collection)?;
         let mut ci = CollectionIndex {
             config,
+            model_id,
             dim,
             hnsw: false,
             removed_since_build: 0,
@@ -391,25 +395,32 @@ impl Gallery {
         }
         let built = Arc::new(RwLock::new(CollectionIndex::build(
             &*self.store,
-            collection,
-            c.dim,
+            &c,
             self.config,
         )?));
         map.insert(collection.to_string(), built.clone());
         Ok(built)
     }
 
-    /// A probe of another model than the collection's is refused, naming the model to load.
-    fn check_model(&self, collection: &str, probe: &Embedding) -> Result<()> {
-        let c = self.store.collection(collection)?;
-        if c.model_id != probe.model_id() || c.dim != probe.dim() {
-            return Err(Error::CollectionModel {
-                collection: collection.to_string(),
-                collection_model: c.model_id,
-                engine_model: probe.model_id().to_string(),
-            });
+    /// The collection's index, after refusing a probe of another model (naming the model to
+    /// load). The model comes from the cached index: no store read per search.
+    fn index_for(
+        &self,
+        collection: &str,
+        probe: &Embedding,
+    ) -> Result<Arc<RwLock<CollectionIndex>>> {
+        let index = self.index(collection)?;
+        {
+            let ci = index.read().unwrap_or_else(|p| p.into_inner());
+            if ci.model_id != probe.model_id() || ci.dim != probe.dim() {
+                return Err(Error::CollectionModel {
+                    collection: collection.to_string(),
+                    collection_model: ci.model_id.clone(),
+                    engine_model: probe.model_id().to_string(),
+                });
+            }
         }
-        Ok(())
+        Ok(index)
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -492,13 +503,12 @@ impl Gallery {
         let subject = crate::store::normalize_id(subject)?;
         let subject = subject.as_str();
         let op = self.op(collection, actor);
-        self.check_model(collection, probe)?;
+        let index = self.index_for(collection, probe)?;
         let s = self.store.subject(collection, subject)?;
         if s.disabled {
             op.record(AuditAction::Verify, Some(subject), "subject_disabled", None)?;
             return Err(Error::SubjectDisabled(subject.to_string()));
         }
-        let index = self.index(collection)?;
         let (best, damaged) = {
             let ci = index.read().unwrap_or_else(|p| p.into_inner());
             (
@@ -546,8 +556,7 @@ impl Gallery {
         if top_k == 0 {
             return Err(Error::InvalidArgument("top_k must be at least 1".into()));
         }
-        self.check_model(collection, probe)?;
-        let index = self.index(collection)?;
+        let index = self.index_for(collection, probe)?;
         let top = index
             .read()
             .unwrap_or_else(|p| p.into_inner())

@@ -43,37 +43,27 @@ pub struct faceprint_face_list(Vec<faceprint_face>);
 /// Immutable: may be shared between threads.
 pub struct faceprint_embedding {
     pub(crate) embedding: Embedding,
-    face: Option<faceprint_face>,
+    face: Option<Face>,
 }
 
 impl From<FaceEmbedding> for faceprint_embedding {
     fn from(fe: FaceEmbedding) -> Self {
         faceprint_embedding {
-            face: Some(faceprint_face::from(&fe.face)),
+            face: Some(fe.face),
             embedding: fe.embedding,
         }
     }
 }
 
 impl faceprint_embedding {
-    /// As the core's probe: the face it came from, or (made from a vector) an empty box.
+    /// As the core's probe: the face it came from, or (made from a vector) none.
     pub(crate) fn probe(&self) -> FaceEmbedding {
-        let face = self.face.map_or_else(
-            || Face::whole_image(0, 0),
-            |f| Face {
-                bbox: faceprint_core::BoundingBox {
-                    x1: f.x1,
-                    y1: f.y1,
-                    x2: f.x2,
-                    y2: f.y2,
-                },
-                landmarks: std::array::from_fn(|i| [f.landmarks[2 * i], f.landmarks[2 * i + 1]]),
-                score: f.score,
+        match self.face {
+            Some(face) => FaceEmbedding {
+                face,
+                embedding: self.embedding.clone(),
             },
-        );
-        FaceEmbedding {
-            face,
-            embedding: self.embedding.clone(),
+            None => FaceEmbedding::stored(self.embedding.clone()),
         }
     }
 }
@@ -337,7 +327,7 @@ pub unsafe extern "C" fn faceprint_embedding_face(
                 "this embedding was made from a vector and has no face".into(),
             ))
         })?;
-        out.write(face);
+        out.write(faceprint_face::from(&face));
         Ok(())
     })
 }

@@ -105,19 +105,9 @@ pub unsafe extern "C" fn faceprint_enroll(
         let engine = borrow(engine, "engine")?;
         let collection = string(collection, "collection")?;
         let subject = string(subject, "subject")?;
-        if images.is_null() && image_count > 0 {
-            return Err(Failure::Null("images"));
-        }
-        let options = match optional_string(options_json, "options_json")? {
-            Some(json) => EnrollOptions::from_json(json)?,
-            None => EnrollOptions::default(),
-        };
+        let handles = handles(images, image_count, "images")?;
+        let options = enroll_options(options_json)?;
         let out = Out::new(report_json, "report_json")?;
-        let handles = if image_count == 0 {
-            &[][..]
-        } else {
-            std::slice::from_raw_parts(images, image_count)
-        };
         // The core takes owned images; the handles stay the caller's.
         let images = handles
             .iter()
@@ -184,6 +174,29 @@ pub unsafe extern "C" fn faceprint_identify(
         let id = engine.0.identify(collection, &image.0, top_k, t, actor)?;
         out.write(into_raw(identification(&id)));
         Ok(())
+    })
+}
+
+/// The caller's array of `count` handles (NULL only when empty).
+unsafe fn handles<'a, T>(
+    ptr: *const *const T,
+    count: usize,
+    name: &'static str,
+) -> Result<&'a [*const T], Failure> {
+    if count == 0 {
+        Ok(&[])
+    } else if ptr.is_null() {
+        Err(Failure::Null(name))
+    } else {
+        Ok(std::slice::from_raw_parts(ptr, count))
+    }
+}
+
+/// Enrollment options from JSON (NULL: the defaults).
+unsafe fn enroll_options(options_json: *const c_char) -> Result<EnrollOptions, Failure> {
+    Ok(match optional_string(options_json, "options_json")? {
+        Some(json) => EnrollOptions::from_json(json)?,
+        None => EnrollOptions::default(),
     })
 }
 
@@ -283,19 +296,9 @@ pub unsafe extern "C" fn faceprint_enroll_embeddings(
         let engine = borrow(engine, "engine")?;
         let collection = string(collection, "collection")?;
         let subject = string(subject, "subject")?;
-        if embeddings.is_null() && embedding_count > 0 {
-            return Err(Failure::Null("embeddings"));
-        }
-        let options = match optional_string(options_json, "options_json")? {
-            Some(json) => EnrollOptions::from_json(json)?,
-            None => EnrollOptions::default(),
-        };
+        let handles = handles(embeddings, embedding_count, "embeddings")?;
+        let options = enroll_options(options_json)?;
         let out = Out::new(report_json, "report_json")?;
-        let handles = if embedding_count == 0 {
-            &[][..]
-        } else {
-            std::slice::from_raw_parts(embeddings, embedding_count)
-        };
         let vectors = handles
             .iter()
             .map(|h| borrow(*h, "embeddings[i]").map(|e| e.embedding.clone()))

@@ -2,7 +2,7 @@
 //! a photo that already is a face crop (no detection), or a stored embedding (JSON).
 
 use clap::Args;
-use faceprint::{Engine, Error, Face, FaceEmbedding, Image};
+use faceprint::{Engine, Error, FaceEmbedding, Image};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -134,8 +134,5 @@ pub fn read_embedding(engine: &Engine, file: &Path) -> Result<FaceEmbedding, Err
                 .ok_or_else(|| bad(format!("element {i} is not a number")))
         })
         .collect::<Result<Vec<f32>, Error>>()?;
-    Ok(FaceEmbedding {
-        face: Face::whole_image(0, 0),
-        embedding: engine.embedding_from_vector(vector)?,
-    })
+    Ok(FaceEmbedding::stored(engine.embedding_from_vector(vector)?))
 }

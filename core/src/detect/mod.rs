@@ -289,7 +289,7 @@ pub(crate) fn detect_with_retries(
 }
 
 /// Faces found on `image` padded by `margin` of its size on every side, in `image`'s coordinates.
-pub fn detect_padded(
+pub(crate) fn detect_padded(
     detector: &dyn Detector,
     image: &Image,
     options: &DetectionOptions,
