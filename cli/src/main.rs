@@ -253,6 +253,10 @@ fn main() -> ExitCode {
         }
     };
     let g = &cli.global;
+    if let Err(e) = output::init_log(g.human) {
+        output::error(None, &e);
+        return ExitCode::from(2);
+    }
     let result = match &cli.command {
         Command::Detect { images } => commands::images::detect(g, images),
         Command::Embed { images } => commands::images::embed(g, images),

@@ -66,3 +66,54 @@ pub fn face_text(f: &Face) -> String {
         f.landmarks[1][1]
     )
 }
+
+/// The library's log lines (index rebuilt or restored, snapshot saved) on stderr: one JSON
+/// object per line, or plain text with `-H`. `FACEPRINT_LOG` sets the level: off, error, warn,
+/// info (default) or debug.
+struct StderrLog {
+    human: bool,
+}
+
+impl log::Log for StderrLog {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::max_level() && m.target().starts_with("faceprint")
+    }
+
+    fn log(&self, r: &log::Record<'_>) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        let level = r.level().as_str().to_ascii_lowercase();
+        let mut err = std::io::stderr().lock();
+        let _ = if self.human {
+            writeln!(err, "faceprint: {level}: {}", r.args())
+        } else {
+            writeln!(
+                err,
+                "{}",
+                json!({"log": {"level": level, "message": r.args().to_string()}})
+            )
+        };
+    }
+
+    fn flush(&self) {}
+}
+
+pub fn init_log(human: bool) -> Result<(), Error> {
+    let level = match std::env::var("FACEPRINT_LOG").as_deref() {
+        Err(_) | Ok("") | Ok("info") => log::LevelFilter::Info,
+        Ok("off") => log::LevelFilter::Off,
+        Ok("error") => log::LevelFilter::Error,
+        Ok("warn") => log::LevelFilter::Warn,
+        Ok("debug") => log::LevelFilter::Debug,
+        Ok(other) => {
+            return Err(Error::InvalidArgument(format!(
+                "FACEPRINT_LOG={other:?} is not off, error, warn, info or debug"
+            )))
+        }
+    };
+    // Only fails if a logger is already set, which nothing else in the command does.
+    let _ = log::set_boxed_logger(Box::new(StderrLog { human }));
+    log::set_max_level(level);
+    Ok(())
+}

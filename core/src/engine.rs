@@ -717,6 +717,20 @@ impl Engine {
             .collect()
     }
 
+    /// The collection's search index: exact or HNSW, how it was loaded (restored from its
+    /// snapshot, with the changes since, or built, and why), and what is not saved yet. Loads
+    /// the index if no call has yet.
+    pub fn index_status(&self, collection: &str) -> Result<crate::gallery::IndexStatus> {
+        self.gallery()?.index_status(collection)
+    }
+
+    /// Saves the HNSW graph of every loaded collection with changes since its last snapshot
+    /// (a server calls this before it stops; dropping the last clone of the engine does too).
+    pub fn save_index_snapshots(&self) -> Result<()> {
+        self.gallery()?.save_snapshots();
+        Ok(())
+    }
+
     /// Deletes a subject with its templates and data key; it is never returned again.
     pub fn delete_subject(
         &self,

@@ -1,11 +1,15 @@
 //! Enroll, verify and identify over a [`TemplateStore`], with one in-memory [`VectorIndex`] per
 //! collection built from the store on first use. The store is written first and is the source of
 //! truth; a crash between the two leaves nothing to repair, since the index is rebuilt on open.
+//! An HNSW graph is saved beside the store (graph and template ids, no vectors) and restored on
+//! open by joining its nodes to the store's templates by id: templates added since are inserted,
+//! those deleted since are dropped, and scores always come from the store's own vectors.
 
 use crate::compare::Threshold;
 use crate::detect::Face;
 use crate::embed::Embedding;
 use crate::error::{Error, Result};
+use crate::index::snapshot::Snapshot;
 use crate::index::{FlatIndex, HnswConfig, HnswIndex, VectorIndex};
 use crate::store::{AuditAction, AuditEvent, NewTemplate, Subject, Template, TemplateStore};
 use serde::{Deserialize, Serialize};
@@ -122,6 +126,13 @@ pub struct IndexConfig {
     pub hnsw: HnswConfig,
     /// Rebuild an HNSW graph once this share of it is deleted entries.
     pub max_deleted_fraction: f64,
+    /// Save each HNSW graph beside the store (where the store keeps snapshots) and restore it
+    /// on open instead of rebuilding.
+    pub snapshots: bool,
+    /// Save a collection's graph again once this many templates were added or deleted since
+    /// the last save (or 1 % of the collection, if more); 0 saves only after a rebuild and
+    /// when the engine is dropped.
+    pub snapshot_min_changes: usize,
 }
 
 impl Default for IndexConfig {
@@ -131,7 +142,86 @@ impl Default for IndexConfig {
             hnsw_min_templates: 100_000,
             hnsw: HnswConfig::default(),
             max_deleted_fraction: 0.1,
+            snapshots: true,
+            snapshot_min_changes: 1000,
         }
+    }
+}
+
+/// How a collection's search index was made when it was loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IndexSource {
+    /// An exact scan over the templates (small collections).
+    Exact,
+    /// An HNSW graph restored from its snapshot, with the store's changes since applied.
+    Snapshot {
+        /// The store's change sequence the snapshot was tagged with.
+        change_seq: Option<u64>,
+        /// Templates enrolled since the snapshot, inserted into the graph.
+        added: usize,
+        /// Templates deleted since the snapshot, dropped from the graph.
+        removed: usize,
+    },
+    /// An HNSW graph built from the templates, and why no snapshot was used.
+    Built { reason: String },
+}
+
+/// A collection's search index, as [`crate::Engine::index_status`] reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexStatus {
+    pub collection: String,
+    pub templates: usize,
+    pub hnsw: bool,
+    pub source: IndexSource,
+    /// Milliseconds the index took to load (templates decrypted, graph restored or built).
+    pub load_ms: f64,
+    /// Templates added or deleted since the graph was last saved.
+    pub unsaved_changes: usize,
+}
+
+/// Each index key's template: (subject, template id). Keys are handed out in order from 0, so
+/// this is a vector, not a map.
+#[derive(Default)]
+struct Entries {
+    slots: Vec<Option<(Arc<str>, String)>>,
+    live: usize,
+}
+
+impl Entries {
+    fn get(&self, key: u64) -> Option<&(Arc<str>, String)> {
+        self.slots.get(key as usize)?.as_ref()
+    }
+
+    fn insert(&mut self, key: u64, entry: (Arc<str>, String)) {
+        let i = key as usize;
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
+        }
+        if self.slots[i].replace(entry).is_none() {
+            self.live += 1;
+        }
+    }
+
+    fn remove(&mut self, key: u64) {
+        if let Some(slot) = self.slots.get_mut(key as usize) {
+            if slot.take().is_some() {
+                self.live -= 1;
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Live keys, ascending.
+    fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.is_some())
+            .map(|(k, _)| k as u64)
     }
 }
 
@@ -145,13 +235,18 @@ struct CollectionIndex {
     /// Deletions since the index was last built (tombstones, for HNSW).
     removed_since_build: usize,
     index: Box<dyn VectorIndex>,
-    by_key: HashMap<u64, (Arc<str>, String)>,
+    by_key: Entries,
     by_subject: HashMap<Arc<str>, Vec<u64>>,
     disabled: HashSet<Arc<str>>,
     /// Subjects whose key or templates did not open when the index was built: left out of
     /// every answer, and named by the error verify gives for them.
     damaged: HashSet<String>,
     next_key: u64,
+    name: String,
+    source: IndexSource,
+    load_ms: f64,
+    /// Templates added or deleted since the graph was last saved (or built).
+    unsaved: usize,
 }
 
 impl CollectionIndex {
@@ -160,63 +255,222 @@ impl CollectionIndex {
         collection: &crate::store::Collection,
         config: IndexConfig,
     ) -> Result<CollectionIndex> {
+        let started = std::time::Instant::now();
         let (dim, model_id) = (collection.dim, collection.model_id.clone());
         let collection = collection.name.as_str();
-        let crate::store::CollectionTemplates { templates, damaged } =
-            store.all_templates(collection)?;
+        let all = store.collection_vectors(collection)?;
+        if all.dim != dim || all.vectors.len() != all.templates.len() * dim {
+            return Err(Error::StoreCorrupt(format!(
+                "collection {collection:?}: the store gave {} floats for {} templates of {dim}",
+                all.vectors.len(),
+                all.templates.len()
+            )));
+        }
+        let decrypted_ms = started.elapsed().as_secs_f64() * 1e3;
+        let names: Vec<Arc<str>> = all
+            .subjects
+            .iter()
+            .map(|(name, _)| Arc::from(name.as_str()))
+            .collect();
         let mut ci = CollectionIndex {
             config,
             model_id,
             dim,
             hnsw: false,
             removed_since_build: 0,
-            index: Box::new(FlatIndex::with_capacity(dim, templates.len())),
-            by_key: HashMap::with_capacity(templates.len()),
-            by_subject: HashMap::new(),
-            disabled: HashSet::new(),
-            damaged: damaged.into_iter().map(|d| d.subject).collect(),
+            index: Box::new(FlatIndex::new(dim)),
+            by_key: Entries::default(),
+            by_subject: HashMap::with_capacity(names.len()),
+            disabled: names
+                .iter()
+                .zip(&all.subjects)
+                .filter(|(_, (_, disabled))| *disabled)
+                .map(|(n, _)| n.clone())
+                .collect(),
+            damaged: all.damaged.iter().map(|d| d.subject.clone()).collect(),
             next_key: 0,
+            name: collection.to_string(),
+            source: IndexSource::Exact,
+            load_ms: 0.0,
+            unsaved: 0,
         };
-        for t in &templates {
-            ci.add(&t.subject, &t.id, &t.embedding)?;
-        }
-        ci.rebalance()?;
-        let mut offset = 0;
-        loop {
-            let page = store.list_subjects(collection, offset, 1000)?;
-            for s in page.iter().filter(|s| s.disabled) {
-                ci.disabled.insert(s.external_id.as_str().into());
+        let n = all.templates.len();
+        let restored = if n >= config.hnsw_min_templates {
+            match ci.restore(store, &all, &names) {
+                Ok(()) => {
+                    if let IndexSource::Snapshot {
+                        change_seq,
+                        added,
+                        removed,
+                    } = &ci.source
+                    {
+                        log::info!(
+                            "collection {collection:?}: search index restored from its snapshot \
+                             (change {}) in {:.0} ms ({decrypted_ms:.0} ms reading and decrypting \
+                             {n} templates); {added} added and {removed} deleted since",
+                            change_seq.map_or("?".into(), |s| s.to_string()),
+                            started.elapsed().as_secs_f64() * 1e3,
+                        );
+                    }
+                    true
+                }
+                Err(why) => {
+                    let reason = why.to_string();
+                    if matches!(why, Error::NotFound(_)) {
+                        log::info!(
+                            "collection {collection:?}: building the search index of {n} templates ({reason})"
+                        );
+                    } else {
+                        log::warn!(
+                            "collection {collection:?}: the saved search index is not usable, \
+                             rebuilding it from {n} templates: {reason}"
+                        );
+                    }
+                    ci.source = IndexSource::Built { reason };
+                    false
+                }
             }
-            if page.len() < 1000 {
-                break;
+        } else {
+            false
+        };
+        if !restored {
+            let mut flat = FlatIndex::with_capacity(dim, n);
+            for ((s, id), v) in all.templates.into_iter().zip(all.vectors.chunks_exact(dim)) {
+                let key = ci.register(names[s as usize].clone(), id);
+                flat.insert(key, v)?;
             }
-            offset += page.len();
+            ci.index = Box::new(flat);
+            ci.rebalance()?;
         }
+        ci.load_ms = started.elapsed().as_secs_f64() * 1e3;
         Ok(ci)
     }
 
-    fn add(&mut self, subject: &str, template_id: &str, e: &Embedding) -> Result<()> {
+    /// Restores the HNSW graph from the store's snapshot, joined to the store's templates by
+    /// id. Any reason it cannot be used is an error (`not_found` when there is none): the
+    /// caller rebuilds.
+    fn restore(
+        &mut self,
+        store: &dyn TemplateStore,
+        all: &crate::store::CollectionVectors,
+        names: &[Arc<str>],
+    ) -> Result<()> {
+        if !self.config.snapshots {
+            return Err(Error::NotFound("snapshots are turned off".into()));
+        }
+        let bytes = store
+            .load_index_snapshot(&self.name)?
+            .ok_or_else(|| Error::NotFound("no saved snapshot".into()))?;
+        let snap = Snapshot::decode(&bytes)?;
+        drop(bytes);
+        if snap.model_id != self.model_id || snap.dim != self.dim {
+            return Err(Error::StoreCorrupt(format!(
+                "the snapshot is of {} x{}, the collection of {} x{}",
+                snap.model_id, snap.dim, self.model_id, self.dim
+            )));
+        }
+        if snap.graph.m() != self.config.hnsw.m.clamp(4, 128) {
+            return Err(Error::InvalidArgument(format!(
+                "the snapshot's graph has m = {}, the engine asks for {}",
+                snap.graph.m(),
+                self.config.hnsw.m
+            )));
+        }
+        let templates = &all.templates;
+        let by_id: HashMap<&str, usize> = templates
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.1.as_str(), i))
+            .collect();
+        let mut keep = vec![false; snap.template_ids.len()];
+        let mut used = vec![false; templates.len()];
+        let mut order = Vec::with_capacity(templates.len());
+        for (node, id) in snap.template_ids.iter().enumerate() {
+            if let Some(&i) = by_id.get(id.as_str()) {
+                if !std::mem::replace(&mut used[i], true) {
+                    keep[node] = true;
+                    order.push(i);
+                }
+            }
+        }
+        drop(by_id);
+        let (kept, removed) = (order.len(), snap.template_ids.len() - order.len());
+        let added = templates.len() - kept;
+        // Inserting into a graph costs about as much per template as building it: past a
+        // quarter of new templates, a fresh build is as fast and gives a better graph.
+        if added > kept / 4 {
+            return Err(Error::InvalidArgument(format!(
+                "the snapshot holds {kept} of the {} templates; rebuilding is faster",
+                templates.len()
+            )));
+        }
+        let graph = if removed > 0 {
+            snap.graph.retain(&keep)
+        } else {
+            snap.graph
+        };
+        let dim = self.dim;
+        let vector = |i: usize| &all.vectors[i * dim..(i + 1) * dim];
+        let mut vectors = Vec::with_capacity(templates.len() * dim);
+        let mut keys = Vec::with_capacity(kept);
+        for &i in &order {
+            let (s, id) = &templates[i];
+            keys.push(self.register(names[*s as usize].clone(), id.clone()));
+            vectors.extend_from_slice(vector(i));
+        }
+        let mut h = HnswIndex::restore(dim, self.config.hnsw, graph, keys, vectors)?;
+        let mut new = Vec::with_capacity(added);
+        for (i, (s, id)) in templates.iter().enumerate().filter(|(i, _)| !used[*i]) {
+            new.push((
+                self.register(names[*s as usize].clone(), id.clone()),
+                vector(i),
+            ));
+        }
+        h.extend_parallel(&new)?;
+        self.index = Box::new(h);
+        self.hnsw = true;
+        self.removed_since_build = removed;
+        self.unsaved = added + removed;
+        self.source = IndexSource::Snapshot {
+            change_seq: Some(snap.change_seq),
+            added,
+            removed,
+        };
+        // Many deletions since the snapshot leave gaps in the graph: rebuild past the limit.
+        self.rebalance()
+    }
+
+    /// Gives a template its index key and records whose it is.
+    fn register(&mut self, subject: Arc<str>, template_id: String) -> u64 {
         let key = self.next_key;
-        self.index.insert(key, e.vector())?;
         self.next_key += 1;
+        self.by_subject
+            .entry(subject.clone())
+            .or_default()
+            .push(key);
+        self.by_key.insert(key, (subject, template_id));
+        key
+    }
+
+    fn add(&mut self, subject: &str, template_id: &str, e: &Embedding) -> Result<()> {
+        crate::index::check_vector(self.dim, e.vector())?;
         let subject: Arc<str> = self
             .by_subject
             .get_key_value(subject)
             .map(|(k, _)| k.clone())
             .unwrap_or_else(|| subject.into());
-        self.by_subject
-            .entry(subject.clone())
-            .or_default()
-            .push(key);
-        self.by_key.insert(key, (subject, template_id.to_string()));
+        let key = self.register(subject, template_id.to_string());
+        self.index.insert(key, e.vector())?;
+        self.unsaved += 1;
         Ok(())
     }
 
     fn remove_subject(&mut self, subject: &str) -> Result<()> {
         for key in self.by_subject.remove(subject).unwrap_or_default() {
             self.index.remove(key);
-            self.by_key.remove(&key);
+            self.by_key.remove(key);
             self.removed_since_build += 1;
+            self.unsaved += 1;
         }
         self.disabled.remove(subject);
         self.damaged.remove(subject);
@@ -235,8 +489,7 @@ impl CollectionIndex {
         if !(grow || stale || shrink) {
             return Ok(());
         }
-        let mut keys: Vec<u64> = self.by_key.keys().copied().collect();
-        keys.sort_unstable();
+        let keys: Vec<u64> = self.by_key.keys().collect();
         let items: Vec<(u64, &[f32])> = keys
             .iter()
             .filter_map(|&k| self.index.get(k).map(|v| (k, v)))
@@ -252,10 +505,77 @@ impl CollectionIndex {
             h.extend_parallel(&items)?;
             Box::new(h)
         };
+        let started = std::time::Instant::now();
         self.index = rebuilt;
         self.hnsw = !shrink;
         self.removed_since_build = 0;
+        if self.hnsw {
+            // A new graph: save it at the next chance.
+            self.unsaved = self.unsaved.max(live.max(1));
+            log::info!(
+                "collection {:?}: search graph of {live} templates built in {:.1} s",
+                self.name,
+                started.elapsed().as_secs_f64()
+            );
+            if matches!(self.source, IndexSource::Exact) {
+                self.source = IndexSource::Built {
+                    reason: "the collection grew past hnsw_min_templates".into(),
+                };
+            }
+        } else {
+            self.source = IndexSource::Exact;
+        }
         Ok(())
+    }
+
+    /// Whether enough has changed since the last save to save the graph again.
+    fn snapshot_due(&self) -> bool {
+        self.hnsw
+            && self.config.snapshots
+            && self.unsaved > 0
+            && (self.unsaved >= self.by_key.len().max(1)
+                || (self.config.snapshot_min_changes > 0
+                    && self.unsaved
+                        >= self
+                            .config
+                            .snapshot_min_changes
+                            .max(self.by_key.len() / 100)))
+    }
+
+    /// The graph as snapshot bytes, and how many unsaved changes they cover.
+    fn snapshot(&self, change_seq: Option<u64>) -> Result<Option<(Vec<u8>, usize)>> {
+        let Some((keys, graph)) = self.index.export_graph() else {
+            return Ok(None);
+        };
+        let template_ids = keys
+            .iter()
+            .map(|&k| {
+                self.by_key
+                    .get(k)
+                    .map(|(_, t)| t.clone())
+                    .ok_or_else(|| Error::Internal(format!("index key {k} has no template")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let bytes = Snapshot {
+            model_id: self.model_id.clone(),
+            dim: self.dim,
+            change_seq: change_seq.unwrap_or(0),
+            template_ids,
+            graph,
+        }
+        .encode()?;
+        Ok(Some((bytes, self.unsaved)))
+    }
+
+    fn status(&self) -> IndexStatus {
+        IndexStatus {
+            collection: self.name.clone(),
+            templates: self.by_key.len(),
+            hnsw: self.hnsw,
+            source: self.source.clone(),
+            load_ms: self.load_ms,
+            unsaved_changes: if self.hnsw { self.unsaved } else { 0 },
+        }
     }
 
     /// Best score per subject over its templates: (score, template id).
@@ -265,7 +585,7 @@ impl CollectionIndex {
             .iter()
             .filter_map(|&k| {
                 let v = self.index.get(k)?;
-                Some((crate::embed::dot(query, v), self.by_key.get(&k)?.1.clone()))
+                Some((crate::embed::dot(query, v), self.by_key.get(k)?.1.clone()))
             })
             .max_by(|a, b| a.0.total_cmp(&b.0))
     }
@@ -284,7 +604,7 @@ impl CollectionIndex {
             let mut seen: HashSet<&str> = HashSet::new();
             let mut out = Vec::new();
             for h in &hits {
-                let Some((subject, template)) = self.by_key.get(&h.key) else {
+                let Some((subject, template)) = self.by_key.get(h.key) else {
                     continue;
                 };
                 if self.disabled.contains(subject)
@@ -356,6 +676,12 @@ impl Op<'_> {
     }
 }
 
+impl Drop for Gallery {
+    fn drop(&mut self) {
+        self.save_snapshots();
+    }
+}
+
 impl Gallery {
     pub fn new(store: Arc<dyn TemplateStore>, config: IndexConfig) -> Gallery {
         Gallery {
@@ -393,13 +719,107 @@ impl Gallery {
         if let Some(i) = map.get(collection) {
             return Ok(i.clone());
         }
+        // Read before the templates: the tag never claims changes the snapshot lacks.
+        let change_seq = self.store.change_seq(collection)?;
         let built = Arc::new(RwLock::new(CollectionIndex::build(
             &*self.store,
             &c,
             self.config,
         )?));
         map.insert(collection.to_string(), built.clone());
+        drop(map);
+        if built
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .snapshot_due()
+        {
+            self.save_snapshot_tagged(&built, change_seq);
+        }
         Ok(built)
+    }
+
+    /// Saves the collection's graph if enough changed since the last save.
+    fn save_snapshot_if_due(&self, index: &RwLock<CollectionIndex>) {
+        if index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .snapshot_due()
+        {
+            let name = index.read().unwrap_or_else(|p| p.into_inner()).name.clone();
+            match self.store.change_seq(&name) {
+                Ok(seq) => self.save_snapshot_tagged(index, seq),
+                Err(e) => log::warn!("collection {name:?}: index snapshot not saved: {e}"),
+            }
+        }
+    }
+
+    /// Saves the graph (searches go on meanwhile: only a read lock is held while it is
+    /// serialised). A failure is logged, never returned: the snapshot is a cache and the
+    /// write it follows has already succeeded.
+    fn save_snapshot_tagged(&self, index: &RwLock<CollectionIndex>, change_seq: Option<u64>) {
+        let started = std::time::Instant::now();
+        let (name, snapshot) = {
+            let ci = index.read().unwrap_or_else(|p| p.into_inner());
+            (ci.name.clone(), ci.snapshot(change_seq))
+        };
+        let saved = snapshot.and_then(|s| match s {
+            Some((bytes, covered)) => self
+                .store
+                .save_index_snapshot(&name, &bytes)
+                .map(|()| Some((bytes.len(), covered))),
+            None => Ok(None),
+        });
+        match saved {
+            Ok(Some((bytes, covered))) => {
+                let mut ci = index.write().unwrap_or_else(|p| p.into_inner());
+                ci.unsaved = ci.unsaved.saturating_sub(covered);
+                log::info!(
+                    "collection {name:?}: search index snapshot saved ({} templates, {:.1} MB, {:.0} ms)",
+                    ci.by_key.len(),
+                    bytes as f64 / 1e6,
+                    started.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            Ok(None) => {}
+            Err(e) => log::warn!("collection {name:?}: index snapshot not saved: {e}"),
+        }
+    }
+
+    /// Saves every loaded collection's graph that has unsaved changes (also done when the
+    /// engine is dropped).
+    pub fn save_snapshots(&self) {
+        let loaded: Vec<Arc<RwLock<CollectionIndex>>> = self
+            .indexes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let _w = self.lock_writer();
+        for index in loaded {
+            let (name, dirty) = {
+                let ci = index.read().unwrap_or_else(|p| p.into_inner());
+                (
+                    ci.name.clone(),
+                    ci.hnsw && ci.config.snapshots && ci.unsaved > 0,
+                )
+            };
+            if dirty {
+                match self.store.change_seq(&name) {
+                    Ok(seq) => self.save_snapshot_tagged(&index, seq),
+                    Err(e) => log::warn!("collection {name:?}: index snapshot not saved: {e}"),
+                }
+            }
+        }
+    }
+
+    /// The collection's search index (loaded if it was not).
+    pub fn index_status(&self, collection: &str) -> Result<IndexStatus> {
+        Ok(self
+            .index(collection)?
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .status())
     }
 
     /// The collection's index, after refusing a probe of another model (naming the model to
@@ -484,6 +904,7 @@ impl Gallery {
             }
             ci.rebalance()?;
         }
+        self.save_snapshot_if_due(&index);
         Ok(EnrollReport {
             subject: subject_row,
             template_ids: ids,
@@ -606,6 +1027,7 @@ impl Gallery {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove_subject(subject)?;
+        self.save_snapshot_if_due(&index);
         op.record(AuditAction::Delete, Some(subject), "ok", None)
     }
 

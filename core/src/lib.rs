@@ -40,7 +40,7 @@ pub use engine::{
 pub use error::{Error, ErrorCode, Result};
 pub use gallery::{
     Candidate, DuplicateWarning, EnrollOptions, EnrollReport, FacePolicy, Identification,
-    IndexConfig, QualityGate, SubjectExport, Verification,
+    IndexConfig, IndexSource, IndexStatus, QualityGate, SubjectExport, Verification,
 };
 pub use image::{Image, ImageLimits, PixelFormat};
 pub use landmarks::{EyeOpenness, HeadPose, MeshLandmarks};

@@ -7,32 +7,8 @@
 //!     cargo run --release -p faceprint-bench --bin identify-scale -- lfw.jsonl [N] [EF...]
 
 use faceprint::index::{FlatIndex, HnswConfig, HnswIndex, VectorIndex};
-use faceprint::Embedding;
-use faceprint_bench::random_unit;
-use std::collections::BTreeMap;
-use std::io::BufRead;
+use faceprint_bench::{percentile, rss_bytes, ScaleData};
 use std::time::Instant;
-
-fn rss_bytes() -> usize {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<usize>()
-                    .unwrap_or(0)
-                    * 1024
-            })
-        })
-        .unwrap_or(0)
-}
-
-fn percentile(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -49,36 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![64, 128]
     };
 
-    // LFW embeddings by person, in file order.
-    let mut people: BTreeMap<String, Vec<Embedding>> = BTreeMap::new();
-    let file = std::io::BufReader::new(std::fs::File::open(cache)?);
-    for line in file.lines().skip(1) {
-        let (path, e): (String, Option<Embedding>) = serde_json::from_str(&line?)?;
-        let Some(e) = e else { continue };
-        let p = std::path::Path::new(&path);
-        let person = p
-            .parent()
-            .and_then(|d| d.file_name())
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default();
-        people.entry(person).or_default().push(e);
-    }
-    let dim = people.values().next().ok_or("no embeddings in the cache")?[0].dim();
-    let mut gallery: Vec<Vec<f32>> = Vec::with_capacity(n);
-    let mut probes: Vec<(usize, Vec<f32>)> = Vec::new();
-    for list in people.values() {
-        let id = gallery.len();
-        gallery.push(list[0].vector().to_vec());
-        for e in &list[1..] {
-            probes.push((id, e.vector().to_vec()));
-        }
-    }
-    let lfw_gallery = gallery.len();
-    let mut state = 0x1234_5678_9abc_def1u64;
-    while gallery.len() < n {
-        gallery.push(random_unit(&mut state, dim));
-    }
-    gallery.truncate(n.max(lfw_gallery));
+    let data = ScaleData::load(cache, n)?;
+    let (dim, lfw_gallery, probes) = (data.dim, data.lfw_gallery, &data.probes);
+    let gallery = &data.gallery;
     let items: Vec<(u64, &[f32])> = gallery
         .iter()
         .enumerate()
@@ -96,10 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (k, v) in &items {
         flat.insert(*k, v)?;
     }
-    let sample: Vec<&(usize, Vec<f32>)> = probes
-        .iter()
-        .step_by((probes.len() / 1000).max(1))
-        .collect();
+    let sample = data.probe_sample();
     let t = Instant::now();
     let exact: Vec<u64> = sample
         .iter()
@@ -120,7 +66,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let mut builds = Vec::new();
     let mut index = None;
-    for threads in [1usize, 2] {
+    // FACEPRINT_BENCH_THREADS=2 builds once, on two threads (a 1M build on one takes long).
+    let thread_counts: Vec<usize> = std::env::var("FACEPRINT_BENCH_THREADS")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .map(|t| t.trim().parse())
+        .collect::<Result<_, _>>()?;
+    for threads in thread_counts {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()?;
@@ -142,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for ef in efs {
         h.set_ef_search(ef);
         let mut lat = Vec::with_capacity(probes.len());
-        for (_, q) in &probes {
+        for (_, q) in probes {
             let t = Instant::now();
             let top = h.search(q, 5)?;
             lat.push(t.elapsed().as_secs_f64() * 1e3);

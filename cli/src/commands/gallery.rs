@@ -28,6 +28,11 @@ pub struct StoreArgs {
     /// Who is acting, for the audit log
     #[arg(long)]
     actor: Option<String>,
+    /// Search collections of at least this many templates with an HNSW graph, saved beside
+    /// the store (DB.index/) and restored on the next open (default 100000; below it, an
+    /// exact scan)
+    #[arg(long, value_name = "N")]
+    hnsw_min_templates: Option<usize>,
 }
 
 /// The longest key file read: a base64 key is 44 bytes, so anything this long is not one.
@@ -65,8 +70,13 @@ impl StoreArgs {
                     "{} is read-only: reading only, audit events are skipped", self.db.display())}})
             );
         }
+        let mut index = faceprint::IndexConfig::default();
+        if let Some(n) = self.hnsw_min_templates {
+            index.hnsw_min_templates = n;
+        }
         g.engine_builder()?
             .store(Arc::new(store))
+            .index(index)
             .collection_model(&self.collection)
             .build()
     }

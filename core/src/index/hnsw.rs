@@ -439,6 +439,326 @@ impl HnswIndex {
     }
 }
 
+/// An HNSW graph without its vectors: what a snapshot saves (see [`HnswIndex::export`]).
+/// Node `i` of the graph is the `i`-th key/vector given back to [`HnswIndex::restore`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct HnswGraph {
+    m: usize,
+    ef_construction: usize,
+    seed: u64,
+    rng: u64,
+    level: Vec<u8>,
+    links0: Vec<u32>,
+    upper: Vec<Vec<u32>>,
+    entry: u32,
+    max_level: usize,
+}
+
+/// Why saved graph bytes cannot be used.
+fn bad(why: impl Into<String>) -> crate::Error {
+    crate::Error::StoreCorrupt(format!("index graph: {}", why.into()))
+}
+
+/// Little-endian reader over a byte slice that fails instead of panicking.
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
+
+impl<'a> Reader<'a> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.0.len() < n {
+            return Err(bad(format!(
+                "cut short ({} bytes left, {n} needed)",
+                self.0.len()
+            )));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    pub(crate) fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().unwrap_or_default(),
+        ))
+    }
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().unwrap_or_default(),
+        ))
+    }
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().unwrap_or_default(),
+        ))
+    }
+    fn u32s(&mut self, n: usize) -> Result<Vec<u32>> {
+        let bytes = self.take(n.checked_mul(4).ok_or_else(|| bad("size overflows"))?)?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
+    }
+}
+
+impl HnswGraph {
+    pub fn len(&self) -> usize {
+        self.level.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.level.is_empty()
+    }
+
+    /// Neighbours per node on upper layers, as built.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Appends the graph's bytes (little-endian) to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(32 + self.level.len() + self.links0.len() * 4);
+        for v in [self.m as u32, self.ef_construction as u32] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.seed.to_le_bytes());
+        out.extend_from_slice(&self.rng.to_le_bytes());
+        for v in [self.level.len() as u32, self.entry, self.max_level as u32] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.level);
+        for l in self.links0.iter().chain(self.upper.iter().flatten()) {
+            out.extend_from_slice(&l.to_le_bytes());
+        }
+    }
+
+    /// Reads a graph written by [`HnswGraph::encode`], checking everything a search relies on
+    /// (sizes, every link in range and on a layer its node has), so no byte pattern can make a
+    /// search index out of bounds. Any failure is `store_corrupt`.
+    pub fn decode(bytes: &[u8]) -> Result<HnswGraph> {
+        let mut r = Reader(bytes);
+        let m = r.u32()? as usize;
+        let ef_construction = r.u32()? as usize;
+        let seed = r.u64()?;
+        let rng = r.u64()?;
+        let n = r.u32()? as usize;
+        let entry = r.u32()?;
+        let max_level = r.u32()? as usize;
+        if !(4..=128).contains(&m) {
+            return Err(bad(format!("m = {m} is outside 4..=128")));
+        }
+        if n >= NONE as usize {
+            return Err(bad("too many nodes"));
+        }
+        let level = r.take(n)?.to_vec();
+        if level.iter().any(|&l| l > 15) {
+            return Err(bad("a node's level is above 15"));
+        }
+        let links0 = r.u32s(n * 2 * m)?;
+        let mut upper = Vec::with_capacity(n);
+        for &l in &level {
+            upper.push(r.u32s(l as usize * m)?);
+        }
+        if !r.0.is_empty() {
+            return Err(bad(format!("{} bytes after the graph", r.0.len())));
+        }
+        let g = HnswGraph {
+            m,
+            ef_construction,
+            seed,
+            // xorshift never leaves 0.
+            rng: rng.max(1),
+            level,
+            links0,
+            upper,
+            entry,
+            max_level,
+        };
+        g.check()?;
+        Ok(g)
+    }
+
+    fn check(&self) -> Result<()> {
+        let n = self.level.len();
+        if n == 0 {
+            return if self.entry == NONE {
+                Ok(())
+            } else {
+                Err(bad("an empty graph has an entry point"))
+            };
+        }
+        let top = self.level.iter().copied().max().unwrap_or(0) as usize;
+        if self.entry as usize >= n
+            || self.level[self.entry as usize] as usize != top
+            || self.max_level != top
+        {
+            return Err(bad("the entry point is not a node of the top layer"));
+        }
+        let m0 = 2 * self.m;
+        for (node, nbs) in self.links0.chunks_exact(m0).enumerate() {
+            check_links(nbs, n, node, |_| true)?;
+        }
+        for (node, layers) in self.upper.iter().enumerate() {
+            for (i, nbs) in layers.chunks_exact(self.m).enumerate() {
+                let layer = i + 1;
+                check_links(nbs, n, node, |nb| self.level[nb] as usize >= layer)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The graph over the nodes where `keep` is true, renumbered in order; links to dropped
+    /// nodes are removed and a new entry point is chosen if the old one went.
+    pub fn retain(&self, keep: &[bool]) -> HnswGraph {
+        let mut new_id = vec![NONE; self.level.len()];
+        let mut next = 0u32;
+        for (i, _) in keep.iter().enumerate().filter(|(_, &k)| k) {
+            new_id[i] = next;
+            next += 1;
+        }
+        let remap = |nbs: &[u32], out: &mut Vec<u32>| {
+            let start = out.len();
+            out.extend(
+                nbs.iter()
+                    .take_while(|&&nb| nb != NONE)
+                    .map(|&nb| new_id[nb as usize])
+                    .filter(|&nb| nb != NONE),
+            );
+            out.resize(start + nbs.len(), NONE);
+        };
+        let m0 = 2 * self.m;
+        let mut level = Vec::with_capacity(next as usize);
+        let mut links0 = Vec::with_capacity(next as usize * m0);
+        let mut upper = Vec::with_capacity(next as usize);
+        for old in (0..self.level.len()).filter(|&i| keep[i]) {
+            level.push(self.level[old]);
+            remap(&self.links0[old * m0..(old + 1) * m0], &mut links0);
+            let mut up = Vec::with_capacity(self.upper[old].len());
+            for layer in self.upper[old].chunks_exact(self.m) {
+                remap(layer, &mut up);
+            }
+            upper.push(up);
+        }
+        let (entry, max_level) = if self.entry != NONE && new_id[self.entry as usize] != NONE {
+            (new_id[self.entry as usize], self.max_level)
+        } else {
+            // The first node of the highest level left.
+            level
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+                .map_or((NONE, 0), |(i, &l)| (i as u32, l as usize))
+        };
+        HnswGraph {
+            m: self.m,
+            ef_construction: self.ef_construction,
+            seed: self.seed,
+            rng: self.rng,
+            level,
+            links0,
+            upper,
+            entry,
+            max_level,
+        }
+    }
+}
+
+fn check_links(nbs: &[u32], n: usize, node: usize, on_layer: impl Fn(usize) -> bool) -> Result<()> {
+    for &nb in nbs.iter().take_while(|&&nb| nb != NONE) {
+        if nb as usize >= n || !on_layer(nb as usize) {
+            return Err(bad(format!(
+                "node {node} links to {nb}, which is not on its layer"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl HnswIndex {
+    /// The graph of the live nodes (tombstones left out) and their keys, in node order.
+    pub fn export(&self) -> (Vec<u64>, HnswGraph) {
+        let keep: Vec<bool> = self.deleted.iter().map(|d| !d).collect();
+        let whole = HnswGraph {
+            m: self.cfg.m,
+            ef_construction: self.cfg.ef_construction,
+            seed: self.cfg.seed,
+            rng: self.rng,
+            level: self.level.clone(),
+            links0: self.links0.clone(),
+            upper: self.upper.clone(),
+            entry: self.entry,
+            max_level: self.max_level,
+        };
+        let keys = self
+            .keys
+            .iter()
+            .zip(&keep)
+            .filter(|(_, &k)| k)
+            .map(|(&key, _)| key)
+            .collect();
+        let graph = if self.n_deleted == 0 {
+            whole
+        } else {
+            whole.retain(&keep)
+        };
+        (keys, graph)
+    }
+
+    /// An index from a saved graph and the vectors of its nodes (node `i`: `keys[i]`, the
+    /// `i`-th `dim` floats of `vectors`). `cfg.m` must be the graph's; `ef_search` is taken
+    /// from `cfg`.
+    pub fn restore(
+        dim: usize,
+        cfg: HnswConfig,
+        graph: HnswGraph,
+        keys: Vec<u64>,
+        vectors: Vec<f32>,
+    ) -> Result<HnswIndex> {
+        let n = graph.len();
+        if keys.len() != n || vectors.len() != n * dim {
+            return Err(crate::Error::InvalidArgument(format!(
+                "a graph of {n} nodes needs {n} keys and {n} vectors of {dim}, got {} and {} floats",
+                keys.len(),
+                vectors.len()
+            )));
+        }
+        if graph.m != cfg.m.clamp(4, 128) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "the graph was built with m = {}, the config asks for {}",
+                graph.m, cfg.m
+            )));
+        }
+        for v in vectors.chunks_exact(dim.max(1)) {
+            check_vector(dim, v)?;
+        }
+        let mut slot = HashMap::with_capacity(n);
+        for (i, &k) in keys.iter().enumerate() {
+            if slot.insert(k, i as u32).is_some() {
+                return Err(crate::Error::InvalidArgument(format!(
+                    "key {k} appears twice"
+                )));
+            }
+        }
+        Ok(HnswIndex {
+            dim,
+            cfg: HnswConfig {
+                m: graph.m,
+                ef_construction: graph.ef_construction.max(graph.m),
+                ef_search: cfg.ef_search.max(1),
+                seed: graph.seed,
+            },
+            data: vectors,
+            keys,
+            slot,
+            deleted: vec![false; n],
+            n_deleted: 0,
+            level: graph.level,
+            links0: graph.links0,
+            upper: graph.upper,
+            entry: graph.entry,
+            max_level: graph.max_level,
+            rng: graph.rng,
+        })
+    }
+}
+
 impl VectorIndex for HnswIndex {
     fn dim(&self) -> usize {
         self.dim
@@ -471,6 +791,10 @@ impl VectorIndex for HnswIndex {
 
     fn get(&self, key: u64) -> Option<&[f32]> {
         self.slot.get(&key).map(|&n| self.vec(n))
+    }
+
+    fn export_graph(&self) -> Option<(Vec<u64>, HnswGraph)> {
+        Some(self.export())
     }
 
     fn search(&self, query: &[f32], k: usize) -> Result<Vec<Hit>> {
@@ -514,6 +838,105 @@ mod tests {
             .collect();
         let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
         v.into_iter().map(|a| a / n).collect()
+    }
+
+    fn built(n: u64, dim: usize) -> (HnswIndex, Vec<Vec<f32>>) {
+        let vectors: Vec<Vec<f32>> = (0..n).map(|k| unit(k + 1, dim)).collect();
+        let mut h = HnswIndex::new(dim, HnswConfig::default());
+        let items: Vec<(u64, &[f32])> = vectors
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (k as u64, v.as_slice()))
+            .collect();
+        h.extend_parallel(&items).unwrap();
+        (h, vectors)
+    }
+
+    #[test]
+    fn a_saved_graph_restores_to_the_same_answers_and_drops_what_is_gone() {
+        let (dim, n) = (24, 3000u64);
+        let (mut h, vectors) = built(n, dim);
+        let queries: Vec<Vec<f32>> = (0..100u64).map(|s| unit(9_000_000 + s, dim)).collect();
+        let restore = |keys: &[u64], graph: HnswGraph| {
+            let data: Vec<f32> = keys
+                .iter()
+                .flat_map(|&k| vectors[k as usize].iter().copied())
+                .collect();
+            HnswIndex::restore(dim, HnswConfig::default(), graph, keys.to_vec(), data).unwrap()
+        };
+        let (keys, graph) = h.export();
+        let mut bytes = Vec::new();
+        graph.encode(&mut bytes);
+        let decoded = HnswGraph::decode(&bytes).unwrap();
+        assert!(decoded == graph, "the graph reads back as written");
+        let same = restore(&keys, decoded);
+        for q in &queries {
+            assert_eq!(same.search(q, 5).unwrap(), h.search(q, 5).unwrap());
+        }
+        // Tombstones are left out of what is saved, and nodes whose vectors are gone are
+        // dropped on restore, with their links: the rest still answer as the exact scan.
+        for k in (0..n).step_by(10) {
+            h.remove(k);
+        }
+        let (keys, graph) = h.export();
+        assert_eq!(keys.len(), h.len());
+        let keep: Vec<bool> = keys.iter().map(|k| k % 7 != 0).collect();
+        let kept: Vec<u64> = keys.iter().copied().filter(|k| k % 7 != 0).collect();
+        let r = restore(&kept, graph.retain(&keep));
+        let mut exact = FlatIndex::new(dim);
+        for &k in &kept {
+            exact.insert(k, &vectors[k as usize]).unwrap();
+        }
+        let agree = queries
+            .iter()
+            .filter(|q| r.search(q, 1).unwrap()[0] == exact.search(q, 1).unwrap()[0])
+            .count();
+        assert!(agree >= 95, "recall@1 {agree}/100 after dropping nodes");
+        for q in &queries {
+            assert!(r
+                .search(q, 20)
+                .unwrap()
+                .iter()
+                .all(|hit| hit.key % 7 != 0 && hit.key % 10 != 0));
+        }
+    }
+
+    #[test]
+    fn no_saved_bytes_make_decode_or_search_panic() {
+        let (h, vectors) = built(600, 8);
+        let (keys, graph) = h.export();
+        let mut good = Vec::new();
+        graph.encode(&mut good);
+        let data: Vec<f32> = keys
+            .iter()
+            .flat_map(|&k| vectors[k as usize].iter().copied())
+            .collect();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for cut in (0..good.len()).step_by(97) {
+            assert!(HnswGraph::decode(&good[..cut]).is_err());
+        }
+        let mut decoded_ok = 0;
+        for _ in 0..3000 {
+            let mut b = good.clone();
+            for _ in 0..1 + rand() % 4 {
+                let i = (rand() as usize) % b.len();
+                b[i] ^= 1 << (rand() % 8);
+            }
+            if let Ok(g) = HnswGraph::decode(&b) {
+                decoded_ok += 1;
+                if let Ok(r) = HnswIndex::restore(8, h.config(), g, keys.clone(), data.clone()) {
+                    r.search(&vectors[0], 10).unwrap();
+                }
+            }
+        }
+        // Flips inside neighbour lists that stay in range still decode: they only reroute.
+        assert!(decoded_ok > 0);
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Nearest-neighbour search over unit vectors: the [`VectorIndex`] trait and an exact flat scan.
-//! The store stays the source of truth; an index is rebuilt from it on open.
+//! The store stays the source of truth: an index is built from it on open, or restored from a
+//! saved graph ([`snapshot`]) whose nodes are joined to the store's templates by id.
 
 mod flat;
 mod hnsw;
+pub(crate) mod snapshot;
 
 pub use flat::FlatIndex;
-pub use hnsw::{HnswConfig, HnswIndex};
+pub(crate) use hnsw::Reader as ByteReader;
+pub use hnsw::{HnswConfig, HnswGraph, HnswIndex};
 
 use crate::error::Result;
 
@@ -32,6 +35,11 @@ pub trait VectorIndex: Send + Sync {
     fn get(&self, key: u64) -> Option<&[f32]>;
     /// The `k` most similar vectors, best first.
     fn search(&self, query: &[f32], k: usize) -> Result<Vec<Hit>>;
+    /// For a graph index worth saving (HNSW): its live nodes' keys in node order and the
+    /// graph, to restore later with the vectors. `None` for indexes that are cheap to rebuild.
+    fn export_graph(&self) -> Option<(Vec<u64>, HnswGraph)> {
+        None
+    }
 }
 
 pub(crate) fn check_vector(dim: usize, v: &[f32]) -> Result<()> {

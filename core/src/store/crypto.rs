@@ -189,6 +189,64 @@ pub(crate) fn open_vector(key: &DataKey, blob: &[u8], aad: &[u8], dim: usize) ->
         .collect())
 }
 
+/// Encrypts bytes under a data key (an index snapshot).
+pub(crate) fn seal_bytes(key: &DataKey, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    seal(&key.cipher(), plaintext, aad)
+}
+
+pub(crate) fn open_bytes(key: &DataKey, blob: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    open(&key.cipher(), blob, aad, "index snapshot")
+}
+
+/// Decrypts a template into `out` (its dimension) without allocating: the plaintext passes
+/// through `scratch`, which is zeroed afterwards. For loading millions of templates at once.
+pub(crate) fn open_vector_into(
+    key: &DataKey,
+    blob: &[u8],
+    aad: &[u8],
+    scratch: &mut Vec<u8>,
+    out: &mut [f32],
+) -> Result<()> {
+    use aes_gcm::aead::AeadInPlace;
+    if blob.len() < NONCE_LEN + 16 {
+        return Err(Error::Decrypt(format!(
+            "template: ciphertext is truncated ({} bytes)",
+            blob.len()
+        )));
+    }
+    let (nonce, rest) = blob.split_at(NONCE_LEN);
+    let (ct, tag) = rest.split_at(rest.len() - 16);
+    if ct.len() != out.len() * 4 {
+        return Err(Error::StoreCorrupt(format!(
+            "template holds {} bytes, its dimension {} needs {}",
+            ct.len(),
+            out.len(),
+            out.len() * 4
+        )));
+    }
+    scratch.clear();
+    scratch.extend_from_slice(ct);
+    let opened = key.cipher().decrypt_in_place_detached(
+        Nonce::from_slice(nonce),
+        aad,
+        scratch,
+        aes_gcm::Tag::from_slice(tag),
+    );
+    let result = match opened {
+        Ok(()) => {
+            for (o, c) in out.iter_mut().zip(scratch.chunks_exact(4)) {
+                *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+            Ok(())
+        }
+        Err(_) => Err(Error::Decrypt(
+            "template: authentication failed (wrong key, or data moved or altered)".into(),
+        )),
+    };
+    zeroize::Zeroize::zeroize(scratch.as_mut_slice());
+    result
+}
+
 /// A known plaintext sealed under the master key, stored once: opening the store with another
 /// key fails at once with [`Error::WrongKey`] instead of on the first template.
 pub(crate) fn key_check(master: &MasterKey) -> Result<Vec<u8>> {

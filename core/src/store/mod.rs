@@ -3,6 +3,7 @@
 
 pub mod crypto;
 mod memory;
+mod snapshots;
 mod sqlite;
 
 pub use crypto::MasterKey;
@@ -121,6 +122,48 @@ pub struct CollectionTemplates {
     pub damaged: Vec<DamagedSubject>,
 }
 
+/// A collection as a search index needs it, laid out for millions of templates: per template
+/// its id, subject and vector (in one flat array), and which subjects are disabled or damaged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectionVectors {
+    pub dim: usize,
+    /// Subjects with templates here: (external id, disabled).
+    pub subjects: Vec<(String, bool)>,
+    /// Per template: (index into `subjects`, template id).
+    pub templates: Vec<(u32, String)>,
+    /// Template `i`'s unit vector is `vectors[i * dim..(i + 1) * dim]`.
+    pub vectors: Vec<f32>,
+    pub damaged: Vec<DamagedSubject>,
+}
+
+impl CollectionVectors {
+    /// From decrypted templates and the disabled subjects (what a store without a faster way
+    /// gives).
+    pub fn from_templates(
+        dim: usize,
+        all: CollectionTemplates,
+        disabled: &std::collections::HashSet<String>,
+    ) -> CollectionVectors {
+        let mut out = CollectionVectors {
+            dim,
+            vectors: Vec::with_capacity(all.templates.len() * dim),
+            damaged: all.damaged,
+            ..Default::default()
+        };
+        let mut index: std::collections::HashMap<String, u32> = Default::default();
+        for t in all.templates {
+            let s = *index.entry(t.subject.clone()).or_insert_with(|| {
+                let disabled = disabled.contains(&t.subject);
+                out.subjects.push((t.subject.clone(), disabled));
+                out.subjects.len() as u32 - 1
+            });
+            out.vectors.extend_from_slice(t.embedding.vector());
+            out.templates.push((s, t.id));
+        }
+        out
+    }
+}
+
 /// A subject left out of [`CollectionTemplates`]: its key or a template did not open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DamagedSubject {
@@ -186,6 +229,50 @@ pub trait TemplateStore: Send + Sync {
     fn record_audit(&self, event: &AuditEvent) -> Result<()>;
     /// The most recent audit events, newest first.
     fn audit(&self, collection: Option<&str>, limit: usize) -> Result<Vec<AuditEvent>>;
+
+    /// Every template's id, subject and vector, and the subjects' disabled flags: what a
+    /// search index is built from. The default reads [`TemplateStore::all_templates`] and
+    /// pages through the subjects; a store with a faster way (one query, no per-template
+    /// allocation) overrides it.
+    fn collection_vectors(&self, collection: &str) -> Result<CollectionVectors> {
+        let c = self.collection(collection)?;
+        let mut disabled = std::collections::HashSet::new();
+        let mut offset = 0;
+        loop {
+            let page = self.list_subjects(collection, offset, 1000)?;
+            disabled.extend(
+                page.iter()
+                    .filter(|s| s.disabled)
+                    .map(|s| s.external_id.clone()),
+            );
+            if page.len() < 1000 {
+                break;
+            }
+            offset += page.len();
+        }
+        Ok(CollectionVectors::from_templates(
+            c.dim,
+            self.all_templates(collection)?,
+            &disabled,
+        ))
+    }
+    /// A number that grows with every change to the collection's templates (enrollment,
+    /// deletion), or `None` where the store keeps none. Index snapshots are tagged with it.
+    fn change_seq(&self, _collection: &str) -> Result<Option<u64>> {
+        Ok(None)
+    }
+    /// The collection's saved search-index snapshot (opaque bytes the gallery wrote), or
+    /// `None` where there is none or the store keeps none. An unreadable one is an error: the
+    /// caller rebuilds the index from the templates.
+    fn load_index_snapshot(&self, _collection: &str) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    /// Saves a snapshot so that a reader sees this one or the previous one whole, never a mix
+    /// (a store without a place for them keeps nothing). It is a cache of what the templates
+    /// already say: a failure loses no data.
+    fn save_index_snapshot(&self, _collection: &str, _snapshot: &[u8]) -> Result<()> {
+        Ok(())
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {

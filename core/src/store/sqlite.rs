@@ -66,6 +66,9 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
      INSERT INTO meta (name, value)
          SELECT 'current_key_id', key_id FROM keys ORDER BY created_at DESC, rowid DESC LIMIT 1;",
+    // 3: a per-collection change sequence, bumped in every transaction that adds or deletes
+    // templates; search-index snapshots are tagged with it.
+    "ALTER TABLE collections ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// `PRAGMA application_id` of a Faceprint store ("FPRT"): a SQLite file without it (and without
@@ -553,26 +556,41 @@ impl SqliteStore {
 
     /// Decrypts a collection's rows subject by subject: a subject that does not open is listed
     /// as damaged and the others still load.
+    /// Subjects are decrypted in parallel (a million templates in a few seconds).
     fn decrypt_rows(&self, collection: &Collection, rows: Vec<TemplateRow>) -> CollectionTemplates {
-        let mut out = CollectionTemplates {
-            templates: Vec::with_capacity(rows.len()),
-            damaged: Vec::new(),
-        };
+        use rayon::prelude::*;
+        let mut groups: Vec<Vec<TemplateRow>> = Vec::new();
         let mut rows = rows.into_iter().peekable();
         while let Some(row) = rows.next() {
             let mut group = vec![row];
             while let Some(next) = rows.next_if(|r| r.subject == group[0].subject) {
                 group.push(next);
             }
-            let subject = group[0].subject.clone();
-            match self.decrypt_subject(collection, group) {
+            groups.push(group);
+        }
+        let opened: Vec<std::result::Result<Vec<Template>, DamagedSubject>> = groups
+            .into_par_iter()
+            .map(|group| {
+                let subject = group[0].subject.clone();
+                self.decrypt_subject(collection, group)
+                    .map_err(|e| DamagedSubject {
+                        collection: collection.name.clone(),
+                        subject,
+                        code: e.code().as_str().to_string(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect();
+        let mut out = CollectionTemplates {
+            templates: Vec::with_capacity(
+                opened.iter().map(|o| o.as_ref().map_or(0, Vec::len)).sum(),
+            ),
+            damaged: Vec::new(),
+        };
+        for o in opened {
+            match o {
                 Ok(t) => out.templates.extend(t),
-                Err(e) => out.damaged.push(DamagedSubject {
-                    collection: collection.name.clone(),
-                    subject,
-                    code: e.code().as_str().to_string(),
-                    message: e.to_string(),
-                }),
+                Err(d) => out.damaged.push(d),
             }
         }
         out
@@ -678,6 +696,11 @@ impl SqliteStore {
             rewrapped += batch.len() as u64;
             progress(done + rewrapped, total);
         }
+        // Index snapshots are sealed under the master key too: re-wrap them, or the next open
+        // of a large collection would rebuild its graph.
+        let collections: Vec<String> = self.collections()?.into_iter().map(|c| c.name).collect();
+        let old: Vec<&MasterKey> = self.previous.iter().collect();
+        super::snapshots::rewrap(&self.path, &old, &new, &collections)?;
         self.previous.clear();
         Ok(Rotation {
             new_key_id: new.id().to_string(),
@@ -773,6 +796,32 @@ fn in_subject(e: Error, collection: &str, external_id: &str) -> Error {
         Error::StoreCorrupt(m) => Error::StoreCorrupt(at(m)),
         other => other,
     }
+}
+
+/// Scales a decrypted vector to unit length, as `Embedding::new` does; a vector that is not
+/// finite or is all zeros is corrupt.
+fn normalise(v: &mut [f32]) -> Result<()> {
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(Error::StoreCorrupt(
+            "vector has NaN or infinite values".into(),
+        ));
+    }
+    let norm = v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+    if norm < 1e-12 {
+        return Err(Error::StoreCorrupt("vector is all zeros".into()));
+    }
+    let inv = (1.0 / norm) as f32;
+    v.iter_mut().for_each(|x| *x *= inv);
+    Ok(())
+}
+
+/// Inside a write transaction that adds or deletes templates of collection `cid`.
+fn bump_change_seq(tx: &Connection, cid: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE collections SET change_seq = change_seq + 1 WHERE id = ?1",
+        [cid],
+    )?;
+    Ok(())
 }
 
 fn rotated(current: &str, mine: &str) -> Error {
@@ -936,6 +985,7 @@ impl TemplateStore for SqliteStore {
         let (sid, key_id, wrapped) = Self::subject_key_row(&tx, cid, external_id)?;
         let ids =
             self.insert_templates(&tx, &c, external_id, (sid, &key_id, &wrapped), templates)?;
+        bump_change_seq(&tx, cid)?;
         tx.commit()?;
         Ok(ids)
     }
@@ -958,6 +1008,7 @@ impl TemplateStore for SqliteStore {
             self.insert_templates(&tx, &c, &external_id, (sid, &key_id, &wrapped), e.templates)
                 .and_then(|ids| {
                     insert_audit(&tx, e.audit)?;
+                    bump_change_seq(&tx, cid)?;
                     tx.commit()?;
                     Ok(ids)
                 })
@@ -980,17 +1031,197 @@ impl TemplateStore for SqliteStore {
     }
 
     fn delete_subject(&self, collection: &str, external_id: &str) -> Result<()> {
-        let conn = self.conn();
-        let (cid, _) = Self::collection_row(&conn, collection)?;
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (cid, _) = Self::collection_row(&tx, collection)?;
         // Templates go by cascade; the wrapped data key goes with the row.
-        let n = conn.execute(
+        let n = tx.execute(
             "DELETE FROM subjects WHERE collection_id = ?1 AND external_id = ?2",
             params![cid, external_id],
         )?;
         if n == 0 {
             return Err(Error::NotFound(format!("subject {external_id:?}")));
         }
+        bump_change_seq(&tx, cid)?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// One ordered query (no sort: subjects by row id, their templates by the subject index),
+    /// ciphertexts copied into one buffer, then subjects decrypted in parallel straight into
+    /// the flat vector array.
+    fn collection_vectors(&self, collection: &str) -> Result<CollectionVectors> {
+        use rayon::prelude::*;
+        struct SubjectRows {
+            key_id: String,
+            wrapped: Vec<u8>,
+            /// Templates `first..first + count`.
+            first: usize,
+            count: usize,
+            /// A row of another model or size, found while reading.
+            corrupt: Option<String>,
+        }
+        let (c, mut out, subjects, arena, spans) = {
+            let conn = self.conn();
+            let (cid, c) = Self::collection_row(&conn, collection)?;
+            let (n, bytes): (i64, i64) = conn.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(t.ciphertext)), 0) FROM templates t
+                 JOIN subjects s ON s.id = t.subject_id WHERE s.collection_id = ?1",
+                [cid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let mut out = CollectionVectors {
+                dim: c.dim,
+                templates: Vec::with_capacity(n as usize),
+                ..Default::default()
+            };
+            let mut subjects: Vec<SubjectRows> = Vec::new();
+            let mut arena: Vec<u8> = Vec::with_capacity(bytes as usize);
+            let mut spans: Vec<(usize, usize)> = Vec::with_capacity(n as usize);
+            let mut stmt = conn.prepare_cached(
+                "SELECT s.id, s.external_id, s.disabled, s.key_id, s.wrapped_key, t.id, t.model_id,
+                        t.dim, t.ciphertext
+                 FROM subjects s JOIN templates t ON t.subject_id = s.id
+                 WHERE s.collection_id = ?1 ORDER BY s.id, t.rowid",
+            )?;
+            let mut rows = stmt.query([cid])?;
+            let mut last: Option<i64> = None;
+            while let Some(r) = rows.next()? {
+                let sid: i64 = r.get(0)?;
+                if last != Some(sid) {
+                    last = Some(sid);
+                    out.subjects.push((r.get(1)?, r.get::<_, i64>(2)? != 0));
+                    subjects.push(SubjectRows {
+                        key_id: r.get(3)?,
+                        wrapped: r.get(4)?,
+                        first: out.templates.len(),
+                        count: 0,
+                        corrupt: None,
+                    });
+                }
+                let subject = subjects.len() - 1;
+                let current = &mut subjects[subject];
+                let template_id: String = r.get(5)?;
+                let model = r.get_ref(6)?.as_str().map_err(rusqlite::Error::from)?;
+                let dim = r.get::<_, i64>(7)?;
+                if current.corrupt.is_none() && (model != c.model_id || dim != c.dim as i64) {
+                    current.corrupt = Some(format!(
+                        "template {template_id} is {model} x{dim} in a collection of {} x{}",
+                        c.model_id, c.dim
+                    ));
+                }
+                let blob = r.get_ref(8)?.as_blob().map_err(rusqlite::Error::from)?;
+                spans.push((arena.len(), blob.len()));
+                arena.extend_from_slice(blob);
+                out.templates.push((subject as u32, template_id));
+                current.count += 1;
+            }
+            (c, out, subjects, arena, spans)
+        };
+        let dim = c.dim;
+        out.vectors = vec![0f32; out.templates.len() * dim];
+        // Each subject's own slice of the output, so subjects decrypt in parallel.
+        let mut chunks: Vec<&mut [f32]> = Vec::with_capacity(subjects.len());
+        let mut rest = out.vectors.as_mut_slice();
+        for s in &subjects {
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(s.count * dim);
+            chunks.push(mine);
+            rest = tail;
+        }
+        let (names, templates) = (&out.subjects, &out.templates);
+        let failed: Vec<(usize, Error)> = subjects
+            .par_iter()
+            .zip(chunks)
+            .enumerate()
+            .map_init(
+                || Vec::with_capacity(dim * 4),
+                |scratch, (i, (s, chunk))| {
+                    let external_id = names[i].0.as_str();
+                    let opened = (|| {
+                        if let Some(why) = &s.corrupt {
+                            return Err(Error::StoreCorrupt(why.clone()));
+                        }
+                        let key = self.data_key(&c.name, external_id, &s.key_id, &s.wrapped)?;
+                        for (j, v) in chunk.chunks_exact_mut(dim).enumerate() {
+                            let template_id = &templates[s.first + j].1;
+                            let (at, len) = spans[s.first + j];
+                            let aad = template_aad(&c.name, external_id, template_id, &c.model_id);
+                            crypto::open_vector_into(&key, &arena[at..at + len], &aad, scratch, v)
+                                .and_then(|()| normalise(v))
+                                .map_err(|e| match e {
+                                    Error::Decrypt(m) | Error::StoreCorrupt(m) => {
+                                        Error::Decrypt(format!("template {template_id}: {m}"))
+                                    }
+                                    other => other,
+                                })?;
+                        }
+                        Ok(())
+                    })();
+                    opened
+                        .err()
+                        .map(|e| (i, in_subject(e, &c.name, external_id)))
+                },
+            )
+            .flatten()
+            .collect();
+        drop(arena);
+        if !failed.is_empty() {
+            // Leave the subjects that did not open out, and name them.
+            let bad: std::collections::HashSet<usize> = failed.iter().map(|f| f.0).collect();
+            let mut vectors = Vec::with_capacity(out.vectors.len());
+            let mut kept = Vec::with_capacity(out.templates.len());
+            for (t, v) in std::mem::take(&mut out.templates)
+                .into_iter()
+                .zip(out.vectors.chunks_exact(dim))
+            {
+                if !bad.contains(&(t.0 as usize)) {
+                    vectors.extend_from_slice(v);
+                    kept.push(t);
+                }
+            }
+            out.templates = kept;
+            out.vectors = vectors;
+            for (i, e) in failed {
+                out.damaged.push(DamagedSubject {
+                    collection: c.name.clone(),
+                    subject: out.subjects[i].0.clone(),
+                    code: e.code().as_str().to_string(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn change_seq(&self, collection: &str) -> Result<Option<u64>> {
+        let seq: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT change_seq FROM collections WHERE name = ?1",
+                [collection],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match seq {
+            Some(s) => Ok(Some(s as u64)),
+            None => Err(Error::NotFound(format!("collection {collection:?}"))),
+        }
+    }
+
+    fn load_index_snapshot(&self, collection: &str) -> Result<Option<Vec<u8>>> {
+        let keys: Vec<&MasterKey> = std::iter::once(&self.key).chain(&self.previous).collect();
+        Ok(super::snapshots::load(&self.path, collection, &keys)?
+            .map(|mut plain| std::mem::take(&mut *plain)))
+    }
+
+    fn save_index_snapshot(&self, collection: &str, snapshot: &[u8]) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Storage(format!(
+                "{} is open read-only: the index snapshot is not saved",
+                self.path.display()
+            )));
+        }
+        super::snapshots::save(&self.path, collection, &self.key, snapshot)
     }
 
     fn record_audit(&self, e: &AuditEvent) -> Result<()> {
@@ -1419,6 +1650,58 @@ mod tests {
             e.to_string().contains(r#"subject "bob" in collection "c""#),
             "{e}"
         );
+        // The index's fast path leaves bob out the same way.
+        let fast = s.collection_vectors("c").unwrap();
+        assert_eq!(fast.templates.len(), 2);
+        assert_eq!(fast.vectors.len(), 2 * fast.dim);
+        assert_eq!(
+            (
+                fast.damaged[0].subject.as_str(),
+                fast.damaged[0].code.as_str()
+            ),
+            ("bob", "decrypt")
+        );
+        assert!(fast
+            .templates
+            .iter()
+            .all(|t| fast.subjects[t.0 as usize].0 != "bob"));
+    }
+
+    #[test]
+    fn the_fast_collection_read_gives_what_the_templates_say() {
+        let p = tmp("vectors");
+        let s = SqliteStore::open(&p, MasterKey::generate()).unwrap();
+        for (who, n) in [("zoe", 3), ("adam", 1), ("mia", 2)] {
+            for _ in 0..n {
+                one_template(&s, who);
+            }
+        }
+        s.set_disabled("c", "mia", true).unwrap();
+        let fast = s.collection_vectors("c").unwrap();
+        let disabled: std::collections::HashSet<String> = ["mia".to_string()].into();
+        let slow =
+            CollectionVectors::from_templates(fast.dim, s.all_templates("c").unwrap(), &disabled);
+        // The same templates, subjects, flags and vectors (the order may differ).
+        let by_id = |v: &CollectionVectors| {
+            let mut rows: Vec<(String, String, bool, Vec<u32>)> = v
+                .templates
+                .iter()
+                .enumerate()
+                .map(|(i, (subject, id))| {
+                    let (name, disabled) = v.subjects[*subject as usize].clone();
+                    let bits = v.vectors[i * v.dim..(i + 1) * v.dim]
+                        .iter()
+                        .map(|x| x.to_bits())
+                        .collect();
+                    (id.clone(), name, disabled, bits)
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(fast.templates.len(), 6);
+        assert_eq!(by_id(&fast), by_id(&slow));
+        assert!(fast.damaged.is_empty());
     }
 
     #[test]
