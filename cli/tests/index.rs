@@ -77,6 +77,30 @@ fn faceprint(key: &MasterKey, args: &[&str]) -> Command {
     c
 }
 
+/// `faceprint VERB... --db DB --collection staff --hnsw-min-templates 1000 REST...`
+fn on_store(key: &MasterKey, db: &Path, verb: &[&str], rest: &[&str]) -> Command {
+    let mut args = verb.to_vec();
+    let db = db.to_str().unwrap();
+    args.extend([
+        "--db",
+        db,
+        "--collection",
+        COLLECTION,
+        "--hnsw-min-templates",
+        HNSW_MIN,
+    ]);
+    args.extend(rest);
+    faceprint(key, &args)
+}
+
+/// Runs `cmd` and SIGKILLs it after a random moment of up to 1.5 s.
+fn kill_at_random(mut cmd: Command) {
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(common::random_below(1500)));
+    let _ = child.kill();
+    child.wait().unwrap();
+}
+
 fn log_messages(out: &Output) -> Vec<String> {
     String::from_utf8_lossy(&out.stderr)
         .lines()
@@ -144,19 +168,11 @@ fn assert_answers_match_exact_scan(db: &Path, key: &MasterKey, probes: &[Probe])
     drop(store);
     let mut logs = Vec::new();
     for p in probes {
-        let out = faceprint(
+        let out = on_store(
             key,
-            &[
-                "identify",
-                "--db",
-                db.to_str().unwrap(),
-                "--collection",
-                COLLECTION,
-                "--hnsw-min-templates",
-                HNSW_MIN,
-                "--embedding",
-                p.file.to_str().unwrap(),
-            ],
+            db,
+            &["identify"],
+            &["--embedding", p.file.to_str().unwrap()],
         )
         .output()
         .unwrap();
@@ -218,16 +234,7 @@ fn killed_mid_snapshot_and_mid_enroll_the_next_open_answers_as_the_exact_scan() 
     {
         let store = SqliteStore::open(&db, key.clone()).unwrap();
         store.ensure_collection(COLLECTION, MODEL, DIM).unwrap();
-        let audit = AuditEvent {
-            at: 0,
-            action: AuditAction::Enroll,
-            collection: Some(COLLECTION.into()),
-            subject: None,
-            outcome: "ok".into(),
-            score: None,
-            latency_ms: None,
-            actor: None,
-        };
+        let audit = AuditEvent::ok(AuditAction::Enroll, COLLECTION, None);
         for (i, v) in gallery.iter().enumerate() {
             store
                 .enroll(&Enrollment {
@@ -261,52 +268,50 @@ fn killed_mid_snapshot_and_mid_enroll_the_next_open_answers_as_the_exact_scan() 
     for v in &newcomers {
         probe(v, &mut rng);
     }
-    let dbs = db.to_str().unwrap();
-    let identify_first = [
-        "identify",
-        "--db",
-        dbs,
-        "--collection",
-        COLLECTION,
-        "--hnsw-min-templates",
-        HNSW_MIN,
-        "--embedding",
-    ];
-    let probe0 = probes[0].file.to_str().unwrap().to_string();
-    let with_probe = |extra: &str| {
-        let mut a: Vec<String> = identify_first.iter().map(|s| s.to_string()).collect();
-        a.push(extra.to_string());
-        a
+    let identify = |probe: &Probe| {
+        on_store(
+            &key,
+            &db,
+            &["identify"],
+            &["--embedding", probe.file.to_str().unwrap()],
+        )
     };
+    let enroll = |n: usize| {
+        let file = dir.join(format!("new{n}.json"));
+        write_embedding(&file, &newcomers[n]);
+        let id = format!("newcomer{n}");
+        on_store(
+            &key,
+            &db,
+            &["enroll"],
+            &["--subject", &id, "--embedding", file.to_str().unwrap()],
+        )
+    };
+    let delete = |i: usize| on_store(&key, &db, &["subjects", "delete"], &[&subject(i)]);
 
     // 1. Killed while writing the first snapshot (after building the graph): no snapshot
     // file is left but a torn temporary one, and the next open rebuilds and answers right.
-    let args = with_probe(&probe0);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut caught = 0;
+    let mut caught = false;
     for _ in 0..8 {
         let _ = std::fs::remove_dir_all(snapshot_dir(&db));
-        if kill_mid_snapshot(faceprint(&key, &args), &db, Duration::from_secs(120)) {
-            caught += 1;
+        if kill_mid_snapshot(identify(&probes[0]), &db, Duration::from_secs(120)) {
+            caught = true;
             assert_eq!(snapshot_files(&db), (0, 1), "only the torn temporary file");
             break;
         }
     }
-    assert!(caught > 0, "never caught a process writing its snapshot");
+    assert!(caught, "never caught a process writing its snapshot");
     let logs = assert_answers_match_exact_scan(&db, &key, &probes);
-    assert!(
-        logs.iter().any(|l| l.contains("building the search index")),
-        "{logs:?}"
-    );
-    assert!(
-        logs.iter().any(|l| l.contains("snapshot saved")),
-        "{logs:?}"
-    );
-    assert!(
-        logs.iter()
-            .any(|l| l.contains("restored from its snapshot")),
-        "later runs restore it: {logs:?}"
-    );
+    for said in [
+        "building the search index",
+        "snapshot saved",
+        "restored from its snapshot",
+    ] {
+        assert!(
+            logs.iter().any(|l| l.contains(said)),
+            "{said:?} not in {logs:?}"
+        );
+    }
     assert_eq!(
         snapshot_files(&db),
         (1, 0),
@@ -315,92 +320,26 @@ fn killed_mid_snapshot_and_mid_enroll_the_next_open_answers_as_the_exact_scan() 
 
     // 2. Enrollments and deletions killed at random moments: before, during or after their
     // commit, or while they write the snapshot at exit. A valid older snapshot stays.
-    for (n, v) in newcomers.iter().enumerate() {
-        let file = dir.join(format!("new{n}.json"));
-        write_embedding(&file, v);
-        let id = format!("newcomer{n}");
-        let cmd = faceprint(
-            &key,
-            &[
-                "enroll",
-                "--db",
-                dbs,
-                "--collection",
-                COLLECTION,
-                "--hnsw-min-templates",
-                HNSW_MIN,
-                "--subject",
-                &id,
-                "--embedding",
-                file.to_str().unwrap(),
-            ],
-        );
+    for n in 0..newcomers.len() {
         if n % 2 == 0 {
-            kill_mid_snapshot(cmd, &db, Duration::from_secs(60));
+            kill_mid_snapshot(enroll(n), &db, Duration::from_secs(60));
         } else {
-            let mut child = {
-                let mut c = cmd;
-                c.spawn().unwrap()
-            };
-            std::thread::sleep(Duration::from_millis(common::random_below(1500)));
-            let _ = child.kill();
-            child.wait().unwrap();
+            kill_at_random(enroll(n));
         }
     }
-    for i in [7usize, 9999] {
-        let mut child = faceprint(
-            &key,
-            &[
-                "subjects",
-                "delete",
-                "--db",
-                dbs,
-                "--collection",
-                COLLECTION,
-                "--hnsw-min-templates",
-                HNSW_MIN,
-                &subject(i),
-            ],
-        )
-        .spawn()
-        .unwrap();
-        std::thread::sleep(Duration::from_millis(common::random_below(1500)));
-        let _ = child.kill();
-        child.wait().unwrap();
+    for i in [7, 9999] {
+        kill_at_random(delete(i));
     }
-    let logs = assert_answers_match_exact_scan(&db, &key, &probes);
-    eprintln!(
-        "after the kills: {:?}",
-        logs.iter().take(3).collect::<Vec<_>>()
-    );
+    assert_answers_match_exact_scan(&db, &key, &probes);
 
     // 3. The same enrollments and deletions run to completion: the snapshot follows them.
-    for (n, _) in newcomers.iter().enumerate() {
-        let id = format!("newcomer{n}");
-        let file = dir.join(format!("new{n}.json"));
+    for n in 0..newcomers.len() {
         let enrolled = SqliteStore::open(&db, key.clone())
             .unwrap()
-            .subject(COLLECTION, &id)
+            .subject(COLLECTION, &format!("newcomer{n}"))
             .is_ok();
         if !enrolled {
-            let out = faceprint(
-                &key,
-                &[
-                    "enroll",
-                    "--db",
-                    dbs,
-                    "--collection",
-                    COLLECTION,
-                    "--hnsw-min-templates",
-                    HNSW_MIN,
-                    "--subject",
-                    &id,
-                    "--embedding",
-                    file.to_str().unwrap(),
-                ],
-            )
-            .output()
-            .unwrap();
+            let out = enroll(n).output().unwrap();
             assert!(
                 out.status.success(),
                 "{}",
@@ -408,39 +347,17 @@ fn killed_mid_snapshot_and_mid_enroll_the_next_open_answers_as_the_exact_scan() 
             );
         }
     }
-    for i in [7usize, 9999] {
-        let _ = faceprint(
-            &key,
-            &[
-                "subjects",
-                "delete",
-                "--db",
-                dbs,
-                "--collection",
-                COLLECTION,
-                "--hnsw-min-templates",
-                HNSW_MIN,
-                &subject(i),
-            ],
-        )
-        .output()
-        .unwrap();
+    for i in [7, 9999] {
+        // Already deleted by a killed run, or deleted now.
+        delete(i).output().unwrap();
     }
     let logs = assert_answers_match_exact_scan(&db, &key, &probes);
     assert!(
         logs.iter().all(|l| !l.contains("building")),
         "no rebuild once a snapshot exists: {logs:?}"
     );
-    let out = faceprint(
-        &key,
-        &with_probe(probes[1].file.to_str().unwrap())
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    )
-    .output()
-    .unwrap();
-    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer: Value =
+        serde_json::from_slice(&identify(&probes[1]).output().unwrap().stdout).unwrap();
     assert_ne!(
         answer["candidates"][0]["subject"], "person00007",
         "deleted: {answer}"

@@ -225,6 +225,26 @@ impl Entries {
     }
 }
 
+/// Logs a graph build's progress at every tenth, with the time left at the rate so far (a
+/// million templates take many minutes).
+fn build_progress(collection: &str) -> impl FnMut(usize, usize) + '_ {
+    let started = std::time::Instant::now();
+    let mut logged = 0;
+    move |done, total| {
+        let tenth = done * 10 / total.max(1);
+        if tenth > logged && done < total && total >= 10_000 {
+            logged = tenth;
+            let left = started.elapsed().as_secs_f64() * (total - done) as f64 / done as f64;
+            log::info!(
+                "collection {collection:?}: search graph {}% built ({done} of {total} templates, \
+                 about {:.0} s left)",
+                tenth * 10,
+                left
+            );
+        }
+    }
+}
+
 /// A collection's templates in a search index, with the maps back to subjects.
 struct CollectionIndex {
     config: IndexConfig,
@@ -258,7 +278,16 @@ impl CollectionIndex {
         let started = std::time::Instant::now();
         let (dim, model_id) = (collection.dim, collection.model_id.clone());
         let collection = collection.name.as_str();
-        let all = store.collection_vectors(collection)?;
+        // The snapshot is read and checked while the templates are decrypted.
+        let (all, snapshot) = std::thread::scope(|scope| {
+            let snapshot = scope.spawn(|| Self::load_snapshot(store, collection, &config));
+            let all = store.collection_vectors(collection);
+            let snapshot = snapshot
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("reading the snapshot panicked".into())));
+            (all, snapshot)
+        });
+        let all = all?;
         if all.dim != dim || all.vectors.len() != all.templates.len() * dim {
             return Err(Error::StoreCorrupt(format!(
                 "collection {collection:?}: the store gave {} floats for {} templates of {dim}",
@@ -296,7 +325,7 @@ impl CollectionIndex {
         };
         let n = all.templates.len();
         let restored = if n >= config.hnsw_min_templates {
-            match ci.restore(store, &all, &names) {
+            match snapshot.and_then(|snap| ci.restore(snap, &all, &names)) {
                 Ok(()) => {
                     if let IndexSource::Snapshot {
                         change_seq,
@@ -346,23 +375,29 @@ impl CollectionIndex {
         Ok(ci)
     }
 
-    /// Restores the HNSW graph from the store's snapshot, joined to the store's templates by
-    /// id. Any reason it cannot be used is an error (`not_found` when there is none): the
-    /// caller rebuilds.
-    fn restore(
-        &mut self,
+    /// Restores the HNSW graph from its snapshot, joined to the store's templates by id. Any
+    /// reason it cannot be used is an error: the caller rebuilds.
+    /// The collection's saved snapshot, read and checked; `not_found` when there is none.
+    fn load_snapshot(
         store: &dyn TemplateStore,
-        all: &crate::store::CollectionVectors,
-        names: &[Arc<str>],
-    ) -> Result<()> {
-        if !self.config.snapshots {
+        collection: &str,
+        config: &IndexConfig,
+    ) -> Result<Snapshot> {
+        if !config.snapshots {
             return Err(Error::NotFound("snapshots are turned off".into()));
         }
         let bytes = store
-            .load_index_snapshot(&self.name)?
+            .load_index_snapshot(collection)?
             .ok_or_else(|| Error::NotFound("no saved snapshot".into()))?;
-        let snap = Snapshot::decode(&bytes)?;
-        drop(bytes);
+        Snapshot::decode(&bytes)
+    }
+
+    fn restore(
+        &mut self,
+        snap: Snapshot,
+        all: &crate::store::CollectionVectors,
+        names: &[Arc<str>],
+    ) -> Result<()> {
         if snap.model_id != self.model_id || snap.dim != self.dim {
             return Err(Error::StoreCorrupt(format!(
                 "the snapshot is of {} x{}, the collection of {} x{}",
@@ -502,7 +537,7 @@ impl CollectionIndex {
             Box::new(f)
         } else {
             let mut h = HnswIndex::new(self.dim, self.config.hnsw);
-            h.extend_parallel(&items)?;
+            h.extend_parallel_with_progress(&items, build_progress(&self.name))?;
             Box::new(h)
         };
         let started = std::time::Instant::now();

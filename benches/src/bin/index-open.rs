@@ -42,16 +42,7 @@ fn fill(data: &ScaleData, db: &str) -> Result<(), Box<dyn std::error::Error>> {
     let store = SqliteStore::open(db, key)?;
     store.ensure_collection(COLLECTION, &data.model_id, data.dim)?;
     let t = Instant::now();
-    let audit = AuditEvent {
-        at: 0,
-        action: AuditAction::Enroll,
-        collection: Some(COLLECTION.into()),
-        subject: None,
-        outcome: "ok".into(),
-        score: None,
-        latency_ms: None,
-        actor: Some("index-open".into()),
-    };
+    let audit = AuditEvent::ok(AuditAction::Enroll, COLLECTION, Some("index-open"));
     for (i, v) in data.gallery.iter().enumerate() {
         let templates = [NewTemplate {
             embedding: Embedding::new(data.model_id.as_str(), v.clone())?,

@@ -398,6 +398,15 @@ impl HnswIndex {
     /// against the graph as it was before the batch (on the current rayon pool), then linked
     /// in order. The first few thousand go one by one so the graph has a shape to search.
     pub fn extend_parallel(&mut self, items: &[(u64, &[f32])]) -> Result<()> {
+        self.extend_parallel_with_progress(items, |_, _| {})
+    }
+
+    /// [`HnswIndex::extend_parallel`], calling `progress(done, total)` after each batch.
+    pub fn extend_parallel_with_progress(
+        &mut self,
+        items: &[(u64, &[f32])],
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<()> {
         for (_, v) in items {
             check_vector(self.dim, v)?;
         }
@@ -427,6 +436,7 @@ impl HnswIndex {
                 self.apply_batch(plans);
             }
             i = end;
+            progress(i, items.len());
         }
         Ok(())
     }

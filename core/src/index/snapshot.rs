@@ -96,3 +96,46 @@ impl Snapshot {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{HnswConfig, HnswIndex};
+
+    #[test]
+    fn a_snapshot_reads_back_as_written_and_a_cut_one_is_refused() {
+        let mut h = HnswIndex::new(4, HnswConfig::default());
+        let vectors: Vec<Vec<f32>> = (0..50)
+            .map(|i| {
+                let a = i as f32 * 0.37;
+                vec![a.cos(), a.sin(), 0.5, -0.25]
+            })
+            .collect();
+        let items: Vec<(u64, &[f32])> = vectors
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (k as u64, v.as_slice()))
+            .collect();
+        h.extend_parallel(&items).unwrap();
+        let (keys, graph) = h.export();
+        let snap = Snapshot {
+            model_id: "omz-reid-0095".into(),
+            dim: 4,
+            change_seq: 77,
+            template_ids: keys.iter().map(|k| format!("t{k}")).collect(),
+            graph,
+        };
+        let bytes = snap.encode().unwrap();
+        assert_eq!(Snapshot::decode(&bytes).unwrap(), snap);
+        for cut in 0..bytes.len() {
+            let e = Snapshot::decode(&bytes[..cut]).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::StoreCorrupt, "cut at {cut}");
+        }
+        let mut wrong = bytes.clone();
+        wrong[0] = b'X';
+        assert!(Snapshot::decode(&wrong)
+            .unwrap_err()
+            .to_string()
+            .contains("not a Faceprint HNSW snapshot"));
+    }
+}

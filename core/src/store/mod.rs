@@ -190,6 +190,22 @@ pub struct AuditEvent {
     pub actor: Option<String>,
 }
 
+impl AuditEvent {
+    /// A successful `action` on `collection` now, by `actor`; set the other fields as needed.
+    pub fn ok(action: AuditAction, collection: &str, actor: Option<&str>) -> AuditEvent {
+        AuditEvent {
+            at: now_ms(),
+            action,
+            collection: Some(collection.to_string()),
+            subject: None,
+            outcome: "ok".into(),
+            score: None,
+            latency_ms: None,
+            actor: actor.map(String::from),
+        }
+    }
+}
+
 /// Storage of collections, subjects, templates and the audit log. Implementations are called
 /// from many threads at once; every method is atomic.
 pub trait TemplateStore: Send + Sync {
