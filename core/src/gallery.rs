@@ -280,14 +280,22 @@ impl CollectionIndex {
         let collection = collection.name.as_str();
         // The snapshot is read and checked while the templates are decrypted.
         let (all, snapshot) = std::thread::scope(|scope| {
-            let snapshot = scope.spawn(|| Self::load_snapshot(store, collection, &config));
+            let snapshot = scope.spawn(|| {
+                let t = std::time::Instant::now();
+                let snapshot = Self::load_snapshot(store, collection, &config);
+                log::debug!(
+                    "collection {collection:?}: snapshot read and checked in {:.0} ms",
+                    t.elapsed().as_secs_f64() * 1e3
+                );
+                snapshot
+            });
             let all = store.collection_vectors(collection);
             let snapshot = snapshot
                 .join()
                 .unwrap_or_else(|_| Err(Error::Internal("reading the snapshot panicked".into())));
             (all, snapshot)
         });
-        let all = all?;
+        let mut all = all?;
         if all.dim != dim || all.vectors.len() != all.templates.len() * dim {
             return Err(Error::StoreCorrupt(format!(
                 "collection {collection:?}: the store gave {} floats for {} templates of {dim}",
@@ -325,7 +333,7 @@ impl CollectionIndex {
         };
         let n = all.templates.len();
         let restored = if n >= config.hnsw_min_templates {
-            match snapshot.and_then(|snap| ci.restore(snap, &all, &names)) {
+            match snapshot.and_then(|snap| ci.restore(snap, &mut all, &names)) {
                 Ok(()) => {
                     if let IndexSource::Snapshot {
                         change_seq,
@@ -363,6 +371,11 @@ impl CollectionIndex {
             false
         };
         if !restored {
+            if all.vectors.len() != n * dim {
+                // A restore that failed late took the vectors: read them again.
+                all = store.collection_vectors(collection)?;
+            }
+            let n = all.templates.len();
             let mut flat = FlatIndex::with_capacity(dim, n);
             for ((s, id), v) in all.templates.into_iter().zip(all.vectors.chunks_exact(dim)) {
                 let key = ci.register(names[s as usize].clone(), id);
@@ -392,10 +405,13 @@ impl CollectionIndex {
         Snapshot::decode(&bytes)
     }
 
+    /// Restores the graph from `snap`, joined to the store's templates by id. Everything that
+    /// can fail is checked before the index is touched; on success the vectors have been
+    /// moved out of `all` (or copied, when the orders differ).
     fn restore(
         &mut self,
         snap: Snapshot,
-        all: &crate::store::CollectionVectors,
+        all: &mut crate::store::CollectionVectors,
         names: &[Arc<str>],
     ) -> Result<()> {
         if snap.model_id != self.model_id || snap.dim != self.dim {
@@ -411,57 +427,100 @@ impl CollectionIndex {
                 self.config.hnsw.m
             )));
         }
-        let templates = &all.templates;
-        let by_id: HashMap<&str, usize> = templates
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.1.as_str(), i))
-            .collect();
-        let mut keep = vec![false; snap.template_ids.len()];
-        let mut used = vec![false; templates.len()];
-        let mut order = Vec::with_capacity(templates.len());
-        for (node, id) in snap.template_ids.iter().enumerate() {
-            if let Some(&i) = by_id.get(id.as_str()) {
-                if !std::mem::replace(&mut used[i], true) {
-                    keep[node] = true;
-                    order.push(i);
+        debug_assert_eq!(self.next_key, 0, "restore fills an empty index");
+        let joined = std::time::Instant::now();
+        let (dim, n) = (self.dim, all.templates.len());
+        // Usually the snapshot's nodes are the store's first templates in the same order (nodes
+        // are added in the order templates are stored); otherwise join by id.
+        let in_order = snap.template_ids.len() <= n
+            && snap
+                .template_ids
+                .iter()
+                .zip(&all.templates)
+                .all(|(a, t)| *a == t.1);
+        let (order, graph, removed) = if in_order {
+            let order: Vec<usize> = (0..snap.template_ids.len()).collect();
+            (order, snap.graph, 0)
+        } else {
+            let by_id: HashMap<&str, usize> = all
+                .templates
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.1.as_str(), i))
+                .collect();
+            let mut keep = vec![false; snap.template_ids.len()];
+            let mut used = vec![false; n];
+            let mut order = Vec::with_capacity(n);
+            for (node, id) in snap.template_ids.iter().enumerate() {
+                if let Some(&i) = by_id.get(id.as_str()) {
+                    if !std::mem::replace(&mut used[i], true) {
+                        keep[node] = true;
+                        order.push(i);
+                    }
                 }
             }
-        }
-        drop(by_id);
-        let (kept, removed) = (order.len(), snap.template_ids.len() - order.len());
-        let added = templates.len() - kept;
+            let removed = snap.template_ids.len() - order.len();
+            let graph = if removed > 0 {
+                snap.graph.retain(&keep)
+            } else {
+                snap.graph
+            };
+            (order, graph, removed)
+        };
+        let kept = order.len();
+        let added = n - kept;
         // Inserting into a graph costs about as much per template as building it: past a
         // quarter of new templates, a fresh build is as fast and gives a better graph.
         if added > kept / 4 {
             return Err(Error::InvalidArgument(format!(
-                "the snapshot holds {kept} of the {} templates; rebuilding is faster",
-                templates.len()
+                "the snapshot holds {kept} of the {n} templates; rebuilding is faster"
             )));
         }
-        let graph = if removed > 0 {
-            snap.graph.retain(&keep)
+        let mut placed = vec![false; n];
+        order.iter().for_each(|&i| placed[i] = true);
+        let new_rows: Vec<usize> = (0..n).filter(|&i| !placed[i]).collect();
+        let row = |v: &[f32], i: usize| v[i * dim..(i + 1) * dim].to_vec();
+        let (vectors, new_vectors): (Vec<f32>, Vec<Vec<f32>>) = if in_order {
+            let mut v = std::mem::take(&mut all.vectors);
+            let tail = v.split_off(kept * dim);
+            let fresh = (0..added).map(|j| row(&tail, j)).collect();
+            (v, fresh)
         } else {
-            snap.graph
+            let mut v = Vec::with_capacity(kept * dim);
+            for &i in &order {
+                v.extend_from_slice(&all.vectors[i * dim..(i + 1) * dim]);
+            }
+            let fresh = new_rows.iter().map(|&i| row(&all.vectors, i)).collect();
+            (v, fresh)
         };
-        let dim = self.dim;
-        let vector = |i: usize| &all.vectors[i * dim..(i + 1) * dim];
-        let mut vectors = Vec::with_capacity(templates.len() * dim);
-        let mut keys = Vec::with_capacity(kept);
-        for &i in &order {
-            let (s, id) = &templates[i];
-            keys.push(self.register(names[*s as usize].clone(), id.clone()));
-            vectors.extend_from_slice(vector(i));
+        let mut h = HnswIndex::restore(
+            dim,
+            self.config.hnsw,
+            graph,
+            (0..kept as u64).collect(),
+            vectors,
+        )?;
+        let new_items: Vec<(u64, &[f32])> = new_vectors
+            .iter()
+            .enumerate()
+            .map(|(j, v)| ((kept + j) as u64, v.as_slice()))
+            .collect();
+        h.extend_parallel(&new_items)?;
+        // Nothing fails from here: keys 0..kept are the graph's nodes, then the new ones.
+        for &i in order.iter().chain(&new_rows) {
+            let (s, id) = &mut all.templates[i];
+            self.register(names[*s as usize].clone(), std::mem::take(id));
         }
-        let mut h = HnswIndex::restore(dim, self.config.hnsw, graph, keys, vectors)?;
-        let mut new = Vec::with_capacity(added);
-        for (i, (s, id)) in templates.iter().enumerate().filter(|(i, _)| !used[*i]) {
-            new.push((
-                self.register(names[*s as usize].clone(), id.clone()),
-                vector(i),
-            ));
-        }
-        h.extend_parallel(&new)?;
+        log::debug!(
+            "collection {:?}: snapshot joined to the templates in {:.0} ms ({})",
+            self.name,
+            joined.elapsed().as_secs_f64() * 1e3,
+            if in_order {
+                "same order"
+            } else {
+                "joined by id"
+            }
+        );
         self.index = Box::new(h);
         self.hnsw = true;
         self.removed_since_build = removed;

@@ -204,7 +204,11 @@ impl log::Log for StderrLog {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     log::set_boxed_logger(Box::new(StderrLog))?;
-    log::set_max_level(log::LevelFilter::Info);
+    log::set_max_level(if std::env::var_os("FACEPRINT_DEBUG").is_some() {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Info
+    });
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: index-open LFW_EMBEDDINGS.jsonl DB N fill|rebuild|open|first";
     if args.len() != 5 {

@@ -110,11 +110,17 @@ impl DataKey {
 /// Associated data: length-prefixed parts, so ("ab","c") and ("a","bc") differ.
 pub(crate) fn aad(parts: &[&str]) -> Vec<u8> {
     let mut out = Vec::new();
+    aad_into(&mut out, parts);
+    out
+}
+
+/// [`aad`] into a buffer the caller reuses (no allocation per template when loading many).
+pub(crate) fn aad_into(out: &mut Vec<u8>, parts: &[&str]) {
+    out.clear();
     for p in parts {
         out.extend_from_slice(&(p.len() as u32).to_le_bytes());
         out.extend_from_slice(p.as_bytes());
     }
-    out
 }
 
 fn seal(cipher: &Aes256Gcm, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
@@ -158,13 +164,39 @@ pub(crate) fn wrap(master: &MasterKey, key: &DataKey, aad: &[u8]) -> Result<Vec<
     seal(&master.cipher(), &*key.0, aad)
 }
 
+/// Unwraps in place (no allocation: a million subjects are unwrapped when a large collection
+/// loads).
 pub(crate) fn unwrap(master: &MasterKey, blob: &[u8], aad: &[u8]) -> Result<DataKey> {
-    let plain = open(&master.cipher(), blob, aad, "subject key")?;
-    let arr: [u8; 32] = plain
-        .as_slice()
-        .try_into()
-        .map_err(|_| Error::StoreCorrupt("a wrapped subject key is not 32 bytes".into()))?;
-    Ok(DataKey(Zeroizing::new(arr)))
+    use aes_gcm::aead::AeadInPlace;
+    if blob.len() < NONCE_LEN + 16 {
+        return Err(Error::Decrypt(format!(
+            "subject key: ciphertext is truncated ({} bytes)",
+            blob.len()
+        )));
+    }
+    let (nonce, rest) = blob.split_at(NONCE_LEN);
+    let (ct, tag) = rest.split_at(rest.len() - 16);
+    let mut key = DataKey(Zeroizing::new([0u8; 32]));
+    if ct.len() != key.0.len() {
+        return Err(Error::StoreCorrupt(
+            "a wrapped subject key is not 32 bytes".into(),
+        ));
+    }
+    key.0.copy_from_slice(ct);
+    master
+        .cipher()
+        .decrypt_in_place_detached(
+            Nonce::from_slice(nonce),
+            aad,
+            &mut key.0[..],
+            aes_gcm::Tag::from_slice(tag),
+        )
+        .map_err(|_| {
+            Error::Decrypt(
+                "subject key: authentication failed (wrong key, or data moved or altered)".into(),
+            )
+        })?;
+    Ok(key)
 }
 
 /// Encrypts a vector (little-endian f32s) under a subject's data key.

@@ -5,6 +5,7 @@ use super::crypto::{self, DataKey, MasterKey};
 use super::*;
 use crate::error::Error;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -1047,146 +1048,198 @@ impl TemplateStore for SqliteStore {
         Ok(())
     }
 
-    /// One ordered query (no sort: subjects by row id, their templates by the subject index),
-    /// ciphertexts copied into one buffer, then subjects decrypted in parallel straight into
-    /// the flat vector array.
+    /// Two queries in one read transaction (the collection's subjects with their wrapped keys,
+    /// then its templates in table order: no sort, ciphertexts copied into one buffer), then
+    /// subject keys unwrapped and templates decrypted in parallel straight into the flat vector
+    /// array, without an allocation per template.
     fn collection_vectors(&self, collection: &str) -> Result<CollectionVectors> {
         use rayon::prelude::*;
-        struct SubjectRows {
-            key_id: String,
-            wrapped: Vec<u8>,
-            /// Templates `first..first + count`.
-            first: usize,
-            count: usize,
-            /// A row of another model or size, found while reading.
-            corrupt: Option<String>,
-        }
-        let (c, mut out, subjects, arena, spans) = {
+        let started = std::time::Instant::now();
+        let mut out = CollectionVectors::default();
+        // Per subject: (key id, wrapped key's place in `wrapped`).
+        let mut keys: Vec<(u32, (usize, usize))> = Vec::new();
+        let mut key_ids: Vec<String> = Vec::new();
+        let mut wrapped: Vec<u8> = Vec::new();
+        let mut arena: Vec<u8> = Vec::new();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        // A row of another model or size: the subject is damaged.
+        let mut misfits: Vec<(u32, String)> = Vec::new();
+        let c = {
             let conn = self.conn();
-            let (cid, c) = Self::collection_row(&conn, collection)?;
-            let (n, bytes): (i64, i64) = conn.query_row(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(t.ciphertext)), 0) FROM templates t
-                 JOIN subjects s ON s.id = t.subject_id WHERE s.collection_id = ?1",
+            let tx = conn.unchecked_transaction()?;
+            let (cid, c) = Self::collection_row(&tx, collection)?;
+            out.dim = c.dim;
+            let mut row_of: HashMap<i64, u32> = HashMap::new();
+            let mut stmt = tx.prepare(
+                "SELECT id, external_id, disabled, key_id, wrapped_key FROM subjects
+                 WHERE collection_id = ?1",
+            )?;
+            let mut rows = stmt.query([cid])?;
+            while let Some(r) = rows.next()? {
+                row_of.insert(r.get(0)?, out.subjects.len() as u32);
+                out.subjects.push((r.get(1)?, r.get::<_, i64>(2)? != 0));
+                let key_id = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
+                let k = match key_ids.iter().position(|k| k == key_id) {
+                    Some(k) => k,
+                    None => {
+                        key_ids.push(key_id.to_string());
+                        key_ids.len() - 1
+                    }
+                };
+                let w = r.get_ref(4)?.as_blob().map_err(rusqlite::Error::from)?;
+                keys.push((k as u32, (wrapped.len(), w.len())));
+                wrapped.extend_from_slice(w);
+            }
+            drop(rows);
+            drop(stmt);
+            let (n, bytes): (i64, i64) = tx.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(t.ciphertext)), 0)
+                 FROM templates t CROSS JOIN subjects s ON s.id = t.subject_id
+                 WHERE s.collection_id = ?1",
                 [cid],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let mut out = CollectionVectors {
-                dim: c.dim,
-                templates: Vec::with_capacity(n as usize),
-                ..Default::default()
-            };
-            let mut subjects: Vec<SubjectRows> = Vec::new();
-            let mut arena: Vec<u8> = Vec::with_capacity(bytes as usize);
-            let mut spans: Vec<(usize, usize)> = Vec::with_capacity(n as usize);
-            let mut stmt = conn.prepare_cached(
-                "SELECT s.id, s.external_id, s.disabled, s.key_id, s.wrapped_key, t.id, t.model_id,
-                        t.dim, t.ciphertext
-                 FROM subjects s JOIN templates t ON t.subject_id = s.id
-                 WHERE s.collection_id = ?1 ORDER BY s.id, t.rowid",
+            out.templates.reserve(n as usize);
+            spans.reserve(n as usize);
+            arena.reserve(bytes as usize);
+            // Templates drive the join (read in table order); the subject is a row-id lookup.
+            let mut stmt = tx.prepare(
+                "SELECT t.subject_id, t.id, t.model_id, t.dim, t.ciphertext
+                 FROM templates t CROSS JOIN subjects s ON s.id = t.subject_id
+                 WHERE s.collection_id = ?1",
             )?;
             let mut rows = stmt.query([cid])?;
-            let mut last: Option<i64> = None;
             while let Some(r) = rows.next()? {
-                let sid: i64 = r.get(0)?;
-                if last != Some(sid) {
-                    last = Some(sid);
-                    out.subjects.push((r.get(1)?, r.get::<_, i64>(2)? != 0));
-                    subjects.push(SubjectRows {
-                        key_id: r.get(3)?,
-                        wrapped: r.get(4)?,
-                        first: out.templates.len(),
-                        count: 0,
-                        corrupt: None,
-                    });
-                }
-                let subject = subjects.len() - 1;
-                let current = &mut subjects[subject];
-                let template_id: String = r.get(5)?;
-                let model = r.get_ref(6)?.as_str().map_err(rusqlite::Error::from)?;
-                let dim = r.get::<_, i64>(7)?;
-                if current.corrupt.is_none() && (model != c.model_id || dim != c.dim as i64) {
-                    current.corrupt = Some(format!(
-                        "template {template_id} is {model} x{dim} in a collection of {} x{}",
-                        c.model_id, c.dim
+                let Some(&subject) = row_of.get(&r.get::<_, i64>(0)?) else {
+                    continue;
+                };
+                let template_id: String = r.get(1)?;
+                let model = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+                let dim = r.get::<_, i64>(3)?;
+                if model != c.model_id || dim != c.dim as i64 {
+                    misfits.push((
+                        subject,
+                        format!(
+                            "template {template_id} is {model} x{dim} in a collection of {} x{}",
+                            c.model_id, c.dim
+                        ),
                     ));
                 }
-                let blob = r.get_ref(8)?.as_blob().map_err(rusqlite::Error::from)?;
+                let blob = r.get_ref(4)?.as_blob().map_err(rusqlite::Error::from)?;
                 spans.push((arena.len(), blob.len()));
                 arena.extend_from_slice(blob);
-                out.templates.push((subject as u32, template_id));
-                current.count += 1;
+                out.templates.push((subject, template_id));
             }
-            (c, out, subjects, arena, spans)
+            c
         };
+        let read = started.elapsed();
         let dim = c.dim;
-        out.vectors = vec![0f32; out.templates.len() * dim];
-        // Each subject's own slice of the output, so subjects decrypt in parallel.
-        let mut chunks: Vec<&mut [f32]> = Vec::with_capacity(subjects.len());
-        let mut rest = out.vectors.as_mut_slice();
-        for s in &subjects {
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(s.count * dim);
-            chunks.push(mine);
-            rest = tail;
+        let names = &out.subjects;
+        let mut has_templates = vec![false; names.len()];
+        for t in &out.templates {
+            has_templates[t.0 as usize] = true;
         }
-        let (names, templates) = (&out.subjects, &out.templates);
-        let failed: Vec<(usize, Error)> = subjects
+        let data_keys: Vec<Option<Result<DataKey>>> = keys
             .par_iter()
-            .zip(chunks)
+            .enumerate()
+            .map_init(Vec::new, |aad, (i, (k, (at, len)))| {
+                if !has_templates[i] {
+                    return None;
+                }
+                let external_id = names[i].0.as_str();
+                crypto::aad_into(aad, &["subject-key", &c.name, external_id]);
+                Some(
+                    self.key_for(&key_ids[*k as usize])
+                        .and_then(|master| crypto::unwrap(master, &wrapped[*at..*at + len], aad)),
+                )
+            })
+            .collect();
+        out.vectors = vec![0f32; out.templates.len() * dim];
+        let templates = &out.templates;
+        let failed: Vec<(u32, Error)> = out
+            .vectors
+            .par_chunks_mut(dim.max(1))
             .enumerate()
             .map_init(
-                || Vec::with_capacity(dim * 4),
-                |scratch, (i, (s, chunk))| {
-                    let external_id = names[i].0.as_str();
-                    let opened = (|| {
-                        if let Some(why) = &s.corrupt {
-                            return Err(Error::StoreCorrupt(why.clone()));
-                        }
-                        let key = self.data_key(&c.name, external_id, &s.key_id, &s.wrapped)?;
-                        for (j, v) in chunk.chunks_exact_mut(dim).enumerate() {
-                            let template_id = &templates[s.first + j].1;
-                            let (at, len) = spans[s.first + j];
-                            let aad = template_aad(&c.name, external_id, template_id, &c.model_id);
-                            crypto::open_vector_into(&key, &arena[at..at + len], &aad, scratch, v)
-                                .and_then(|()| normalise(v))
-                                .map_err(|e| match e {
-                                    Error::Decrypt(m) | Error::StoreCorrupt(m) => {
-                                        Error::Decrypt(format!("template {template_id}: {m}"))
-                                    }
-                                    other => other,
-                                })?;
-                        }
-                        Ok(())
-                    })();
-                    opened
+                || (Vec::new(), Vec::with_capacity(dim * 4)),
+                |(aad, scratch), (t, v)| {
+                    let (subject, template_id) = &templates[t];
+                    let key = match &data_keys[*subject as usize] {
+                        Some(Ok(key)) => key,
+                        // Reported once per subject, below.
+                        _ => return None,
+                    };
+                    let (at, len) = spans[t];
+                    crypto::aad_into(
+                        aad,
+                        &[
+                            "template",
+                            &c.name,
+                            &names[*subject as usize].0,
+                            template_id,
+                            &c.model_id,
+                        ],
+                    );
+                    crypto::open_vector_into(key, &arena[at..at + len], aad, scratch, v)
+                        .and_then(|()| normalise(v))
                         .err()
-                        .map(|e| (i, in_subject(e, &c.name, external_id)))
+                        .map(|e| {
+                            let m = match e {
+                                Error::Decrypt(m) | Error::StoreCorrupt(m) => m,
+                                other => other.to_string(),
+                            };
+                            (
+                                *subject,
+                                Error::Decrypt(format!("template {template_id}: {m}")),
+                            )
+                        })
                 },
             )
             .flatten()
             .collect();
+        log::debug!(
+            "collection {collection:?}: {} templates read in {:.0} ms, decrypted in {:.0} ms",
+            out.templates.len(),
+            read.as_secs_f64() * 1e3,
+            (started.elapsed() - read).as_secs_f64() * 1e3
+        );
         drop(arena);
-        if !failed.is_empty() {
-            // Leave the subjects that did not open out, and name them.
-            let bad: std::collections::HashSet<usize> = failed.iter().map(|f| f.0).collect();
+        // Subjects that did not open: named, and all their templates left out.
+        let mut bad: HashMap<u32, Error> = HashMap::new();
+        for (i, k) in data_keys.into_iter().enumerate() {
+            if let Some(Err(e)) = k {
+                bad.insert(i as u32, e);
+            }
+        }
+        for (subject, why) in misfits {
+            bad.entry(subject).or_insert(Error::StoreCorrupt(why));
+        }
+        for (subject, e) in failed {
+            bad.entry(subject).or_insert(e);
+        }
+        if !bad.is_empty() {
             let mut vectors = Vec::with_capacity(out.vectors.len());
             let mut kept = Vec::with_capacity(out.templates.len());
             for (t, v) in std::mem::take(&mut out.templates)
                 .into_iter()
                 .zip(out.vectors.chunks_exact(dim))
             {
-                if !bad.contains(&(t.0 as usize)) {
+                if !bad.contains_key(&t.0) {
                     vectors.extend_from_slice(v);
                     kept.push(t);
                 }
             }
             out.templates = kept;
             out.vectors = vectors;
-            for (i, e) in failed {
+            let mut bad: Vec<(u32, Error)> = bad.into_iter().collect();
+            bad.sort_by_key(|b| b.0);
+            for (i, e) in bad {
+                let subject = out.subjects[i as usize].0.clone();
                 out.damaged.push(DamagedSubject {
                     collection: c.name.clone(),
-                    subject: out.subjects[i].0.clone(),
                     code: e.code().as_str().to_string(),
-                    message: e.to_string(),
+                    message: in_subject(e, &c.name, &subject).to_string(),
+                    subject,
                 });
             }
         }
