@@ -267,6 +267,8 @@ struct CollectionIndex {
     load_ms: f64,
     /// Templates added or deleted since the graph was last saved (or built).
     unsaved: usize,
+    /// Snapshots are on and the store keeps them.
+    saves: bool,
 }
 
 impl CollectionIndex {
@@ -276,6 +278,8 @@ impl CollectionIndex {
         config: IndexConfig,
     ) -> Result<CollectionIndex> {
         let started = std::time::Instant::now();
+        // A read-only store still restores its snapshot; it only cannot save one.
+        let saves = config.snapshots && store.keeps_index_snapshots();
         let (dim, model_id) = (collection.dim, collection.model_id.clone());
         let collection = collection.name.as_str();
         // The snapshot is read and checked while the templates are decrypted.
@@ -330,6 +334,7 @@ impl CollectionIndex {
             source: IndexSource::Exact,
             load_ms: 0.0,
             unsaved: 0,
+            saves,
         };
         let n = all.templates.len();
         let restored = if n >= config.hnsw_min_templates {
@@ -625,7 +630,7 @@ impl CollectionIndex {
     /// Whether enough has changed since the last save to save the graph again.
     fn snapshot_due(&self) -> bool {
         self.hnsw
-            && self.config.snapshots
+            && self.saves
             && self.unsaved > 0
             && (self.unsaved >= self.by_key.len().max(1)
                 || (self.config.snapshot_min_changes > 0
@@ -893,10 +898,7 @@ impl Gallery {
         for index in loaded {
             let (name, dirty) = {
                 let ci = index.read().unwrap_or_else(|p| p.into_inner());
-                (
-                    ci.name.clone(),
-                    ci.hnsw && ci.config.snapshots && ci.unsaved > 0,
-                )
+                (ci.name.clone(), ci.hnsw && ci.saves && ci.unsaved > 0)
             };
             if dirty {
                 match self.store.change_seq(&name) {

@@ -228,7 +228,32 @@ fn the_graph_is_restored_with_the_changes_since_and_rebuilt_when_unusable() {
     // The rebuild above saved a good snapshot again.
     let e = engine(&db, &key, other_m);
     assert!(matches!(source(&e), IndexSource::Snapshot { .. }));
+    e.delete_subject(C, "p1", None).unwrap();
+    std::mem::forget(e); // a crash: the deletion is not in the snapshot
+
+    // A read-only store restores the snapshot with the change since, and saves nothing.
+    let before = std::fs::read(snapshot_file(&db)).unwrap();
+    let store = SqliteStore::builder(&db, key.clone())
+        .read_only(true)
+        .open()
+        .unwrap();
+    let e = Engine::builder()
+        .store(Arc::new(store))
+        .index(other_m)
+        .build()
+        .unwrap();
+    assert!(matches!(
+        source(&e),
+        IndexSource::Snapshot {
+            removed: 1,
+            added: 0,
+            ..
+        }
+    ));
+    assert_eq!(e.index_status(C).unwrap().unsaved_changes, 1);
+    answers(&e, &db, &key, &probes);
     drop(e);
+    assert_eq!(std::fs::read(snapshot_file(&db)).unwrap(), before);
 }
 
 #[test]

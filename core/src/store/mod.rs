@@ -277,6 +277,11 @@ pub trait TemplateStore: Send + Sync {
     fn change_seq(&self, _collection: &str) -> Result<Option<u64>> {
         Ok(None)
     }
+    /// Whether this store keeps search-index snapshots (a writable file store does; memory
+    /// and read-only stores do not). Without it the index is built on every open.
+    fn keeps_index_snapshots(&self) -> bool {
+        false
+    }
     /// The collection's saved search-index snapshot (opaque bytes the gallery wrote), or
     /// `None` where there is none or the store keeps none. An unreadable one is an error: the
     /// caller rebuilds the index from the templates.

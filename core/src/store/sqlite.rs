@@ -1267,6 +1267,10 @@ impl TemplateStore for SqliteStore {
             .map(|mut plain| std::mem::take(&mut *plain)))
     }
 
+    fn keeps_index_snapshots(&self) -> bool {
+        !self.read_only
+    }
+
     fn save_index_snapshot(&self, collection: &str, snapshot: &[u8]) -> Result<()> {
         if self.read_only {
             return Err(Error::Storage(format!(
