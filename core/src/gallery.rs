@@ -282,23 +282,23 @@ impl CollectionIndex {
         let saves = config.snapshots && store.keeps_index_snapshots();
         let (dim, model_id) = (collection.dim, collection.model_id.clone());
         let collection = collection.name.as_str();
-        // The snapshot is read and checked while the templates are decrypted.
-        let (all, snapshot) = std::thread::scope(|scope| {
-            let snapshot = scope.spawn(|| {
-                let t = std::time::Instant::now();
-                let snapshot = Self::load_snapshot(store, collection, &config);
-                log::debug!(
-                    "collection {collection:?}: snapshot read and checked in {:.0} ms",
-                    t.elapsed().as_secs_f64() * 1e3
-                );
-                snapshot
-            });
+        let load_snapshot = || {
+            let t = std::time::Instant::now();
+            let snapshot = Self::load_snapshot(store, collection, &config);
+            log::debug!(
+                "collection {collection:?}: snapshot read and checked in {:.0} ms",
+                t.elapsed().as_secs_f64() * 1e3
+            );
+            snapshot
+        };
+        // A saved snapshot is read and checked while the templates are decrypted, on the
+        // thread pool (a collection without one, as every small one, starts no thread).
+        let (snapshot, all) = if config.snapshots && store.has_index_snapshot(collection) {
+            rayon::join(load_snapshot, || store.collection_vectors(collection))
+        } else {
             let all = store.collection_vectors(collection);
-            let snapshot = snapshot
-                .join()
-                .unwrap_or_else(|_| Err(Error::Internal("reading the snapshot panicked".into())));
-            (all, snapshot)
-        });
+            (load_snapshot(), all)
+        };
         let mut all = all?;
         if all.dim != dim || all.vectors.len() != all.templates.len() * dim {
             return Err(Error::StoreCorrupt(format!(

@@ -282,6 +282,10 @@ pub trait TemplateStore: Send + Sync {
     fn keeps_index_snapshots(&self) -> bool {
         false
     }
+    /// Whether a snapshot of the collection's index is saved (cheap: no read).
+    fn has_index_snapshot(&self, _collection: &str) -> bool {
+        false
+    }
     /// The collection's saved search-index snapshot (opaque bytes the gallery wrote), or
     /// `None` where there is none or the store keeps none. An unreadable one is an error: the
     /// caller rebuilds the index from the templates.

@@ -78,6 +78,11 @@ pub(crate) fn save(
     replace(&dir, &file_name(collection), &bytes)
 }
 
+/// Whether the collection has a snapshot file.
+pub(crate) fn exists(store: &Path, collection: &str) -> bool {
+    dir_of(store).join(file_name(collection)).is_file()
+}
+
 /// The collection's snapshot, decrypted with whichever of `keys` sealed it; `None` if there is
 /// none.
 pub(crate) fn load(

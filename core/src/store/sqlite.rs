@@ -1139,10 +1139,11 @@ impl TemplateStore for SqliteStore {
         for t in &out.templates {
             has_templates[t.0 as usize] = true;
         }
-        let data_keys: Vec<Option<Result<DataKey>>> = keys
-            .par_iter()
-            .enumerate()
-            .map_init(Vec::new, |aad, (i, (k, (at, len)))| {
+        // Threads only for large collections: a small one needs none (and an application that
+        // never loads a large one never starts the thread pool).
+        let parallel = out.templates.len() >= 4096;
+        let unwrap_one =
+            |aad: &mut Vec<u8>, (i, (k, (at, len))): (usize, &(u32, (usize, usize)))| {
                 if !has_templates[i] {
                     return None;
                 }
@@ -1152,51 +1153,69 @@ impl TemplateStore for SqliteStore {
                     self.key_for(&key_ids[*k as usize])
                         .and_then(|master| crypto::unwrap(master, &wrapped[*at..*at + len], aad)),
                 )
-            })
-            .collect();
+            };
+        let data_keys: Vec<Option<Result<DataKey>>> = if parallel {
+            keys.par_iter()
+                .enumerate()
+                .map_init(Vec::new, unwrap_one)
+                .collect()
+        } else {
+            let mut aad = Vec::new();
+            keys.iter()
+                .enumerate()
+                .map(|x| unwrap_one(&mut aad, x))
+                .collect()
+        };
         out.vectors = vec![0f32; out.templates.len() * dim];
         let templates = &out.templates;
-        let failed: Vec<(u32, Error)> = out
-            .vectors
-            .par_chunks_mut(dim.max(1))
-            .enumerate()
-            .map_init(
-                || (Vec::new(), Vec::with_capacity(dim * 4)),
-                |(aad, scratch), (t, v)| {
-                    let (subject, template_id) = &templates[t];
-                    let key = match &data_keys[*subject as usize] {
-                        Some(Ok(key)) => key,
-                        // Reported once per subject, below.
-                        _ => return None,
+        let decrypt_one = |(aad, scratch): &mut (Vec<u8>, Vec<u8>), (t, v): (usize, &mut [f32])| {
+            let (subject, template_id) = &templates[t];
+            let key = match &data_keys[*subject as usize] {
+                Some(Ok(key)) => key,
+                // Reported once per subject, below.
+                _ => return None,
+            };
+            let (at, len) = spans[t];
+            crypto::aad_into(
+                aad,
+                &[
+                    "template",
+                    &c.name,
+                    &names[*subject as usize].0,
+                    template_id,
+                    &c.model_id,
+                ],
+            );
+            crypto::open_vector_into(key, &arena[at..at + len], aad, scratch, v)
+                .and_then(|()| normalise(v))
+                .err()
+                .map(|e| {
+                    let m = match e {
+                        Error::Decrypt(m) | Error::StoreCorrupt(m) => m,
+                        other => other.to_string(),
                     };
-                    let (at, len) = spans[t];
-                    crypto::aad_into(
-                        aad,
-                        &[
-                            "template",
-                            &c.name,
-                            &names[*subject as usize].0,
-                            template_id,
-                            &c.model_id,
-                        ],
-                    );
-                    crypto::open_vector_into(key, &arena[at..at + len], aad, scratch, v)
-                        .and_then(|()| normalise(v))
-                        .err()
-                        .map(|e| {
-                            let m = match e {
-                                Error::Decrypt(m) | Error::StoreCorrupt(m) => m,
-                                other => other.to_string(),
-                            };
-                            (
-                                *subject,
-                                Error::Decrypt(format!("template {template_id}: {m}")),
-                            )
-                        })
-                },
-            )
-            .flatten()
-            .collect();
+                    (
+                        *subject,
+                        Error::Decrypt(format!("template {template_id}: {m}")),
+                    )
+                })
+        };
+        let buffers = || (Vec::new(), Vec::with_capacity(dim * 4));
+        let failed: Vec<(u32, Error)> = if parallel {
+            out.vectors
+                .par_chunks_mut(dim.max(1))
+                .enumerate()
+                .map_init(buffers, decrypt_one)
+                .flatten()
+                .collect()
+        } else {
+            let mut b = buffers();
+            out.vectors
+                .chunks_mut(dim.max(1))
+                .enumerate()
+                .filter_map(|x| decrypt_one(&mut b, x))
+                .collect()
+        };
         log::debug!(
             "collection {collection:?}: {} templates read in {:.0} ms, decrypted in {:.0} ms",
             out.templates.len(),
@@ -1265,6 +1284,10 @@ impl TemplateStore for SqliteStore {
         let keys: Vec<&MasterKey> = std::iter::once(&self.key).chain(&self.previous).collect();
         Ok(super::snapshots::load(&self.path, collection, &keys)?
             .map(|mut plain| std::mem::take(&mut *plain)))
+    }
+
+    fn has_index_snapshot(&self, collection: &str) -> bool {
+        super::snapshots::exists(&self.path, collection)
     }
 
     fn keeps_index_snapshots(&self) -> bool {
