@@ -159,6 +159,19 @@ fn open(cipher: &Aes256Gcm, blob: &[u8], aad: &[u8], what: &str) -> Result<Zeroi
         })
 }
 
+/// (nonce, ciphertext, tag) of a sealed blob, for decrypting in place.
+fn split_sealed<'a>(blob: &'a [u8], what: &str) -> Result<(&'a [u8], &'a [u8], &'a [u8])> {
+    if blob.len() < NONCE_LEN + 16 {
+        return Err(Error::Decrypt(format!(
+            "{what}: ciphertext is truncated ({} bytes)",
+            blob.len()
+        )));
+    }
+    let (nonce, rest) = blob.split_at(NONCE_LEN);
+    let (ct, tag) = rest.split_at(rest.len() - 16);
+    Ok((nonce, ct, tag))
+}
+
 /// Wraps a data key under the master key; `aad` names the subject it belongs to.
 pub(crate) fn wrap(master: &MasterKey, key: &DataKey, aad: &[u8]) -> Result<Vec<u8>> {
     seal(&master.cipher(), &*key.0, aad)
@@ -168,14 +181,7 @@ pub(crate) fn wrap(master: &MasterKey, key: &DataKey, aad: &[u8]) -> Result<Vec<
 /// loads).
 pub(crate) fn unwrap(master: &MasterKey, blob: &[u8], aad: &[u8]) -> Result<DataKey> {
     use aes_gcm::aead::AeadInPlace;
-    if blob.len() < NONCE_LEN + 16 {
-        return Err(Error::Decrypt(format!(
-            "subject key: ciphertext is truncated ({} bytes)",
-            blob.len()
-        )));
-    }
-    let (nonce, rest) = blob.split_at(NONCE_LEN);
-    let (ct, tag) = rest.split_at(rest.len() - 16);
+    let (nonce, ct, tag) = split_sealed(blob, "subject key")?;
     let mut key = DataKey(Zeroizing::new([0u8; 32]));
     if ct.len() != key.0.len() {
         return Err(Error::StoreCorrupt(
@@ -240,14 +246,7 @@ pub(crate) fn open_vector_into(
     out: &mut [f32],
 ) -> Result<()> {
     use aes_gcm::aead::AeadInPlace;
-    if blob.len() < NONCE_LEN + 16 {
-        return Err(Error::Decrypt(format!(
-            "template: ciphertext is truncated ({} bytes)",
-            blob.len()
-        )));
-    }
-    let (nonce, rest) = blob.split_at(NONCE_LEN);
-    let (ct, tag) = rest.split_at(rest.len() - 16);
+    let (nonce, ct, tag) = split_sealed(blob, "template")?;
     if ct.len() != out.len() * 4 {
         return Err(Error::StoreCorrupt(format!(
             "template holds {} bytes, its dimension {} needs {}",
