@@ -1,0 +1,33 @@
+//! The HTTP surface: one module per resource, each with its own router; this file lists them.
+
+pub mod auth;
+pub mod face;
+pub mod me;
+
+use crate::state::AppState;
+use axum::middleware::from_fn_with_state;
+use axum::Router;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Every route of the server and the OpenAPI document built from them.
+pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
+    // Unauthenticated routes are limited per client IP.
+    let (public, public_api) = OpenApiRouter::<AppState>::new()
+        .merge(auth::router())
+        .split_for_parts();
+    let public = public.route_layer(from_fn_with_state(
+        state.common().clone(),
+        faceprint_server::rate_limit::limit_by_ip,
+    ));
+    let (private, mut api) = OpenApiRouter::<AppState>::new()
+        .merge(me::router())
+        .merge(face::router())
+        .split_for_parts();
+    api.merge(public_api);
+    let router = Router::new()
+        .merge(public)
+        .merge(private)
+        .merge(faceprint_server::health::router());
+    (router, api)
+}

@@ -1,0 +1,105 @@
+//! Administrator accounts: created from the command line (the password read from stdin, never a
+//! default), Argon2id hashes, and a lockout after repeated failed logins.
+
+use crate::db::now_ms;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// Failed logins in a row that lock an account, and for how long.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AdminInfo {
+    pub id: String,
+    pub username: String,
+    pub role: String,
+    pub created_ms: i64,
+}
+
+pub struct AdminRecord {
+    pub info: AdminInfo,
+    pub password_hash: String,
+    pub failed_logins: i64,
+    pub locked_until_ms: Option<i64>,
+}
+
+/// Checks a username: 1..=64 characters of letters, digits, `.`, `_`, `-`, `@`.
+pub fn check_username(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    {
+        return Err(
+            "a username is 1 to 64 characters of letters, digits, '.', '_', '-' or '@'".into(),
+        );
+    }
+    Ok(())
+}
+
+pub fn create(
+    conn: &Connection,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+) -> rusqlite::Result<Option<AdminInfo>> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let n = conn.execute(
+        "INSERT INTO admins (id, username, password_hash, role, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(username) DO NOTHING",
+        params![id, username, password_hash, role, now_ms()],
+    )?;
+    if n == 0 {
+        return Ok(None);
+    }
+    Ok(find(conn, username)?.map(|r| r.info))
+}
+
+pub fn find(conn: &Connection, username: &str) -> rusqlite::Result<Option<AdminRecord>> {
+    conn.query_row(
+        "SELECT id, username, role, created_ms, password_hash, failed_logins, locked_until_ms FROM admins WHERE username = ?1",
+        [username],
+        |r| {
+            Ok(AdminRecord {
+                info: AdminInfo { id: r.get(0)?, username: r.get(1)?, role: r.get(2)?, created_ms: r.get(3)? },
+                password_hash: r.get(4)?,
+                failed_logins: r.get(5)?,
+                locked_until_ms: r.get(6)?,
+            })
+        },
+    )
+    .optional()
+}
+
+pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM admins WHERE id = ?1", [id], |_| Ok(()))
+        .optional()
+        .map(|r| r.is_some())
+}
+
+/// Records a failed login; locks the account at the limit. Returns whether it is now locked.
+pub fn record_failure(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    let now = now_ms();
+    conn.execute(
+        "UPDATE admins SET failed_logins = failed_logins + 1,
+           locked_until_ms = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until_ms END
+         WHERE id = ?1",
+        params![id, MAX_FAILED_LOGINS, now + LOCKOUT_MS],
+    )?;
+    conn.query_row(
+        "SELECT locked_until_ms FROM admins WHERE id = ?1",
+        [id],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .map(|l| l.is_some_and(|t| t > now))
+}
+
+pub fn record_success(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE admins SET failed_logins = 0, locked_until_ms = NULL WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Opens the engine over the encrypted template store in the data dir.
+//!
+//! The master key comes from `FACEPRINT_KEY` (base64 of 32 bytes) or, when that is not set,
+//! from `DATA/master.key`, which the first start creates with mode 0600 — and says so loudly:
+//! whoever can read that file can read every template, and without it none can be read.
+
+use crate::state::Settings;
+use faceprint::store::{MasterKey, SqliteStore};
+use faceprint::Engine;
+use std::sync::Arc;
+
+pub const STORE_FILE: &str = "faces.db";
+pub const KEY_FILE: &str = "master.key";
+
+/// The master key: `FACEPRINT_KEY`, else the data dir's key file (created if missing).
+pub fn master_key(data_dir: &std::path::Path) -> Result<MasterKey, String> {
+    if let Ok(v) = std::env::var("FACEPRINT_KEY") {
+        return MasterKey::from_base64(&v).map_err(|e| format!("FACEPRINT_KEY: {e}"));
+    }
+    let path = data_dir.join(KEY_FILE);
+    if path.exists() {
+        crate::files::check_private(&path);
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
+        tracing::warn!(path = %path.display(), "FACEPRINT_KEY is not set: using the master key file in the data dir; for production keep the key outside the data dir (FACEPRINT_KEY from a secret manager)");
+        return MasterKey::from_base64(&text).map_err(|e| format!("{}: {e}", path.display()));
+    }
+    let key = MasterKey::generate();
+    crate::files::write_secret_file(&path, key.to_base64().as_bytes())?;
+    tracing::warn!(path = %path.display(), key_id = key.id(), "FACEPRINT_KEY is not set: GENERATED A NEW MASTER KEY and wrote it to the data dir (mode 0600). Every template is encrypted with it: back it up separately from the data, and for production move it out of the data dir into FACEPRINT_KEY");
+    Ok(key)
+}
+
+/// Builds the engine: the store in `DATA/faces.db`, the configured threads and model pack.
+pub fn open(settings: &Settings) -> Result<Engine, String> {
+    let data = &settings.server.data_dir;
+    let key = master_key(data)?;
+    let store = SqliteStore::open(data.join(STORE_FILE), key)
+        .map_err(|e| format!("template store: {e}"))?;
+    let mut b = Engine::builder()
+        .store(Arc::new(store))
+        .intra_op_threads(settings.compute.intra_op_threads)
+        .and_then(|b| b.max_sessions(settings.compute.effective_model_permits()))
+        .map_err(|e| e.to_string())?;
+    if let Some(dir) = &settings.server.models_dir {
+        b = b.models_dir(dir);
+    }
+    b.build().map_err(|e| format!("engine: {e}"))
+}

@@ -1,0 +1,204 @@
+//! `Common`: what every server's `AppState` holds from this crate — the engine, the two compute
+//! gates, the server database, token keys, rate limits, upload rules and the shutdown handles.
+//! A cheap `Clone` over one `Arc`. Servers expose it with `FromRef`, so the shared extractors
+//! and routes work on any of them.
+
+use crate::auth::TokenKeys;
+use crate::compute::Compute;
+use crate::config::{
+    ComputeConfig, Config, HttpConfig, LimitsConfig, LogConfig, MetricsConfig, RateLimitConfig,
+    ServerConfig, TokenConfig,
+};
+use crate::db::{Db, Migrations};
+use crate::error::{ApiError, ApiResult};
+use crate::rate_limit::RateLimits;
+use crate::shutdown::Shutdown;
+use crate::upload::UploadRules;
+use faceprint::Engine;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The common sections of a server's configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: ServerConfig,
+    pub limits: LimitsConfig,
+    pub compute: ComputeConfig,
+    pub tokens: TokenConfig,
+    pub rate_limit: RateLimitConfig,
+    pub http: HttpConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
+}
+
+impl Settings {
+    pub fn of<A>(c: &Config<A>) -> Settings {
+        Settings {
+            server: c.server.clone(),
+            limits: c.limits.clone(),
+            compute: c.compute.clone(),
+            tokens: c.tokens.clone(),
+            rate_limit: c.rate_limit.clone(),
+            http: c.http.clone(),
+            metrics: c.metrics.clone(),
+            log: c.log.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Common(Arc<Inner>);
+
+struct Inner {
+    name: &'static str,
+    settings: Settings,
+    engine: Engine,
+    models: Compute,
+    blocking: Compute,
+    db: Db,
+    tokens: TokenKeys,
+    rate_limits: RateLimits,
+    upload_rules: UploadRules,
+    shutdown: Shutdown,
+    draining: AtomicBool,
+    started: Instant,
+}
+
+impl Common {
+    /// Opens everything a server needs under `config.server.data_dir` (created on first start):
+    /// the engine over the encrypted template store, the server database with the common and
+    /// the server's migrations, and the token keys. `name` is the server's name, also the
+    /// audience of its tokens (a token of one server is not accepted by another).
+    pub fn open<A>(
+        name: &'static str,
+        config: &Config<A>,
+        migrations: &[&Migrations],
+    ) -> Result<Common, String> {
+        let settings = Settings::of(config);
+        crate::metrics::recorder();
+        let data = &settings.server.data_dir;
+        crate::files::ensure_data_dir(data)?;
+        let engine = crate::engine::open(&settings)?;
+        let db = crate::db::open_server_db(data, migrations, settings.compute.blocking_permits)?;
+        let secret = crate::auth::jwt::load_secret(&settings.tokens, data)?;
+        let tokens = TokenKeys::new(
+            &secret,
+            &settings.tokens.issuer,
+            name,
+            settings.tokens.access_ttl_secs,
+        );
+        let wait = Duration::from_millis(settings.compute.queue_wait_ms);
+        Ok(Common(Arc::new(Inner {
+            name,
+            models: Compute::new("model", settings.compute.effective_model_permits(), wait),
+            blocking: Compute::new(
+                "blocking",
+                settings.compute.blocking_permits,
+                Duration::from_secs(5),
+            ),
+            rate_limits: RateLimits::new(&settings.rate_limit),
+            upload_rules: UploadRules::from_config(&settings.limits),
+            settings,
+            engine,
+            db,
+            tokens,
+            shutdown: Shutdown::new(),
+            draining: AtomicBool::new(false),
+            started: Instant::now(),
+        })))
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.0.name
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.0.engine
+    }
+
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.0.tokens
+    }
+
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.0.rate_limits
+    }
+
+    pub fn upload_rules(&self) -> &UploadRules {
+        &self.0.upload_rules
+    }
+
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.0.shutdown
+    }
+
+    pub fn model_gate(&self) -> &Compute {
+        &self.0.models
+    }
+
+    pub fn database(&self) -> &Db {
+        &self.0.db
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.0.started.elapsed()
+    }
+
+    /// Readiness fails from the moment shutdown starts.
+    pub fn is_draining(&self) -> bool {
+        self.0.draining.load(Ordering::Relaxed)
+    }
+
+    pub fn begin_drain(&self) {
+        self.0.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Runs model work (inference, store search) on the model gate: 503 `busy` when full.
+    pub async fn model<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&Engine) -> faceprint::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let engine = self.0.engine.clone();
+        self.0.models.try_run(move || f(&engine)).await
+    }
+
+    /// Runs a database call on the blocking gate.
+    pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.0.db.clone();
+        self.0.blocking.try_run(move || db.with(f)).await
+    }
+
+    /// Runs other blocking work (password hashing) on the blocking gate.
+    pub async fn blocking<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.0.blocking.run(f).await
+    }
+
+    /// Records an audit event (who, what, when, outcome, score — never images or vectors).
+    pub async fn audit(&self, event: crate::events::Event) -> Result<(), ApiError> {
+        self.db(move |c| crate::events::record(c, &event)).await
+    }
+}
+
+/// The version and models a server runs, for `/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ServerInfo {
+    pub name: String,
+    pub version: String,
+    pub detector: String,
+    pub embedder: String,
+}
