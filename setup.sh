@@ -8,6 +8,8 @@
 #   5. A release build of the `faceprint` command
 #   6. Binding tools: maturin and pytest (in .faceprint/venv), the npm packages of
 #      bindings-node (npm install), and gcc, valgrind and pkg-config (apt-get, when missing)
+#   7. Server test tools: the real CompreFace client (compreface-sdk 0.6.0, in
+#      .faceprint/compreface-venv) and, for the browser tests, Debian's chromium and ffmpeg
 # Options: --no-build (skip 5), --no-convert (skip 4).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -108,8 +110,8 @@ fi
 
 if [ "$build" = 1 ]; then
   say "Building the faceprint command (release)"
-  cargo build --release -p faceprint-cli
-  echo "built target/release/faceprint"
+  cargo build --release -p faceprint-cli -p faceprint-auth-server
+  echo "built target/release/faceprint and target/release/faceprint-auth"
 fi
 
 say "Binding tools (C compiler, valgrind, pkg-config, Node packages)"
@@ -129,6 +131,27 @@ need node "install Node.js 18+ (apt-get install nodejs npm)"
 # `npm install` on the committed lock file, not `npm ci`: npm 11 calls this lock file out of
 # sync because of optional packages it leaves out for this platform (and install keeps it as is).
 (cd bindings-node && npm install --no-audit --no-fund --loglevel=error)
+echo "ok"
+
+say "Server test tools (CompreFace client, chromium, ffmpeg)"
+if [ ! -x .faceprint/compreface-venv/bin/python ]; then
+  python3 -m venv .faceprint/compreface-venv
+fi
+# compreface-sdk 0.6.0 pins requests-toolbelt 0.9, which needs urllib3 1.x.
+.faceprint/compreface-venv/bin/python -c 'import compreface' 2>/dev/null \
+  || .faceprint/compreface-venv/bin/python -m pip install --quiet --disable-pip-version-check \
+       'compreface-sdk==0.6.0' 'urllib3<2'
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup.sh: please install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
 echo "ok"
 
 say "Set-up complete"

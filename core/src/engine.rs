@@ -741,6 +741,18 @@ impl Engine {
         self.gallery()?.delete_subject(collection, subject, actor)
     }
 
+    /// Deletes one template (a bad photo) by id; the subject keeps its other templates, and
+    /// stays even with none. Returns the subject it belonged to.
+    pub fn delete_template(
+        &self,
+        collection: &str,
+        template_id: &str,
+        actor: Option<&str>,
+    ) -> Result<String> {
+        self.gallery()?
+            .delete_template(collection, template_id, actor)
+    }
+
     /// A disabled subject is skipped by identify and refused by verify.
     pub fn set_subject_disabled(
         &self,

@@ -564,6 +564,25 @@ impl CollectionIndex {
         Ok(())
     }
 
+    /// Drops one template of `subject` from the index (the subject stays).
+    fn remove_template(&mut self, subject: &str, template_id: &str) -> Result<()> {
+        let Some(keys) = self.by_subject.get_mut(subject) else {
+            return Ok(());
+        };
+        let by_key = &self.by_key;
+        if let Some(i) = keys
+            .iter()
+            .position(|&k| by_key.get(k).is_some_and(|e| e.1 == template_id))
+        {
+            let key = keys.remove(i);
+            self.index.remove(key);
+            self.by_key.remove(key);
+            self.removed_since_build += 1;
+            self.unsaved += 1;
+        }
+        self.rebalance()
+    }
+
     fn remove_subject(&mut self, subject: &str) -> Result<()> {
         for key in self.by_subject.remove(subject).unwrap_or_default() {
             self.index.remove(key);
@@ -1125,6 +1144,26 @@ impl Gallery {
             .remove_subject(subject)?;
         self.save_snapshot_if_due(&index);
         op.record(AuditAction::Delete, Some(subject), "ok", None)
+    }
+
+    /// Deletes one template; returns its subject.
+    pub fn delete_template(
+        &self,
+        collection: &str,
+        template_id: &str,
+        actor: Option<&str>,
+    ) -> Result<String> {
+        let op = self.op(collection, actor);
+        let _w = self.lock_writer();
+        let index = self.index(collection)?;
+        let subject = self.store.delete_template(collection, template_id)?;
+        index
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove_template(&subject, template_id)?;
+        self.save_snapshot_if_due(&index);
+        op.record(AuditAction::Delete, Some(&subject), "ok", None)?;
+        Ok(subject)
     }
 
     pub fn set_disabled(

@@ -97,6 +97,41 @@ pub(crate) fn run(store: &dyn TemplateStore) {
         .all(|t| t.subject == "bob" && t.quality == Some(0.8)));
     assert_eq!(store.all_templates("staff").unwrap().templates.len(), 2);
 
+    // One template goes; the subject keeps the other, then none, and stays.
+    let extra = store
+        .add_templates("staff", "bob", &[template("m", vec![0.0, 0.0, 1.0])])
+        .unwrap();
+    assert_eq!(store.template_subject("staff", &extra[0]).unwrap(), "bob");
+    assert_eq!(
+        store
+            .template("staff", &extra[0])
+            .unwrap()
+            .embedding
+            .vector()[2],
+        1.0
+    );
+    assert_eq!(store.delete_template("staff", &extra[0]).unwrap(), "bob");
+    assert_eq!(
+        store.template("staff", &extra[0]).unwrap_err().code(),
+        ErrorCode::NotFound
+    );
+    assert_eq!(store.templates("staff", "bob").unwrap().len(), 2);
+    assert_eq!(store.subject("staff", "bob").unwrap().templates, 2);
+    assert_eq!(
+        store
+            .delete_template("staff", &extra[0])
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        store
+            .delete_template("missing", &ids[0])
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFound
+    );
+
     let page: Vec<String> = store
         .list_subjects("staff", 0, 10)
         .unwrap()

@@ -254,6 +254,30 @@ impl TemplateStore for MemoryStore {
             .ok_or_else(|| not_found("subject", external_id))
     }
 
+    fn delete_template(&self, collection: &str, template_id: &str) -> Result<String> {
+        let mut s = self.write();
+        let (_, subjects) = coll_mut(&mut s, collection)?;
+        for (id, (subject, templates)) in subjects.iter_mut() {
+            if let Some(i) = templates.iter().position(|t| t.id == template_id) {
+                templates.remove(i);
+                subject.templates = templates.len();
+                subject.updated_at = now_ms();
+                return Ok(id.clone());
+            }
+        }
+        Err(not_found("template", template_id))
+    }
+
+    fn template_subject(&self, collection: &str, template_id: &str) -> Result<String> {
+        let s = self.read();
+        let (_, subjects) = coll(&s, collection)?;
+        subjects
+            .iter()
+            .find(|(_, (_, t))| t.iter().any(|t| t.id == template_id))
+            .map(|(id, _)| id.clone())
+            .ok_or_else(|| not_found("template", template_id))
+    }
+
     fn record_audit(&self, event: &AuditEvent) -> Result<()> {
         self.write().audit.push(event.clone());
         Ok(())

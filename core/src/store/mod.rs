@@ -242,6 +242,19 @@ pub trait TemplateStore: Send + Sync {
     fn enroll(&self, enrollment: &Enrollment<'_>) -> Result<(Subject, Vec<String>)>;
     /// Deletes the subject, its templates and its data key.
     fn delete_subject(&self, collection: &str, external_id: &str) -> Result<()>;
+    /// Deletes one template (the subject stays, even with none left); returns its subject.
+    fn delete_template(&self, collection: &str, template_id: &str) -> Result<String>;
+    /// The subject a template belongs to.
+    fn template_subject(&self, collection: &str, template_id: &str) -> Result<String>;
+
+    /// One template by id, decrypted.
+    fn template(&self, collection: &str, template_id: &str) -> Result<Template> {
+        let subject = self.template_subject(collection, template_id)?;
+        self.templates(collection, &subject)?
+            .into_iter()
+            .find(|t| t.id == template_id)
+            .ok_or_else(|| crate::Error::NotFound(format!("template {template_id:?}")))
+    }
     fn record_audit(&self, event: &AuditEvent) -> Result<()>;
     /// The most recent audit events, newest first.
     fn audit(&self, collection: Option<&str>, limit: usize) -> Result<Vec<AuditEvent>>;

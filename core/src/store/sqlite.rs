@@ -1048,6 +1048,43 @@ impl TemplateStore for SqliteStore {
         Ok(())
     }
 
+    fn template_subject(&self, collection: &str, template_id: &str) -> Result<String> {
+        let conn = self.conn();
+        let (cid, _) = Self::collection_row(&conn, collection)?;
+        conn.query_row(
+            "SELECT s.external_id FROM templates t JOIN subjects s ON s.id = t.subject_id
+             WHERE t.id = ?1 AND s.collection_id = ?2",
+            params![template_id, cid],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("template {template_id:?}")))
+    }
+
+    fn delete_template(&self, collection: &str, template_id: &str) -> Result<String> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (cid, _) = Self::collection_row(&tx, collection)?;
+        let subject: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT s.id, s.external_id FROM templates t JOIN subjects s ON s.id = t.subject_id
+                 WHERE t.id = ?1 AND s.collection_id = ?2",
+                params![template_id, cid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (sid, external_id) =
+            subject.ok_or_else(|| Error::NotFound(format!("template {template_id:?}")))?;
+        tx.execute("DELETE FROM templates WHERE id = ?1", params![template_id])?;
+        tx.execute(
+            "UPDATE subjects SET updated_at = ?2 WHERE id = ?1",
+            params![sid, now_ms()],
+        )?;
+        bump_change_seq(&tx, cid)?;
+        tx.commit()?;
+        Ok(external_id)
+    }
+
     /// Two queries in one read transaction (the collection's subjects with their wrapped keys,
     /// then its templates in table order: no sort, ciphertexts copied into one buffer), then
     /// subject keys unwrapped and templates decrypted in parallel straight into the flat vector

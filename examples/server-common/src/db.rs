@@ -138,7 +138,8 @@ pub fn now_ms() -> i64 {
 /// usage, administrator accounts, the audit trail.
 pub const COMMON_MIGRATIONS: Migrations = Migrations {
     component: "common",
-    steps: &[r#"
+    steps: &[
+        r#"
 CREATE TABLE sessions (
     id TEXT PRIMARY KEY,
     principal TEXT NOT NULL,
@@ -200,7 +201,35 @@ CREATE TABLE events (
 CREATE INDEX events_at ON events (at_ms);
 CREATE INDEX events_target ON events (target, at_ms);
 CREATE INDEX events_action ON events (action, at_ms);
-"#],
+"#,
+        r#"
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    -- comma-separated event names, or '*'
+    events TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+-- The outbox: a delivery is written with the event, then sent (and retried) by the worker,
+-- so a restart loses none.
+CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    last_status INTEGER,
+    last_error TEXT,
+    created_ms INTEGER NOT NULL,
+    delivered_ms INTEGER
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ms);
+"#,
+    ],
 };
 
 /// Opens (creating the data dir if needed) `DATA/server.db` with the common and the server's

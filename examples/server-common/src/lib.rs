@@ -25,6 +25,7 @@ pub mod shutdown;
 pub mod stack;
 pub mod state;
 pub mod upload;
+pub mod webhooks;
 
 pub use config::Config;
 pub use error::{ApiError, ApiResult};

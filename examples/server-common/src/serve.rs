@@ -27,6 +27,9 @@ pub async fn serve(
         tracing::warn!(%addr, "listening beyond loopback: put a TLS proxy in front (see the README's deployment note)");
     }
     tracing::info!(%addr, server = common.name(), "listening");
+    common
+        .shutdown()
+        .spawn(crate::webhooks::run_worker(common.clone()));
     let maintenance = {
         let c = common.clone();
         let token = common.shutdown().token.clone();

@@ -62,6 +62,7 @@ struct Inner {
     rate_limits: RateLimits,
     upload_rules: UploadRules,
     shutdown: Shutdown,
+    outbox: crate::webhooks::Outbox,
     draining: AtomicBool,
     started: Instant,
 }
@@ -105,6 +106,7 @@ impl Common {
             db,
             tokens,
             shutdown: Shutdown::new(),
+            outbox: crate::webhooks::Outbox::default(),
             draining: AtomicBool::new(false),
             started: Instant::now(),
         })))
@@ -136,6 +138,10 @@ impl Common {
 
     pub fn shutdown(&self) -> &Shutdown {
         &self.0.shutdown
+    }
+
+    pub fn outbox(&self) -> &crate::webhooks::Outbox {
+        &self.0.outbox
     }
 
     pub fn model_gate(&self) -> &Compute {

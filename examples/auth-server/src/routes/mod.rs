@@ -1,6 +1,8 @@
 //! The HTTP surface: one module per resource, each with its own router; this file lists them.
 
+pub mod admin;
 pub mod auth;
+pub mod compreface;
 pub mod face;
 pub mod me;
 
@@ -22,7 +24,9 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
     ));
     let (private, mut api) = OpenApiRouter::<AppState>::new()
         .merge(me::router())
+        .merge(admin::router())
         .merge(face::router())
+        .merge(compreface::router())
         .split_for_parts();
     api.merge(public_api);
     let router = Router::new()

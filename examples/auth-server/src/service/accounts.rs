@@ -176,6 +176,12 @@ pub async fn signup(state: &AppState, caller: &Caller, input: SignupInput) -> Ap
         )
         .await?;
     metrics::counter!("faceprint_signups_total").increment(1);
+    common
+        .emit(
+            "enrollment",
+            serde_json::json!({ "user_id": id, "kind": "signup", "outcome": "success" }),
+        )
+        .await?;
     Ok(SignedUp { user, tokens })
 }
 
@@ -369,6 +375,13 @@ pub async fn add_face(
                 .event("add_face", "success")
                 .actor(principal(user_id))
                 .target(principal(user_id)),
+        )
+        .await?;
+    state
+        .common()
+        .emit(
+            "enrollment",
+            serde_json::json!({ "user_id": user_id, "kind": "add_face", "outcome": "success" }),
         )
         .await?;
     Ok(user)

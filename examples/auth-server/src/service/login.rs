@@ -87,6 +87,12 @@ pub async fn login_by_face(
                     Err(e) => return Err(e),
                 },
             };
+            // An unknown email ran the same work and fails like a wrong face.
+            let best = if matches!(claimed, Some(None)) {
+                None
+            } else {
+                best
+            };
             Ok((face, best))
         })
         .await
@@ -125,6 +131,12 @@ pub async fn login_by_face(
             .score(best.as_ref().map(|b| b.1));
         e.target = target;
         common.audit(e).await?;
+        common
+            .emit(
+                "authentication",
+                serde_json::json!({ "outcome": "failure", "reason": "no_match" }),
+            )
+            .await?;
         return Err(ApiError::authentication_failed("no matching face"));
     };
     metrics::histogram!("faceprint_match_score", "op" => "login").record(score as f64);
@@ -157,5 +169,11 @@ pub async fn login_by_face(
         )
         .await?;
     metrics::counter!("faceprint_logins_total", "outcome" => "success").increment(1);
+    common
+        .emit(
+            "authentication",
+            serde_json::json!({ "user_id": user_id, "outcome": "success", "score": score }),
+        )
+        .await?;
     Ok(tokens)
 }

@@ -2,7 +2,9 @@
 //! typed input, and returns a typed result or an `ApiError`.
 
 pub mod accounts;
+pub mod admin;
 pub mod login;
+pub mod recognition;
 
 pub use faceprint_server::caller::Caller;
 

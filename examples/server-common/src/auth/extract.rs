@@ -185,6 +185,14 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         user.require(&[Role::Admin])?;
+        // An administrator removed after the token was issued is refused at once.
+        let id = user.id().to_string();
+        let exists = Common::from_ref(state)
+            .db(move |c| super::admins::exists(c, &id))
+            .await?;
+        if !exists {
+            return Err(ApiError::unauthorized("administrator account gone"));
+        }
         Ok(AdminUser(user))
     }
 }

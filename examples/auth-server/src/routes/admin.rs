@@ -1,0 +1,306 @@
+//! `/api/admin`: statistics, users, API keys and the audit trail (role `admin`).
+
+use crate::repo::users::User;
+use crate::service::admin::{self, Stats, UserPage};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use faceprint_server::auth::api_key::{self, ApiKeyInfo, NewApiKey};
+use faceprint_server::auth::AdminUser;
+use faceprint_server::caller::Caller;
+use faceprint_server::error::{ApiResult, ErrorBody};
+use faceprint_server::events::{self, Event, EventQuery};
+use faceprint_server::webhooks::{self, Delivery, NewWebhook, Webhook};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(stats))
+        .routes(routes!(list_users))
+        .routes(routes!(delete_user))
+        .routes(routes!(disable_user))
+        .routes(routes!(enable_user))
+        .routes(routes!(list_api_keys, create_api_key))
+        .routes(routes!(revoke_api_key))
+        .routes(routes!(audit))
+        .routes(routes!(list_webhooks, create_webhook))
+        .routes(routes!(delete_webhook))
+        .routes(routes!(webhook_deliveries))
+}
+
+type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    /// Window in days (default 30).
+    days: Option<u32>,
+}
+
+/// Users, open sessions, signups and logins per day, success rate, failure reasons, liveness
+/// rejections.
+#[utoipa::path(get, path = "/api/admin/stats", tag = "admin", security(("bearer" = [])), params(StatsQuery),
+    responses((status = 200, body = Stats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn stats(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    q: QueryOf<StatsQuery>,
+) -> ApiResult<Json<Stats>> {
+    let Query(q) = q?;
+    Ok(Json(admin::stats(&state, q.days.unwrap_or(30)).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct UsersQuery {
+    /// Part of a name or email.
+    search: Option<String>,
+    offset: Option<u32>,
+    /// At most 200 (default 50).
+    limit: Option<u32>,
+}
+
+/// Users, newest first, with search and pagination.
+#[utoipa::path(get, path = "/api/admin/users", tag = "admin", security(("bearer" = [])), params(UsersQuery),
+    responses((status = 200, body = UserPage), (status = 403, body = ErrorBody)))]
+async fn list_users(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    q: QueryOf<UsersQuery>,
+) -> ApiResult<Json<UserPage>> {
+    let Query(q) = q?;
+    Ok(Json(
+        admin::list_users(
+            &state,
+            q.search,
+            q.offset.unwrap_or(0),
+            q.limit.unwrap_or(50),
+        )
+        .await?,
+    ))
+}
+
+/// Delete a user: templates and their key erased, sessions ended.
+#[utoipa::path(delete, path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn delete_user(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    admin::delete_user(&state, &caller, &a.principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Disable a user: no login, sessions ended, faces skipped by identification.
+#[utoipa::path(post, path = "/api/admin/users/{id}/disable", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+async fn disable_user(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        admin::set_disabled(&state, &caller, &a.principal, &id, true).await?,
+    ))
+}
+
+/// Enable a disabled user.
+#[utoipa::path(post, path = "/api/admin/users/{id}/enable", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+async fn enable_user(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        admin::set_disabled(&state, &caller, &a.principal, &id, false).await?,
+    ))
+}
+
+/// API keys (never their secrets).
+#[utoipa::path(get, path = "/api/admin/api-keys", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [ApiKeyInfo]), (status = 403, body = ErrorBody)))]
+async fn list_api_keys(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> ApiResult<Json<Vec<ApiKeyInfo>>> {
+    Ok(Json(state.common().db(|c| api_key::list(c)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewKeyRequest {
+    collection: String,
+    label: Option<String>,
+    /// Default: the server's `rate_limit.api_key_default_per_minute`.
+    rate_per_minute: Option<u32>,
+    daily_quota: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct NewKeyAnswer {
+    #[serde(flatten)]
+    info: ApiKeyInfo,
+    /// Shown once: only its hash is kept.
+    key: String,
+}
+
+/// Create an API key scoped to one collection; the answer is the only time its secret is shown.
+#[utoipa::path(post, path = "/api/admin/api-keys", tag = "admin", security(("bearer" = [])), request_body = NewKeyRequest,
+    responses((status = 201, body = NewKeyAnswer), (status = 400, body = ErrorBody)))]
+async fn create_api_key(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    body: Result<Json<NewKeyRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<NewKeyAnswer>)> {
+    let Json(b) = body?;
+    let rate = b.rate_per_minute.unwrap_or(
+        state
+            .common()
+            .settings()
+            .rate_limit
+            .api_key_default_per_minute,
+    );
+    let new = NewApiKey {
+        collection: b.collection,
+        label: b.label,
+        rate_per_minute: rate,
+        daily_quota: b.daily_quota,
+    };
+    let (info, key) = admin::create_api_key(&state, &caller, &a.principal, new).await?;
+    Ok((StatusCode::CREATED, Json(NewKeyAnswer { info, key })))
+}
+
+/// Revoke an API key.
+#[utoipa::path(delete, path = "/api/admin/api-keys/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    admin::revoke_api_key(&state, &caller, &a.principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit trail: who, what, when, outcome, score — never images or vectors.
+#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", security(("bearer" = [])), params(EventQuery),
+    responses((status = 200, body = [Event]), (status = 403, body = ErrorBody)))]
+async fn audit(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    q: QueryOf<EventQuery>,
+) -> ApiResult<Json<Vec<Event>>> {
+    let Query(q) = q?;
+    Ok(Json(
+        state.common().db(move |c| events::query(c, &q)).await?,
+    ))
+}
+
+/// Webhooks (their secrets are shown only when created).
+#[utoipa::path(get, path = "/api/admin/webhooks", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [Webhook]), (status = 403, body = ErrorBody)))]
+async fn list_webhooks(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> ApiResult<Json<Vec<Webhook>>> {
+    Ok(Json(state.common().db(|c| webhooks::list(c)).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+struct NewWebhookAnswer {
+    #[serde(flatten)]
+    webhook: Webhook,
+    /// The HMAC-SHA256 signing secret, shown once.
+    secret: String,
+}
+
+/// Add a webhook: an https:// URL (or http:// to localhost) and the events it wants
+/// (`enrollment`, `authentication`, or `*`).
+#[utoipa::path(post, path = "/api/admin/webhooks", tag = "admin", security(("bearer" = [])), request_body = NewWebhook,
+    responses((status = 201, body = NewWebhookAnswer), (status = 400, body = ErrorBody)))]
+async fn create_webhook(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    body: Result<Json<NewWebhook>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<NewWebhookAnswer>)> {
+    let Json(new) = body?;
+    webhooks::check_url(&new.url)?;
+    let (webhook, secret) = state
+        .common()
+        .db(move |c| webhooks::create(c, &new))
+        .await?;
+    state
+        .common()
+        .audit(
+            caller
+                .event("create_webhook", "success")
+                .actor(a.principal.clone())
+                .target(format!("webhook:{}", webhook.id)),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewWebhookAnswer { webhook, secret }),
+    ))
+}
+
+/// Remove a webhook (and its delivery log).
+#[utoipa::path(delete, path = "/api/admin/webhooks/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_webhook(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let i = id.clone();
+    if !state.common().db(move |c| webhooks::delete(c, &i)).await? {
+        return Err(faceprint_server::ApiError::not_found("no such webhook"));
+    }
+    state
+        .common()
+        .audit(
+            caller
+                .event("delete_webhook", "success")
+                .actor(a.principal.clone())
+                .target(format!("webhook:{id}")),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct DeliveriesQuery {
+    webhook_id: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The delivery log: every event queued for a webhook, its attempts and its outcome.
+#[utoipa::path(get, path = "/api/admin/webhooks/deliveries", tag = "admin", security(("bearer" = [])), params(DeliveriesQuery),
+    responses((status = 200, body = [Delivery]), (status = 403, body = ErrorBody)))]
+async fn webhook_deliveries(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    q: QueryOf<DeliveriesQuery>,
+) -> ApiResult<Json<Vec<Delivery>>> {
+    let Query(q) = q?;
+    Ok(Json(
+        state
+            .common()
+            .db(move |c| webhooks::deliveries(c, q.webhook_id.as_deref(), q.limit.unwrap_or(100)))
+            .await?,
+    ))
+}
