@@ -83,6 +83,34 @@ impl MasterKey {
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new((&*self.key).into())
     }
+
+    /// Seals application data (a server's session state, a document image) under a fresh data
+    /// key wrapped by this key. `context` names what it is and whose (associated data), so a
+    /// blob moved to another record does not open.
+    pub fn seal_blob(&self, plaintext: &[u8], context: &[&str]) -> Result<Vec<u8>> {
+        let ad = aad(context);
+        let key = DataKey::generate();
+        let wrapped = wrap(self, &key, &ad)?;
+        let mut out = Vec::with_capacity(2 + wrapped.len() + plaintext.len() + NONCE_LEN + 16);
+        out.extend_from_slice(&(wrapped.len() as u16).to_le_bytes());
+        out.extend_from_slice(&wrapped);
+        out.extend_from_slice(&seal(&key.cipher(), plaintext, &ad)?);
+        Ok(out)
+    }
+
+    /// Opens a [`MasterKey::seal_blob`] blob sealed with the same `context`.
+    pub fn open_blob(&self, blob: &[u8], context: &[&str]) -> Result<Zeroizing<Vec<u8>>> {
+        let ad = aad(context);
+        let n = blob
+            .get(..2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+            .ok_or_else(|| Error::Decrypt("sealed blob is truncated".into()))?;
+        let wrapped = blob
+            .get(2..2 + n)
+            .ok_or_else(|| Error::Decrypt("sealed blob is truncated".into()))?;
+        let key = unwrap(self, wrapped, &ad)?;
+        open(&key.cipher(), &blob[2 + n..], &ad, "sealed blob")
+    }
 }
 
 /// A subject's data key (plaintext only in memory, zeroed on drop).
@@ -307,6 +335,30 @@ pub(crate) fn verify_key_check(master: &MasterKey, blob: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::ErrorCode;
+
+    #[test]
+    fn blobs_open_only_with_their_key_and_context() {
+        let k = MasterKey::generate();
+        let blob = k
+            .seal_blob(b"session state", &["frame_session", "s1"])
+            .unwrap();
+        assert_eq!(
+            &**k.open_blob(&blob, &["frame_session", "s1"]).unwrap(),
+            b"session state"
+        );
+        assert!(k.open_blob(&blob, &["frame_session", "s2"]).is_err());
+        assert!(MasterKey::generate()
+            .open_blob(&blob, &["frame_session", "s1"])
+            .is_err());
+        assert!(k
+            .open_blob(&blob[..blob.len() - 1], &["frame_session", "s1"])
+            .is_err());
+        assert!(k.open_blob(&blob[..1], &["frame_session", "s1"]).is_err());
+        let mut flipped = blob.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(k.open_blob(&flipped, &["frame_session", "s1"]).is_err());
+    }
 
     #[test]
     fn vectors_round_trip_and_bind_to_their_place() {

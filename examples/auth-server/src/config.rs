@@ -25,6 +25,11 @@ pub struct AppConfig {
     pub refuse_duplicate_faces: bool,
     /// Faces one account may hold.
     pub max_faces_per_user: u32,
+    /// Active-liveness challenges (blink, turn, smile…) a frame login must pass before its
+    /// face is matched; 0: passive liveness only.
+    pub login_active_challenges: usize,
+    /// Samples a camera signup collects.
+    pub signup_samples: usize,
 }
 
 impl Default for AppConfig {
@@ -37,6 +42,8 @@ impl Default for AppConfig {
             signup_requires_liveness: true,
             refuse_duplicate_faces: true,
             max_faces_per_user: 10,
+            login_active_challenges: 0,
+            signup_samples: 3,
         }
     }
 }

@@ -229,6 +229,23 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ms);
 "#,
+        r#"
+-- Frame sessions (enrollment and authentication over camera frames), saved after every frame
+-- so a restart resumes them. The state holds face embeddings, so it is sealed under the
+-- master key.
+CREATE TABLE frame_sessions (
+    id TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    owner TEXT,
+    state BLOB NOT NULL,
+    finished INTEGER NOT NULL DEFAULT 0,
+    frames_dropped INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+CREATE INDEX frame_sessions_expiry ON frame_sessions (expires_ms);
+"#,
     ],
 };
 

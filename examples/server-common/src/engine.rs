@@ -33,10 +33,10 @@ pub fn master_key(data_dir: &std::path::Path) -> Result<MasterKey, String> {
 }
 
 /// Builds the engine: the store in `DATA/faces.db`, the configured threads and model pack.
-pub fn open(settings: &Settings) -> Result<Engine, String> {
+pub fn open(settings: &Settings) -> Result<(Engine, MasterKey), String> {
     let data = &settings.server.data_dir;
     let key = master_key(data)?;
-    let store = SqliteStore::open(data.join(STORE_FILE), key)
+    let store = SqliteStore::open(data.join(STORE_FILE), key.clone())
         .map_err(|e| format!("template store: {e}"))?;
     let mut b = Engine::builder()
         .store(Arc::new(store))
@@ -46,5 +46,6 @@ pub fn open(settings: &Settings) -> Result<Engine, String> {
     if let Some(dir) = &settings.server.models_dir {
         b = b.models_dir(dir);
     }
-    b.build().map_err(|e| format!("engine: {e}"))
+    let engine = b.build().map_err(|e| format!("engine: {e}"))?;
+    Ok((engine, key))
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod face;
 pub mod files;
+pub mod frames;
 pub mod health;
 pub mod logging;
 pub mod metrics;

@@ -55,6 +55,8 @@ struct Inner {
     name: &'static str,
     settings: Settings,
     engine: Engine,
+    master_key: faceprint::store::MasterKey,
+    in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
     models: Compute,
     blocking: Compute,
     db: Db,
@@ -81,7 +83,7 @@ impl Common {
         crate::metrics::recorder();
         let data = &settings.server.data_dir;
         crate::files::ensure_data_dir(data)?;
-        let engine = crate::engine::open(&settings)?;
+        let (engine, master_key) = crate::engine::open(&settings)?;
         let db = crate::db::open_server_db(data, migrations, settings.compute.blocking_permits)?;
         let secret = crate::auth::jwt::load_secret(&settings.tokens, data)?;
         let tokens = TokenKeys::new(
@@ -103,6 +105,8 @@ impl Common {
             upload_rules: UploadRules::from_config(&settings.limits),
             settings,
             engine,
+            master_key,
+            in_flight: Default::default(),
             db,
             tokens,
             shutdown: Shutdown::new(),
@@ -122,6 +126,28 @@ impl Common {
 
     pub fn engine(&self) -> &Engine {
         &self.0.engine
+    }
+
+    /// Seals server data at rest (frame-session state, document images).
+    pub fn master_key(&self) -> &faceprint::store::MasterKey {
+        &self.0.master_key
+    }
+
+    /// Marks `id` busy; false when it already is (one frame in flight per session).
+    pub fn try_begin(&self, id: &str) -> bool {
+        self.0
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string())
+    }
+
+    pub fn end(&self, id: &str) {
+        self.0
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 
     pub fn tokens(&self) -> &TokenKeys {

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod compreface;
 pub mod face;
 pub mod me;
+pub mod sessions;
+pub mod ws;
 
 use crate::state::AppState;
 use axum::middleware::from_fn_with_state;
@@ -17,16 +19,20 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
     // Unauthenticated routes are limited per client IP.
     let (public, public_api) = OpenApiRouter::<AppState>::new()
         .merge(auth::router())
+        .merge(sessions::public_router())
         .split_for_parts();
-    let public = public.route_layer(from_fn_with_state(
-        state.common().clone(),
-        faceprint_server::rate_limit::limit_by_ip,
-    ));
+    let public = public
+        .route("/ws/face", axum::routing::get(ws::upgrade))
+        .route_layer(from_fn_with_state(
+            state.common().clone(),
+            faceprint_server::rate_limit::limit_by_ip,
+        ));
     let (private, mut api) = OpenApiRouter::<AppState>::new()
         .merge(me::router())
         .merge(admin::router())
         .merge(face::router())
         .merge(compreface::router())
+        .merge(sessions::router())
         .split_for_parts();
     api.merge(public_api);
     let router = Router::new()

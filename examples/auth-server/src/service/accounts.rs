@@ -189,7 +189,7 @@ pub async fn signup(state: &AppState, caller: &Caller, input: SignupInput) -> Ap
 /// whose account never became active).
 pub async fn clean_up_pending(state: &AppState) -> ApiResult<usize> {
     let common = state.common().clone();
-    let stale = common.db(|c| users::stale_pending(c, 60_000)).await?;
+    let stale = common.db(|c| users::stale_pending(c, 15 * 60_000)).await?;
     for id in &stale {
         let (uid, collection) = (id.clone(), state.config().users_collection.clone());
         if let Err(e) = common

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod frames;
 pub mod login;
 pub mod recognition;
 

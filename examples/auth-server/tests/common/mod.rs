@@ -30,6 +30,14 @@ pub const GROUP: &str = "dev/faces/named/test_obama_and_biden.jpg";
 pub const KIT: &str = "dev/faces/named/kit_harington_john1.jpeg";
 pub const NON_FACE: &str = "dev/hard/non_face/skimage_coffee.png";
 pub const SPOOF_LIVE: &str = "dev/spoof/live/0007_01_05_03_10.jpg";
+/// Photos of one man at different head poses, each passing enrollment quality and liveness.
+pub const POWELL: [&str; 4] = [
+    "lfw/images/Colin_Powell/Colin_Powell_0001.jpg",
+    "lfw/images/Colin_Powell/Colin_Powell_0003.jpg",
+    "lfw/images/Colin_Powell/Colin_Powell_0004.jpg",
+    "lfw/images/Colin_Powell/Colin_Powell_0008.jpg",
+];
+pub const POWELL_PROBE: &str = "lfw/images/Colin_Powell/Colin_Powell_0009.jpg";
 pub const SPOOF_ATTACK: &str = "dev/spoof/attack/0007_01_01_03_0.jpg";
 
 pub struct TestApp {
@@ -44,8 +52,15 @@ impl TestApp {
     }
 
     pub fn with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
+        TestApp::in_dir(tempfile::tempdir().unwrap(), tweak)
+    }
+
+    /// A new app over `dir` (a restart when the previous app on it is dropped).
+    pub fn in_dir(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = Config::for_testing(dir.path());
+        // Errors and warnings show in a failing test's output.
+        config.log.format = "pretty".into();
+        faceprint_server::logging::init(&config.log);
         // The suite's own requests come from one address: a generous limit unless a test
         // sets its own.
         config.rate_limit.per_ip_per_minute = 10_000;
@@ -107,6 +122,22 @@ impl TestApp {
                 .unwrap(),
         )
         .await
+    }
+
+    /// Serves the app on a loopback port (WebSocket tests); returns its address.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        addr
     }
 
     pub async fn post_image(&self, path: &str, token: Option<&str>, bytes: Vec<u8>) -> Reply {
