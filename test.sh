@@ -6,6 +6,8 @@
 #   3. the npm package, built (index.d.ts / index.js must match the committed ones), packed,
 #      installed offline into an empty folder, then node --test and a TypeScript type-check
 #   4. the parity check: Rust, C, Python and Node on the same inputs
+#   5. the face-login page in headless Chromium with a fake camera (screenshots in
+#      target/screenshots/auth/)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -44,4 +46,6 @@ FACEPRINT_NODE_PACKAGE="$work/app/node_modules/faceprint" node --test bindings-n
 
 echo "== Parity: Rust, C, Python, Node"
 python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint"
+echo "== Servers: the face-login page in headless Chromium"
+node examples/auth-server/tests/browser/run.mjs "$root/target/release/faceprint-auth"
 echo "== all tests passed"

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod compreface;
 pub mod face;
 pub mod me;
+pub mod pages;
 pub mod sessions;
 pub mod ws;
 
@@ -38,6 +39,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
     let router = Router::new()
         .merge(public)
         .merge(private)
+        .merge(pages::router())
         .merge(faceprint_server::health::router());
     (router, api)
 }
