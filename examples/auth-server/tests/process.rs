@@ -34,7 +34,11 @@ async fn wait_ready(base: &str) {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// First photos of LFW people, one per person (some fail quality: those signups are simply
@@ -46,16 +50,34 @@ fn people(n: usize) -> Vec<(String, Vec<u8>)> {
         .filter_map(|l| l.split('\t').next())
         .skip(200)
         .take(n)
-        .map(|name| (name.to_string(), std::fs::read(common::data(&format!("lfw/images/{name}/{name}_0001.jpg"))).unwrap()))
+        .map(|name| {
+            (
+                name.to_string(),
+                std::fs::read(common::data(&format!("lfw/images/{name}/{name}_0001.jpg"))).unwrap(),
+            )
+        })
         .collect()
 }
 
-async fn signup(client: &reqwest::Client, base: &str, name: &str, photo: Vec<u8>) -> Option<String> {
+async fn signup(
+    client: &reqwest::Client,
+    base: &str,
+    name: &str,
+    photo: Vec<u8>,
+) -> Option<String> {
     let form = reqwest::multipart::Form::new()
         .text("name", name.to_string())
         .text("email", format!("{}@example.com", name.to_lowercase()))
-        .part("photo", reqwest::multipart::Part::bytes(photo).file_name("p.jpg"));
-    let r = client.post(format!("{base}/api/auth/signup")).multipart(form).send().await.ok()?;
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(photo).file_name("p.jpg"),
+        );
+    let r = client
+        .post(format!("{base}/api/auth/signup"))
+        .multipart(form)
+        .send()
+        .await
+        .ok()?;
     if r.status() != 201 {
         return None;
     }
@@ -89,7 +111,11 @@ async fn sigkill_mid_signup_loses_no_acknowledged_account() {
     // Kill once a few accounts are acknowledged, while others are in flight.
     let mut acked = Vec::new();
     while acked.len() < 4 {
-        acked.push(rx.recv().await.expect("signups stopped before four were acknowledged"));
+        acked.push(
+            rx.recv()
+                .await
+                .expect("signups stopped before four were acknowledged"),
+        );
     }
     unsafe { libc::kill(server.id() as i32, libc::SIGKILL) };
     server.wait().unwrap();
@@ -103,13 +129,29 @@ async fn sigkill_mid_signup_loses_no_acknowledged_account() {
     let mut server = start(&data, port);
     wait_ready(&base).await;
     for (name, token) in &acked {
-        let me = client.get(format!("{base}/api/me")).bearer_auth(token).send().await.unwrap();
+        let me = client
+            .get(format!("{base}/api/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(me.status(), 200, "{name} was acknowledged but is gone");
         let v: serde_json::Value = serde_json::from_slice(&me.bytes().await.unwrap()).unwrap();
-        assert_eq!((v["status"].as_str(), v["faces"].as_u64()), (Some("active"), Some(1)), "{name}");
+        assert_eq!(
+            (v["status"].as_str(), v["faces"].as_u64()),
+            (Some("active"), Some(1)),
+            "{name}"
+        );
         // The face logs in: the template is in the store and in the index.
-        let photo = std::fs::read(common::data(&format!("lfw/images/{name}/{name}_0001.jpg"))).unwrap();
-        let login = client.post(format!("{base}/api/auth/login")).header("content-type", "image/jpeg").body(photo).send().await.unwrap();
+        let photo =
+            std::fs::read(common::data(&format!("lfw/images/{name}/{name}_0001.jpg"))).unwrap();
+        let login = client
+            .post(format!("{base}/api/auth/login"))
+            .header("content-type", "image/jpeg")
+            .body(photo)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(login.status(), 200, "{name}: login by face after the crash");
     }
     server.kill().unwrap();
@@ -133,17 +175,33 @@ async fn sigterm_drains_in_flight_requests_and_exits_cleanly() {
         let form = reqwest::multipart::Form::new()
             .text("name", name.clone())
             .text("email", "drain@example.com")
-            .part("photo", reqwest::multipart::Part::bytes(photo).file_name("p.jpg"));
-        c.post(format!("{b}/api/auth/signup")).multipart(form).send().await.map(|r| r.status().as_u16())
+            .part(
+                "photo",
+                reqwest::multipart::Part::bytes(photo).file_name("p.jpg"),
+            );
+        c.post(format!("{b}/api/auth/signup"))
+            .multipart(form)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
     });
     tokio::time::sleep(Duration::from_millis(30)).await;
     unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
-    let status = inflight.await.unwrap().expect("the in-flight request was cut off");
-    assert!(status == 201 || status == 422, "answered, not dropped: {status}");
+    let status = inflight
+        .await
+        .unwrap()
+        .expect("the in-flight request was cut off");
+    assert!(
+        status == 201 || status == 422,
+        "answered, not dropped: {status}"
+    );
     let out = server.wait_with_output().unwrap();
     assert!(out.status.success(), "exit status {:?}", out.status);
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("SIGTERM") && log.contains("stopped cleanly"), "{log}");
+    assert!(
+        log.contains("SIGTERM") && log.contains("stopped cleanly"),
+        "{log}"
+    );
     // New connections are refused once it has stopped.
     assert!(reqwest::get(format!("{base}/health")).await.is_err());
 }
