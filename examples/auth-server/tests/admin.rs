@@ -339,6 +339,12 @@ async fn webhooks_are_signed_delivered_and_retried() {
         ),
         (Some("enrollment"), Some(uid.as_str()))
     );
+    let listed = t.get("/api/admin/webhooks", Some(&admin)).await;
+    assert_eq!(listed.json.as_array().unwrap().len(), 1);
+    assert!(
+        !listed.text.contains(&secret),
+        "the secret is shown only once"
+    );
     let log = t.get("/api/admin/webhooks/deliveries", Some(&admin)).await;
     assert_eq!(log.json.as_array().unwrap().len(), 1, "{}", log.text);
     assert_eq!(
@@ -348,5 +354,22 @@ async fn webhooks_are_signed_delivered_and_retried() {
             log.json[0]["last_status"].as_i64()
         ),
         (Some("delivered"), Some(2), Some(204))
+    );
+    let id = w.json["id"].as_str().unwrap();
+    assert_eq!(
+        t.delete(&format!("/api/admin/webhooks/{id}"), Some(&admin))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.delete(&format!("/api/admin/webhooks/{id}"), Some(&admin))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get("/api/admin/webhooks", Some(&admin)).await.json,
+        serde_json::json!([])
     );
 }

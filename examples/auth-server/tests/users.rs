@@ -158,6 +158,51 @@ async fn signup_login_and_the_account_lifecycle() {
         StatusCode::OK
     );
 
+    // End one session by id: only the owner's, only once.
+    let sessions = t.get("/api/me/sessions", Some(&login_access)).await;
+    let other = sessions
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let one_more = t.post_image("/api/auth/login", None, photo(OBAMA2)).await;
+    let one_more_access = one_more.json["access_token"].as_str().unwrap().to_string();
+    let one_more_sid = one_more.json["session_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        t.delete(
+            &format!("/api/me/sessions/{one_more_sid}"),
+            Some(&login_access)
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.get("/api/me", Some(&one_more_access)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        t.delete(
+            &format!("/api/me/sessions/{one_more_sid}"),
+            Some(&login_access)
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.delete("/api/me/sessions/not-a-session", Some(&login_access))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!other.is_empty());
+
     // Revoke all others from the login session, then log out of it.
     let one_access = one.json["access_token"].as_str().unwrap().to_string();
     let revoked = t

@@ -58,8 +58,10 @@ impl TestApp {
     /// A new app over `dir` (a restart when the previous app on it is dropped).
     pub fn in_dir(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = Config::for_testing(dir.path());
-        // Errors and warnings show in a failing test's output.
+        // Errors show in the test output (the first-start warnings about generated keys would
+        // only be noise).
         config.log.format = "pretty".into();
+        config.log.level = "error".into();
         faceprint_server::logging::init(&config.log);
         // The suite's own requests come from one address: a generous limit unless a test
         // sets its own.
