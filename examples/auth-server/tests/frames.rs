@@ -297,3 +297,25 @@ async fn websocket_signup_login_and_dropped_frames() {
     send(&mut ws, json!({ "type": "cancel" })).await;
     assert_eq!(recv(&mut ws).await["type"], "cancelled");
 }
+
+#[tokio::test]
+async fn active_challenges_come_first_when_configured() {
+    let t = TestApp::with(|c| c.app.login_active_challenges = 2);
+    t.signup("Colin Powell", "powell@example.com", POWELL[0])
+        .await;
+    let r = t
+        .post_json("/api/sessions/authentication", None, json!({}))
+        .await;
+    assert_eq!(r.json["stage"], "active_liveness", "{}", r.text);
+    assert!(
+        r.json["instruction"].is_string(),
+        "the first challenge is announced: {}",
+        r.text
+    );
+    let id = r.json["session_id"].as_str().unwrap().to_string();
+    // A still photo does not perform the challenge: the frame gets an instruction, no tokens.
+    let f = frame(&t, &id, POWELL_PROBE).await;
+    assert_eq!(f["type"], "liveness_instruction", "{f}");
+    assert_eq!(f["total"], 2);
+    assert!(f.get("tokens").is_none());
+}
