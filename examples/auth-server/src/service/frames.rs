@@ -74,19 +74,7 @@ pub async fn start_signup(
 /// and is refused at its end like a wrong face).
 pub async fn start_login(state: &AppState, email: Option<&str>) -> ApiResult<FrameSession> {
     let cfg = state.config().clone();
-    let claimed = match email.map(str::trim).filter(|e| !e.is_empty()) {
-        Some(e) => {
-            let email = e.to_lowercase();
-            Some(
-                state
-                    .common()
-                    .db(move |c| users::find_by_email(c, &email))
-                    .await?
-                    .map(|u| u.id),
-            )
-        }
-        None => None,
-    };
+    let claimed = super::login::claimed_account(state, email).await?;
     let mode = match &claimed {
         Some(Some(id)) => AuthMode::Verify {
             subject: id.clone(),

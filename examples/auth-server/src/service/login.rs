@@ -17,6 +17,24 @@ pub struct LoginInput {
     pub email: Option<String>,
 }
 
+/// The account an email claims: `None` without an email, `Some(None)` for an unknown one
+/// (which the caller must refuse only after the same model work as a wrong face).
+pub async fn claimed_account(
+    state: &AppState,
+    email: Option<&str>,
+) -> ApiResult<Option<Option<String>>> {
+    let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) else {
+        return Ok(None);
+    };
+    let email = email.to_lowercase();
+    let id = state
+        .common()
+        .db(move |c| users::find_by_email(c, &email))
+        .await?
+        .map(|u| u.id);
+    Ok(Some(id))
+}
+
 pub async fn login_by_face(
     state: &AppState,
     caller: &Caller,
@@ -25,23 +43,7 @@ pub async fn login_by_face(
     let common = state.common().clone();
     let cfg = state.config().clone();
     // 1:1 when an email is given; an unknown email still runs the same model work.
-    let claimed = match input
-        .email
-        .as_deref()
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-    {
-        Some(e) => {
-            let email = e.to_lowercase();
-            Some(
-                common
-                    .db(move |c| users::find_by_email(c, &email))
-                    .await?
-                    .map(|u| u.id),
-            )
-        }
-        None => None,
-    };
+    let claimed = claimed_account(state, input.email.as_deref()).await?;
     let bytes = input.photo.bytes.clone();
     let claimed_id = claimed.clone().flatten();
     let (face, best) = common

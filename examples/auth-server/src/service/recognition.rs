@@ -168,6 +168,29 @@ fn versions(common: &Common, plugins: &Plugins) -> Option<HashMap<String, String
 /// A detected face and, when asked for, its embedding.
 type DetectedFace = (Face, Option<faceprint::Embedding>);
 
+/// Detects the faces of a decoded image under `opts` (threshold, limit); no face is `no_face`.
+/// Returns the detector's time in ms.
+fn detect_faces(
+    engine: &faceprint::Engine,
+    image: &faceprint::Image,
+    opts: FaceOptions,
+) -> faceprint::Result<(Vec<Face>, f64)> {
+    let mut det: DetectionOptions = engine.config().detection;
+    if let Some(t) = opts.det_prob_threshold {
+        det.score_threshold = t;
+    }
+    let started = Instant::now();
+    let mut faces = engine.detect_with(image, &det)?;
+    let detector = started.elapsed().as_secs_f64() * 1000.0;
+    if faces.is_empty() {
+        return Err(faceprint::Error::NoFace);
+    }
+    if opts.limit > 0 {
+        faces.truncate(opts.limit as usize);
+    }
+    Ok((faces, detector))
+}
+
 /// Decodes, detects (threshold and limit from `opts`) and embeds every face. No face is
 /// `no_face`.
 fn detect_and_embed(
@@ -177,19 +200,7 @@ fn detect_and_embed(
     embed: bool,
 ) -> faceprint::Result<(Vec<DetectedFace>, ExecutionTime)> {
     let image = engine.decode(bytes)?;
-    let mut det: DetectionOptions = engine.config().detection;
-    if let Some(t) = opts.det_prob_threshold {
-        det.score_threshold = t;
-    }
-    let started = Instant::now();
-    let mut faces = engine.detect_with(&image, &det)?;
-    let detector = started.elapsed().as_secs_f64() * 1000.0;
-    if faces.is_empty() {
-        return Err(faceprint::Error::NoFace);
-    }
-    if opts.limit > 0 {
-        faces.truncate(opts.limit as usize);
-    }
+    let (faces, detector) = detect_faces(engine, &image, opts)?;
     let started = Instant::now();
     let embeddings = if embed {
         engine
@@ -358,11 +369,10 @@ pub async fn add_example(
     let (c, actor) = (key.collection.clone(), format!("api_key:{}", key.id));
     let report = common
         .model(move |e| {
-            let (faces, _) = detect_and_embed(e, &image, FaceOptions { limit: 0, ..opts }, false)?;
-            let largest =
-                *faceprint::detect::largest(&faces.iter().map(|f| f.0).collect::<Vec<_>>())
-                    .ok_or(faceprint::Error::NoFace)?;
+            // One decode, one detection, one embedding: the largest face's.
             let img = e.decode(&image)?;
+            let (faces, _) = detect_faces(e, &img, FaceOptions { limit: 0, ..opts })?;
+            let largest = *faceprint::detect::largest(&faces).ok_or(faceprint::Error::NoFace)?;
             let embedding = e.embed(&img, &[largest])?.remove(0);
             let options = EnrollOptions {
                 actor: Some(actor),
@@ -659,14 +669,16 @@ pub async fn verify_images(
     let p = plugins.clone();
     let result = common
         .model(move |e| {
-            let (src, stime) =
-                detect_and_embed(e, &source, FaceOptions { limit: 0, ..opts }, true)?;
-            let (sface, semb) = src
-                .iter()
-                .max_by(|a, b| a.0.bbox.area().total_cmp(&b.0.bbox.area()))
-                .cloned()
-                .ok_or(faceprint::Error::NoFace)?;
-            let semb = semb.ok_or(faceprint::Error::NoFace)?;
+            // Only the source's largest face is embedded.
+            let simg = e.decode(&source)?;
+            let (sfaces, detector) = detect_faces(e, &simg, FaceOptions { limit: 0, ..opts })?;
+            let sface = *faceprint::detect::largest(&sfaces).ok_or(faceprint::Error::NoFace)?;
+            let started = Instant::now();
+            let semb = e.embed(&simg, &[sface])?.remove(0);
+            let stime = ExecutionTime {
+                detector,
+                calculator: started.elapsed().as_secs_f64() * 1000.0,
+            };
             let (tgt, ttime) = detect_and_embed(e, &target, opts, true)?;
             let mut matches = Vec::new();
             for (face, emb) in &tgt {
