@@ -208,9 +208,10 @@ faceprint_status faceprint_liveness(const faceprint_engine *engine,
                                     faceprint_liveness_result *out,
                                     faceprint_error **err);
 
-// A new engine builder with the defaults: models from `FACEPRINT_MODELS` (else the source
-// checkout's `models/`), ONNX Runtime from `FACEPRINT_ORT_LIB` or next to libfaceprint, one
-// intra-op thread, no store. Free it with `faceprint_engine_builder_free`.
+// A new engine builder with the defaults: models from `FACEPRINT_MODELS` (an error if it
+// holds no pack), else `~/.local/share/faceprint/models`, else `PREFIX/share/faceprint/models`
+// beside libfaceprint; ONNX Runtime from `FACEPRINT_ORT_LIB` or next to libfaceprint; one
+// intra-op thread; no store. Free it with `faceprint_engine_builder_free`.
 faceprint_engine_builder *faceprint_engine_builder_new(void);
 
 void faceprint_engine_builder_free(faceprint_engine_builder *builder);

@@ -25,7 +25,8 @@ struct Cli {
 /// Options every command takes.
 #[derive(Args, Clone)]
 pub struct Global {
-    /// Model pack directory (default: $FACEPRINT_MODELS, else the installed pack)
+    /// Model pack directory (default: $FACEPRINT_MODELS, the installed model package,
+    /// ~/.local/share/faceprint/models, PREFIX/share/faceprint/models)
     #[arg(long, global = true, value_name = "DIR")]
     models: Option<PathBuf>,
     /// Path of libonnxruntime.so.1.31.1 (default: $FACEPRINT_ORT_LIB, else the installed one)
@@ -143,6 +144,9 @@ enum Command {
     /// Generate master keys and rotate a store to a new one
     #[command(subcommand)]
     Keys(commands::gallery::KeysCommand),
+    /// Show, check and install the model pack
+    #[command(subcommand)]
+    Models(commands::models::ModelsCommand),
 }
 
 /// A decision threshold: a false-match rate (default 1e-4) or a raw cosine score.
@@ -290,6 +294,7 @@ fn main() -> ExitCode {
         } => commands::gallery::identify(g, store, probe, *top, *threshold),
         Command::Subjects(c) => commands::gallery::subjects(g, c),
         Command::Keys(c) => commands::gallery::keys(g, c),
+        Command::Models(c) => commands::models::run(g, c),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

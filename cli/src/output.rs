@@ -1,6 +1,7 @@
 //! How results and errors are printed.
 
 use faceprint::{Error, Face};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -116,4 +117,18 @@ pub fn init_log(human: bool) -> Result<(), Error> {
     let _ = log::set_boxed_logger(Box::new(StderrLog { human }));
     log::set_max_level(level);
     Ok(())
+}
+
+/// A progress bar on stderr: indicatif draws only when stderr is a terminal, so nothing shows
+/// when piped or in CI logs.
+pub fn progress(len: usize, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len as u64);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{msg} {bar:40} {pos}/{len} [{elapsed_precise} < {eta_precise}] {per_sec}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_string());
+    pb
 }

@@ -118,15 +118,17 @@ impl EngineBuilder {
         self
     }
 
-    /// The model pack directory (holding `manifest.toml`). Default: `FACEPRINT_MODELS`, then
-    /// `models/` next to the executable, then the source checkout's `models/`.
+    /// The model pack directory (holding `manifest.toml`). Default: where
+    /// [`crate::models::locate`] finds one (`FACEPRINT_MODELS`, the installed model package,
+    /// `~/.local/share/faceprint/models`, `PREFIX/share/faceprint/models`).
     pub fn models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.models_dir = Some(dir.into());
         self
     }
 
     /// Absolute path of `libonnxruntime.so.1.31.1`. Default: `FACEPRINT_ORT_LIB`,
-    /// `ORT_DYLIB_PATH`, next to the executable, then the checkout's `.faceprint/lib/`.
+    /// `ORT_DYLIB_PATH`, beside the library this code is linked into, beside the executable,
+    /// then `../lib/` of the executable.
     pub fn onnxruntime_library(mut self, path: impl Into<PathBuf>) -> Self {
         self.onnxruntime = Some(path.into());
         self

@@ -49,12 +49,3 @@ pub use quality::{QualityProfile, QualityReason, QualityReport};
 pub use session::{
     AuthMode, AuthenticationConfig, AuthenticationSession, EnrollmentConfig, EnrollmentSession,
 };
-
-/// The source checkout this crate was built from; used only as the last fallback when looking
-/// for the model pack and ONNX Runtime of a development build.
-pub(crate) fn workspace_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default()
-}

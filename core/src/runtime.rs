@@ -28,27 +28,26 @@ pub fn onnxruntime_candidates() -> Vec<PathBuf> {
     }
     // Beside the shared library this code is linked into (libfaceprint.so, the Python
     // extension, the Node addon): where packages and `ffi/install.sh` put ONNX Runtime.
-    if let Some(dir) = own_library_dir() {
-        out.push(dir.join(ORT_LIBRARY_NAME));
+    let mut dirs: Vec<PathBuf> = own_library_dir().into_iter().collect();
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        dirs.push(dir.clone());
+        dirs.push(dir.join("../lib"));
     }
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            out.push(dir.join(ORT_LIBRARY_NAME));
-            out.push(dir.join("../lib").join(ORT_LIBRARY_NAME));
+    for dir in dirs {
+        let path = dir.join(ORT_LIBRARY_NAME);
+        if !out.contains(&path) {
+            out.push(path);
         }
     }
-    // A source checkout: `./setup.sh` installs it here.
-    out.push(
-        crate::workspace_dir()
-            .join(".faceprint/lib")
-            .join(ORT_LIBRARY_NAME),
-    );
     out
 }
 
 /// The directory of the binary or shared library holding this function.
 #[cfg(unix)]
-fn own_library_dir() -> Option<PathBuf> {
+pub(crate) fn own_library_dir() -> Option<PathBuf> {
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
     // SAFETY: dladdr only reads the loader's tables and fills in `info`.
     let found = unsafe { libc::dladdr(own_library_dir as *const libc::c_void, &mut info) };
@@ -62,7 +61,7 @@ fn own_library_dir() -> Option<PathBuf> {
 }
 
 #[cfg(not(unix))]
-fn own_library_dir() -> Option<PathBuf> {
+pub(crate) fn own_library_dir() -> Option<PathBuf> {
     None
 }
 
@@ -78,8 +77,8 @@ pub(crate) fn environment(explicit: Option<&Path>) -> Result<ort::environment::E
         };
         let Some(path) = candidates.iter().find(|p| p.is_file()) else {
             return Err(format!(
-                "{ORT_LIBRARY_NAME} not found (looked in: {}); run ./setup.sh, or set FACEPRINT_ORT_LIB \
-                 to the library's absolute path",
+                "{ORT_LIBRARY_NAME} not found (looked in: {}); set FACEPRINT_ORT_LIB to the \
+                 library's absolute path (in a source checkout, ./setup.sh installs it)",
                 candidates
                     .iter()
                     .map(|p| p.display().to_string())
@@ -88,8 +87,8 @@ pub(crate) fn environment(explicit: Option<&Path>) -> Result<ort::environment::E
             ));
         };
         let path = path.canonicalize().unwrap_or_else(|_| path.clone());
-        let builder = ort::init_from(&path)
-            .map_err(|e| format!("loading {}: {e}", path.display()))?;
+        let builder =
+            ort::init_from(&path).map_err(|e| format!("loading {}: {e}", path.display()))?;
         let env = builder
             .with_name("faceprint")
             .with_telemetry(false)

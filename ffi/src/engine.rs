@@ -35,9 +35,10 @@ pub enum faceprint_pixel_format {
     Gray = 4,
 }
 
-/// A new engine builder with the defaults: models from `FACEPRINT_MODELS` (else the source
-/// checkout's `models/`), ONNX Runtime from `FACEPRINT_ORT_LIB` or next to libfaceprint, one
-/// intra-op thread, no store. Free it with `faceprint_engine_builder_free`.
+/// A new engine builder with the defaults: models from `FACEPRINT_MODELS` (an error if it
+/// holds no pack), else `~/.local/share/faceprint/models`, else `PREFIX/share/faceprint/models`
+/// beside libfaceprint; ONNX Runtime from `FACEPRINT_ORT_LIB` or next to libfaceprint; one
+/// intra-op thread; no store. Free it with `faceprint_engine_builder_free`.
 #[no_mangle]
 pub extern "C" fn faceprint_engine_builder_new() -> *mut faceprint_engine_builder {
     quiet(std::ptr::null_mut(), || {

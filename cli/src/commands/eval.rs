@@ -2,11 +2,11 @@
 //! rate → threshold table from all cross-identity pairs of a labelled set).
 
 use crate::output;
+use crate::output::progress;
 use crate::Global;
 use clap::Subcommand;
 use faceprint::models::{Calibration, CalibrationPoint};
 use faceprint::{Embedding, Engine, Error, Face};
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -147,19 +147,6 @@ fn subject_embedding(engine: &Engine, path: &Path) -> Result<Option<Embedding>, 
         Some(f) => Ok(Some(engine.embed(&img, &[f])?.remove(0))),
         None => Ok(None),
     }
-}
-
-pub(crate) fn progress(len: usize, what: &str) -> ProgressBar {
-    // indicatif draws only when stderr is a terminal: nothing when piped or in CI logs.
-    let pb = ProgressBar::new(len as u64);
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{msg} {bar:40} {pos}/{len} [{elapsed_precise} < {eta_precise}] {per_sec}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    pb.set_message(what.to_string());
-    pb
 }
 
 /// Embeds `paths` in parallel (with an optional on-disk cache); `None` where no face was found.

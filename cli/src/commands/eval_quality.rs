@@ -4,7 +4,8 @@
 //! 2. Verification accuracy of the official pairs whose worse face is in the lowest quality
 //!    decile, next to the rest.
 
-use super::eval::{best_threshold, nearest_centre, progress, read_pairs};
+use super::eval::{best_threshold, nearest_centre, read_pairs};
+use crate::output::progress;
 use crate::Global;
 use faceprint::{Engine, Error, Face, Image, QualityProfile};
 use rayon::prelude::*;

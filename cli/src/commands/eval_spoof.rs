@@ -2,7 +2,7 @@
 //! APCER per attack type (attacks wrongly accepted as live), BPCER (live faces wrongly
 //! rejected), at the chosen threshold and over a sweep of thresholds.
 
-use super::eval::progress;
+use crate::output::progress;
 use crate::Global;
 use faceprint::{Engine, Error};
 use rayon::prelude::*;

@@ -148,6 +148,17 @@ impl Manifest {
             return Err(format!("unsupported schema {}", m.schema));
         }
         for e in &m.models {
+            // A pack is copied and loaded file by file: a path must stay inside its directory.
+            let file = std::path::Path::new(&e.file);
+            let inside = file
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if e.file.is_empty() || !inside {
+                return Err(format!(
+                    "{}: file {:?} must be a relative path inside the pack",
+                    e.id, e.file
+                ));
+            }
             if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(format!("{}: sha256 must be 64 hex digits", e.id));
             }

@@ -2,7 +2,15 @@
 //! checksum, input spec, alignment template, calibration table — and this module finds the pack,
 //! parses the manifest and loads model files with their sha256 checked.
 
+mod install;
+mod locate;
 mod manifest;
+
+pub use install::{install_pack, FileCheck};
+pub use locate::{
+    candidates, installed_models_dirs, locate, package_dir, register_package_dir, user_models_dir,
+    PackSource, MODELS_ENV,
+};
 
 pub use manifest::{
     Calibration, CalibrationPoint, EmbedderSpec, InputSpec, Manifest, ModelEntry, Source,
@@ -15,26 +23,11 @@ use std::path::{Path, PathBuf};
 /// File name of the manifest inside a models directory.
 pub const MANIFEST_FILE: &str = "manifest.toml";
 
-/// Where to look for the model pack when the caller names no directory, in order.
-pub fn models_dir_candidates() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(v) = std::env::var_os("FACEPRINT_MODELS").filter(|v| !v.is_empty()) {
-        out.push(PathBuf::from(v));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            out.push(dir.join("models"));
-            out.push(dir.join("../share/faceprint/models"));
-        }
-    }
-    out.push(crate::workspace_dir().join("models"));
-    out
-}
-
 /// A model pack on disk: a directory holding `manifest.toml` and the model files.
 #[derive(Debug, Clone)]
 pub struct ModelPack {
     dir: PathBuf,
+    source: PackSource,
     manifest: Manifest,
 }
 
@@ -46,7 +39,8 @@ impl ModelPack {
         let text = std::fs::read_to_string(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::ModelsNotFound(format!(
-                    "{} does not exist; run ./setup.sh or point FACEPRINT_MODELS at a model pack",
+                    "{} does not exist: the model pack is a directory with {MANIFEST_FILE} and \
+                     the model files",
                     path.display()
                 ))
             } else {
@@ -55,29 +49,33 @@ impl ModelPack {
         })?;
         let manifest = Manifest::parse(&text)
             .map_err(|e| Error::ModelManifest(format!("{}: {e}", path.display())))?;
-        Ok(ModelPack { dir, manifest })
+        Ok(ModelPack {
+            dir,
+            source: PackSource::Explicit,
+            manifest,
+        })
     }
 
-    /// Finds a pack: the first candidate directory holding a manifest.
+    /// Finds a pack where [`locate`] says (`FACEPRINT_MODELS`, the installed model package,
+    /// the user's data directory, beside the installed library).
     pub fn discover() -> Result<ModelPack> {
-        let candidates = models_dir_candidates();
-        match candidates.iter().find(|d| d.join(MANIFEST_FILE).is_file()) {
-            Some(d) => ModelPack::open(d),
-            None => Err(Error::ModelsNotFound(format!(
-                "no {MANIFEST_FILE} in {}; run ./setup.sh or set FACEPRINT_MODELS",
-                candidates
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
+        let (source, dir) = locate()?;
+        let mut pack = ModelPack::open(dir)?;
+        pack.source = source;
+        Ok(pack)
     }
 
+    /// The pack's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// Where the pack was found.
+    pub fn source(&self) -> PackSource {
+        self.source
+    }
+
+    /// The parsed manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -96,7 +94,7 @@ impl ModelPack {
         let bytes = std::fs::read(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::ModelsNotFound(format!(
-                    "{} is missing; run ./setup.sh to install the model pack",
+                    "{} is missing from the model pack (`faceprint models verify` checks a pack)",
                     path.display()
                 ))
             } else {
