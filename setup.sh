@@ -6,8 +6,9 @@
 #   4. The dlib ResNet rebuilt from its CC0 weights and the OMZ 0095 embedder from its OpenVINO IR
 #      by our converters (for the equivalence tests)
 #   5. A release build of the `faceprint` command
-#   6. Binding tools: maturin and pytest (in .faceprint/venv), the npm packages of
-#      bindings-node (npm install), and gcc, valgrind and pkg-config (apt-get, when missing)
+#   6. Binding tools: maturin, pytest and zig (PyPI ziglang, in .faceprint/venv), cargo-zigbuild
+#      (in .faceprint/cargo), the npm packages of bindings-node (npm install), and gcc, valgrind
+#      and pkg-config (apt-get, when missing)
 #   7. Server test tools: the real CompreFace client (compreface-sdk 0.6.0, in
 #      .faceprint/compreface-venv) and, for the browser tests, Debian's chromium and ffmpeg
 # Options: --no-build (skip 5), --no-convert (skip 4).
@@ -21,7 +22,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
     --no-convert) convert=0 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^# Options/p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -77,9 +78,9 @@ say "Python tools (numpy, onnx) for the model converter"
 if [ ! -x .faceprint/venv/bin/python ]; then
   python3 -m venv .faceprint/venv
 fi
-.faceprint/venv/bin/python -c 'import numpy, onnx, maturin, pytest' 2>/dev/null \
+.faceprint/venv/bin/python -c 'import numpy, onnx, maturin, pytest, ziglang' 2>/dev/null \
   || .faceprint/venv/bin/python -m pip install --quiet --disable-pip-version-check \
-       'numpy>=1.24,<3' 'onnx==1.23.2' 'maturin==1.16.0' 'pytest==8.4.2'
+       'numpy>=1.24,<3' 'onnx==1.23.2' 'maturin==1.16.0' 'pytest==8.4.2' 'ziglang==0.14.1'
 echo "ok"
 
 say "Model pack"
@@ -108,13 +109,26 @@ if [ "$convert" = 1 ]; then
   fi
 fi
 
+say "Development builds find the pack and ONNX Runtime as installed programs do"
+# A program in PREFIX/bin looks in PREFIX/share/faceprint/models and PREFIX/lib: for the
+# programs in target/release/ that is target/share/... and target/lib/ (cargo test and cargo
+# run get FACEPRINT_MODELS and FACEPRINT_ORT_LIB from .cargo/config.toml instead).
+mkdir -p target/share/faceprint target/lib
+ln -sfn "$root/models" target/share/faceprint/models
+ln -sfn "$root/.faceprint/lib/$ORT_LIB" "target/lib/$ORT_LIB"
+echo "target/share/faceprint/models -> models/, target/lib/$ORT_LIB -> .faceprint/lib/"
+
 if [ "$build" = 1 ]; then
   say "Building the faceprint command (release)"
   cargo build --release -p faceprint-cli -p faceprint-auth-server
   echo "built target/release/faceprint and target/release/faceprint-auth"
 fi
 
-say "Binding tools (C compiler, valgrind, pkg-config, Node packages)"
+say "Binding tools (C compiler, valgrind, pkg-config, cargo-zigbuild, Node packages)"
+# The wheel and the Node addon link against glibc 2.28 through zig (PyPI ziglang, above), so
+# they load on every manylinux_2_28 Linux; napi-rs drives it through cargo-zigbuild.
+[ -x .faceprint/cargo/bin/cargo-zigbuild ] \
+  || cargo install --quiet --locked --root .faceprint/cargo cargo-zigbuild@0.20.1
 missing=()
 for tool in gcc valgrind pkg-config; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")

@@ -5,8 +5,11 @@
 #   2. the Python wheel, built and pip-installed into a fresh venv, then pytest
 #   3. the npm package, built (index.d.ts / index.js must match the committed ones), packed,
 #      installed offline into an empty folder, then node --test and a TypeScript type-check
-#   4. the parity check: Rust, C, Python and Node on the same inputs
-#   5. the face-login page in headless Chromium with a fake camera (screenshots in
+#   4. the model packages (faceprint-models wheel, @faceprint/models), then the wheel, the npm
+#      package and ffi/install.sh's prefix installed away from the checkout with an empty
+#      environment, an extract run in each, and no glibc symbol newer than 2.28 in them
+#   5. the parity check: Rust, C, Python and Node on the same inputs
+#   6. the face-login page in headless Chromium with a fake camera (screenshots in
 #      target/screenshots/auth/)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,16 +36,20 @@ echo "== Node: npm package into an empty folder, node --test, tsc"
   npm run --silent build
   git diff --exit-code -- index.d.ts index.js \
     || { echo "bindings-node: the generated index.d.ts/index.js changed: commit them" >&2; exit 1; }
-  cp "$root/.faceprint/lib/libonnxruntime.so.1.31.1" .
+  cp "$root/.faceprint/lib/libonnxruntime.so.1.31.1" "$root/LICENSE" "$root/NOTICE" .
   npm pack --silent --pack-destination "$work" >/dev/null
 )
-tar -tzf "$work"/faceprint-*.tgz > "$work/contents"
+tar -tzf "$work"/faceprint-[0-9]*.tgz > "$work/contents"
 grep -q 'package/libonnxruntime.so.1.31.1' "$work/contents" \
   || { echo "the npm package does not bundle ONNX Runtime" >&2; exit 1; }
 mkdir "$work/app"
-(cd "$work/app" && npm init -y >/dev/null && npm install --offline --no-audit --no-fund --loglevel=error "$work"/faceprint-*.tgz)
+(cd "$work/app" && npm init -y >/dev/null && npm install --offline --no-audit --no-fund --loglevel=error "$work"/faceprint-[0-9]*.tgz)
 FACEPRINT_NODE_PACKAGE="$work/app/node_modules/faceprint" node --test bindings-node/test/*.test.js
 (cd bindings-node && npm run --silent typecheck)
+
+echo "== Installs: model packages, then every artifact installed and run away from the checkout"
+models/packages/build.sh
+tests/install/run.sh "$work/install" "$(ls "$work"/faceprint-[0-9]*.tgz)"
 
 echo "== Parity: Rust, C, Python, Node"
 python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint"

@@ -52,6 +52,14 @@ function wrap(fn, returnsPromise) {
   }
 }
 
+// The `@faceprint/models` package, when installed beside this one (face_recognition_models'
+// convention): the pack search looks there after FACEPRINT_MODELS.
+try {
+  native.registerModelPackage(require('@faceprint/models').modelsDir)
+} catch (e) {
+  if (e.code !== 'MODULE_NOT_FOUND') throw e
+}
+
 const asyncMethods = promiseMethods()
 const exported = {}
 for (const [name, value] of Object.entries(native)) {

@@ -21,6 +21,11 @@ export declare class Engine {
   constructor(options?: EngineOptions | undefined | null, store?: Store | undefined | null)
   get embedder(): string
   get embeddingDim(): number
+  /**
+   * The model pack in use (where it was found: the `modelsDir` option, `FACEPRINT_MODELS`,
+   * `@faceprint/models`, `~/.local/share/faceprint/models`).
+   */
+  get modelsDir(): string
   /** Faces in the image, best first. */
   detect(image: Uint8Array | string | RawImage): Promise<Array<Face>>
   /** Every face with its embedding (empty when there is none). */
@@ -201,6 +206,12 @@ export interface RawImage {
   /** "rgb" (default), "bgr", "rgba", "bgra" or "gray". */
   format?: string
 }
+
+/**
+ * Registers an installed model package's directory; `faceprint.js` calls it at load when
+ * `@faceprint/models` resolves. The pack search then looks there after `FACEPRINT_MODELS`.
+ */
+export declare function registerModelPackage(dir: string): void
 
 export interface Verification {
   subject: string

@@ -841,4 +841,5 @@ module.exports.EnrollmentSession = nativeBinding.EnrollmentSession
 module.exports.LivenessSession = nativeBinding.LivenessSession
 module.exports.Store = nativeBinding.Store
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.registerModelPackage = nativeBinding.registerModelPackage
 module.exports.version = nativeBinding.version

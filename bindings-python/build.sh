@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the wheel into bindings-python/dist/, with ONNX Runtime inside it.
-# Needs ./setup.sh first (ONNX Runtime and the .faceprint/venv with maturin).
+# Builds the wheel into bindings-python/dist/, with ONNX Runtime inside it, for
+# manylinux_2_28: linked by zig against glibc 2.28 (PyPI ziglang), so it loads on Debian 10+,
+# Ubuntu 18.10+, RHEL 8+ — as the pinned ONNX Runtime wheel does.
+# Needs ./setup.sh first (ONNX Runtime and the .faceprint/venv with maturin and ziglang).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -8,5 +10,8 @@ ort="$root/.faceprint/lib/libonnxruntime.so.1.31.1"
 [ -f "$ort" ] || { echo "build.sh: $ort is missing: run ./setup.sh" >&2; exit 1; }
 cp "$ort" "$here/python/faceprint/"
 rm -rf "$here/dist"
-"$root/.faceprint/venv/bin/maturin" build --release --manifest-path "$here/Cargo.toml" --out "$here/dist" "$@"
+cp "$root/LICENSE" "$root/NOTICE" "$here/"
+# maturin runs zig as `python -m ziglang`: the venv's python must come first on PATH.
+PATH="$root/.faceprint/venv/bin:$PATH" "$root/.faceprint/venv/bin/maturin" build --release \
+  --zig --compatibility manylinux_2_28 --manifest-path "$here/Cargo.toml" --out "$here/dist" "$@"
 ls "$here"/dist/*.whl

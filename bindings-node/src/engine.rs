@@ -160,6 +160,13 @@ impl Engine {
         self.engine.embedding_dim() as u32
     }
 
+    /// The model pack in use (where it was found: the `modelsDir` option, `FACEPRINT_MODELS`,
+    /// `@faceprint/models`, `~/.local/share/faceprint/models`).
+    #[napi(getter)]
+    pub fn models_dir(&self) -> String {
+        self.engine.models_dir().display().to_string()
+    }
+
     /// Faces in the image, best first.
     #[napi(ts_return_type = "Promise<Array<Face>>")]
     pub fn detect(&self, image: Either3<Uint8Array, String, RawImage>) -> AsyncTask<DetectTask> {

@@ -26,3 +26,10 @@ pub fn error_codes() -> Vec<(String, u32)> {
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
+
+/// Registers an installed model package's directory; `faceprint.js` calls it at load when
+/// `@faceprint/models` resolves. The pack search then looks there after `FACEPRINT_MODELS`.
+#[napi]
+pub fn register_model_package(dir: String) {
+    faceprint::models::register_package_dir(dir);
+}

@@ -1,13 +1,17 @@
 """Faceprint: face detection, embeddings, 1:1 and 1:N matching, quality and liveness.
 
     import faceprint
-    engine = faceprint.Engine()                  # models from FACEPRINT_MODELS
+    engine = faceprint.Engine()                  # models: see "Where the models are found"
     a = engine.extract_largest("alice_1.jpg")    # a path, bytes, or an HxWx3 uint8 array
     b = engine.extract_largest(frame, bgr=True)  # e.g. straight from OpenCV
     print(engine.compare(a, b).same)
 
 Every call that runs a model releases the GIL; one Engine may be shared between threads.
 Errors are FaceprintError subclasses (NoFaceError, ImageCorruptError, ...) with `.code`.
+
+Where the models are found, when Engine() names no directory: FACEPRINT_MODELS (an error if it
+holds no pack), the `faceprint-models` package when it is installed, then
+~/.local/share/faceprint/models.
 """
 
 from ._errors import *  # noqa: F401,F403  (one class per error code)
@@ -28,6 +32,14 @@ from ._faceprint import (
     __version__,
 )
 from . import _errors
+from ._faceprint import register_model_package
+
+try:  # the `faceprint-models` wheel, when installed (face_recognition_models' convention)
+    import faceprint_models as _models
+except ImportError:
+    pass
+else:
+    register_model_package(_models.models_dir())
 
 __all__ = [
     "Engine",
@@ -43,5 +55,6 @@ __all__ = [
     "EnrollmentSession",
     "AuthenticationSession",
     "FaceprintError",
+    "register_model_package",
     "__version__",
 ] + [name for name in _errors.__all__ if name != "FaceprintError"]

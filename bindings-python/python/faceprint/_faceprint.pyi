@@ -14,6 +14,9 @@ __version__: str
 ERROR_CODES: List[Tuple[str, int]]
 ORT_LIBRARY_NAME: str
 
+def register_model_package(dir: Union[str, "os.PathLike[str]"]) -> None:
+    """Registers a model pack shipped inside a package: searched after FACEPRINT_MODELS."""
+
 class DetectedFace:
     @property
     def bbox(self) -> Tuple[float, float, float, float]: ...
