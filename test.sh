@@ -14,6 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
+# The checkout's pack for every test that runs outside cargo (the installs test clears the
+# environment to prove the artifacts need no setting). ONNX Runtime: the wheel's and the npm
+# package's own copies; the parity check's C program gets the checkout's (tests/parity/check.py).
 export FACEPRINT_MODELS="${FACEPRINT_MODELS:-$root/models}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -68,6 +68,8 @@ def main():
     people = sorted(p for p in lfw.iterdir() if p.is_dir())[: args.images]
     paths = [str(sorted(p.iterdir())[0]) for p in people]
     env = dict(os.environ, FACEPRINT_MODELS=os.environ.get("FACEPRINT_MODELS", str(REPO / "models")),
+               FACEPRINT_ORT_LIB=os.environ.get("FACEPRINT_ORT_LIB",
+                                                str(REPO / ".faceprint/lib/libonnxruntime.so.1.31.1")),
                FACEPRINT_NODE_PACKAGE=args.node_package)
     rust_exe = str(REPO / "target" / "release" / "extract-timing")
     samples = {"rust": [], "python bytes": [], "python numpy": [], "node async": [], "node sync": []}

@@ -33,7 +33,9 @@ def main():
     args = ap.parse_args()
     data = Path(args.shared) / "data"
     lfw, dev = data / "lfw" / "images", data / "dev"
-    env = dict(os.environ, FACEPRINT_MODELS=os.environ.get("FACEPRINT_MODELS", str(REPO / "models")))
+    env = dict(os.environ, FACEPRINT_MODELS=os.environ.get("FACEPRINT_MODELS", str(REPO / "models")),
+               FACEPRINT_ORT_LIB=os.environ.get("FACEPRINT_ORT_LIB",
+                                                str(REPO / ".faceprint/lib/libonnxruntime.so.1.31.1")))
     target = REPO / "target" / "release"
 
     with tempfile.TemporaryDirectory() as tmp:
