@@ -29,7 +29,7 @@ cargo test --workspace --release
 echo "== Python: wheel into a fresh venv, pytest"
 bindings-python/build.sh
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet --disable-pip-version-check bindings-python/dist/*.whl 'pytest==8.4.2'
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check bindings-python/dist/*.whl 'pytest==8.4.2' 'mypy==2.4.1'
 # From outside the source tree, so the installed wheel is what gets imported.
 (cd "$work" && "$work/venv/bin/python" -m pytest -q "$root/bindings-python/tests")
 

@@ -70,6 +70,24 @@ export declare class Engine {
   embedFaceCrop(image: Uint8Array | string | RawImage): Promise<FaceEmbedding>
   /** Deletes a subject with its templates; rejects with "not_found" if absent. */
   deleteSubject(collection: string, subject: string, actor?: string | undefined | null): Promise<void>
+  /** Deletes one template by id (e.g. a bad photo); resolves to the subject it belonged to. */
+  deleteTemplate(collection: string, templateId: string, actor?: string | undefined | null): Promise<string>
+  /** A disabled subject is refused by verify and skipped by identify; its templates stay. */
+  disableSubject(collection: string, subject: string, actor?: string | undefined | null): Promise<void>
+  /** Matches a disabled subject again. */
+  enableSubject(collection: string, subject: string, actor?: string | undefined | null): Promise<void>
+  /** Subjects ordered by id, `limit` (default 100) from `offset` (default 0). */
+  listSubjects(collection: string, options?: PageOptions | undefined | null): Promise<Array<Subject>>
+  /** Everything stored about a subject, decrypted (for access requests). */
+  exportSubject(collection: string, subject: string, actor?: string | undefined | null): Promise<SubjectExport>
+  /** The store's collections. */
+  listCollections(): Promise<Array<Collection>>
+  /**
+   * Extracts every face of many images on `threads` worker threads (default: the number of
+   * cores). Resolves to one item per image, in order: `{ faces }` or `{ error }` (a bad
+   * image does not stop the batch). `onProgress(done, total)` is called as images finish.
+   */
+  extractBatch(images: Array<Uint8Array | string | RawImage>, options?: BatchOptions | undefined | null, onProgress?: (done: number, total: number) => void): Promise<Array<BatchItem>>
   /** Quality report under a profile, with optional overrides of its limits. */
   quality(image: Uint8Array | string | RawImage, options?: QualityOptions | undefined | null): Promise<any>
   /** Passive liveness of the largest face; rejects with "no_face" without one. */
@@ -102,11 +120,39 @@ export declare class Store {
   static sqlite(path: string, key?: string | undefined | null): Store
 }
 
+/** The error one image of a batch gave. */
+export interface BatchError {
+  code: string
+  number: number
+  message: string
+}
+
+/** One image of `extractBatch`: its faces, or its error (never both). */
+export interface BatchItem {
+  faces?: Array<FaceEmbedding>
+  error?: BatchError
+}
+
+/** Options of `extractBatch`. */
+export interface BatchOptions {
+  /** Worker threads, 1..=256 (default: the number of cores). */
+  threads?: number
+}
+
 export interface Candidate {
   subject: string
   score: number
   matched: boolean
   templateId: string
+}
+
+/** A collection of the store: its templates are all of one model. */
+export interface Collection {
+  name: string
+  modelId: string
+  dim: number
+  /** Unix time in milliseconds. */
+  createdAt: number
 }
 
 export interface Comparison {
@@ -145,6 +191,16 @@ export interface EnrollOptionsArg {
  * exception classes.
  */
 export declare function errorCodes(): Array<[string, number]>
+
+/** One stored template, decrypted. */
+export interface ExportedTemplate {
+  id: string
+  modelVersion: string
+  quality?: number
+  source?: string
+  createdAt: number
+  embedding: FaceEmbedding
+}
 
 /**
  * One detected face: `bbox` is `[x1, y1, x2, y2]`, `landmarks` five `[x, y]` points (left eye,
@@ -190,6 +246,14 @@ export interface MatchOptions {
   actor?: string
 }
 
+/** Paging of `listSubjects`. */
+export interface PageOptions {
+  /** Subjects to skip (default 0). */
+  offset?: number
+  /** At most this many (default 100). */
+  limit?: number
+}
+
 export interface QualityOptions {
   /** "authentication" (default) or "enrollment". */
   profile?: string
@@ -212,6 +276,27 @@ export interface RawImage {
  * `@faceprint/models` resolves. The pack search then looks there after `FACEPRINT_MODELS`.
  */
 export declare function registerModelPackage(dir: string): void
+
+/** A person enrolled in a collection. */
+export interface Subject {
+  collection: string
+  /** Your identifier, unique within the collection. */
+  externalId: string
+  displayName?: string
+  metadata: Record<string, unknown>
+  disabled: boolean
+  /** Unix time in milliseconds. */
+  createdAt: number
+  updatedAt: number
+  /** How many templates it has. */
+  templates: number
+}
+
+/** Everything stored about a subject (for access requests). */
+export interface SubjectExport {
+  subject: Subject
+  templates: Array<ExportedTemplate>
+}
 
 export interface Verification {
   subject: string

@@ -81,6 +81,9 @@ typedef enum {
 // A login session matching frame by frame. One thread at a time.
 typedef struct faceprint_authentication_session faceprint_authentication_session;
 
+// The results of `faceprint_extract_batch`, one per image in input order.
+typedef struct faceprint_batch faceprint_batch;
+
 // An L2-normalised face embedding, with the face it came from when it came from an image.
 // Immutable: may be shared between threads.
 typedef struct faceprint_embedding faceprint_embedding;
@@ -165,6 +168,11 @@ typedef struct {
   // The false-match rate of the threshold; NaN when the model is uncalibrated.
   double fmr;
 } faceprint_comparison;
+
+// Called as each image of `faceprint_extract_batch` finishes, from the worker thread that
+// finished it (so it must be thread-safe): images done so far, images in all, and the
+// caller's `user_data`.
+typedef void (*faceprint_progress_fn)(size_t done, size_t total, void *user_data);
 
 // The result of `faceprint_verify`.
 typedef struct {
@@ -375,6 +383,35 @@ faceprint_status faceprint_compare(const faceprint_engine *engine,
                                    faceprint_comparison *out,
                                    faceprint_error **err);
 
+// Extracts every face of `count` image files on `threads` worker threads (0: the number of
+// cores; at most 256). One image's error does not stop the others: ask each entry's status.
+// `progress` (may be NULL) is called after each image. Free the result with
+// `faceprint_batch_free`.
+faceprint_status faceprint_extract_batch(const faceprint_engine *engine,
+                                         const char *const *paths,
+                                         size_t count,
+                                         size_t threads,
+                                         faceprint_progress_fn progress,
+                                         void *user_data,
+                                         faceprint_batch **out,
+                                         faceprint_error **err);
+
+// How many images the batch holds.
+size_t faceprint_batch_len(const faceprint_batch *batch);
+
+// Image `index`'s status: `FACEPRINT_STATUS_OK`, or the error it gave
+// (`FACEPRINT_STATUS_INVALID_ARGUMENT` when `index` is out of range).
+faceprint_status faceprint_batch_status(const faceprint_batch *batch, size_t index);
+
+// Image `index`'s error message, owned by the batch; NULL when it succeeded or out of range.
+const char *faceprint_batch_message(const faceprint_batch *batch, size_t index);
+
+// Image `index`'s faces, owned by the batch (do not free them); NULL when it failed or out of
+// range. An image without a face has an empty list.
+const faceprint_embedding_list *faceprint_batch_faces(const faceprint_batch *batch, size_t index);
+
+void faceprint_batch_free(faceprint_batch *batch);
+
 // Frees a string returned by this library; NULL is a no-op.
 void faceprint_string_free(char *text);
 
@@ -556,6 +593,50 @@ faceprint_status faceprint_delete_subject(const faceprint_engine *engine,
                                           const char *subject,
                                           const char *actor,
                                           faceprint_error **err);
+
+// Disables (`disabled` true: refused by verify, skipped by identify, templates kept) or enables
+// a subject; `FACEPRINT_STATUS_NOT_FOUND` if absent.
+faceprint_status faceprint_set_subject_disabled(const faceprint_engine *engine,
+                                                const char *collection,
+                                                const char *subject,
+                                                bool disabled,
+                                                const char *actor,
+                                                faceprint_error **err);
+
+// Deletes one template by id; `*subject_out` (may be NULL) gets the subject it belonged to,
+// to free with `faceprint_string_free`.
+faceprint_status faceprint_delete_template(const faceprint_engine *engine,
+                                           const char *collection,
+                                           const char *template_id,
+                                           const char *actor,
+                                           char **subject_out,
+                                           faceprint_error **err);
+
+// Subjects ordered by id, `limit` from `offset`, as a JSON array in `*json_out` (free with
+// `faceprint_string_free`): `[{"collection","external_id","display_name","metadata",
+// "disabled","created_at","updated_at","templates"}]`.
+faceprint_status faceprint_list_subjects(const faceprint_engine *engine,
+                                         const char *collection,
+                                         size_t offset,
+                                         size_t limit,
+                                         char **json_out,
+                                         faceprint_error **err);
+
+// Everything stored about a subject, decrypted, as JSON in `*json_out` (free with
+// `faceprint_string_free`): `{"subject":{...},"templates":[{"id","subject","model_version",
+// "quality","source","created_at","embedding":{"model_id","vector"}}]}`.
+faceprint_status faceprint_export_subject(const faceprint_engine *engine,
+                                          const char *collection,
+                                          const char *subject,
+                                          const char *actor,
+                                          char **json_out,
+                                          faceprint_error **err);
+
+// The store's collections as a JSON array in `*json_out` (free with `faceprint_string_free`):
+// `[{"name","model_id","dim","created_at"}]`.
+faceprint_status faceprint_list_collections(const faceprint_engine *engine,
+                                            char **json_out,
+                                            faceprint_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

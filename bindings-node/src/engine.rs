@@ -10,11 +10,34 @@ use crate::results::{
 use crate::tasks::*;
 use faceprint::store::{MasterKey, MemoryStore, SqliteStore, TemplateStore};
 use faceprint::{EngineConfig, EnrollOptions, QualityProfile, Threshold};
+use napi::bindgen_prelude::FnArgs;
 use napi::bindgen_prelude::{AsyncTask, Float32Array};
 use napi::bindgen_prelude::{Either3, Uint8Array};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Env;
+use napi::Status;
 use napi_derive::napi;
 use std::sync::Arc;
+
+/// `onProgress(done, total)`, called on the JS thread as the batch's workers finish images.
+type ProgressFn = ThreadsafeFunction<FnArgs<(u32, u32)>, (), FnArgs<(u32, u32)>, Status, false>;
+
+/// Paging of `listSubjects`.
+#[napi(object)]
+#[derive(Default)]
+pub struct PageOptions {
+    /// Subjects to skip (default 0).
+    pub offset: Option<f64>,
+    /// At most this many (default 100).
+    pub limit: Option<f64>,
+}
+
+/// Options of `extractBatch`.
+#[napi(object)]
+pub struct BatchOptions {
+    /// Worker threads, 1..=256 (default: the number of cores).
+    pub threads: Option<f64>,
+}
 
 /// A template store for enroll / verify / identify.
 #[napi]
@@ -479,6 +502,148 @@ impl Engine {
         AsyncTask::new(UnitTask::new(move || {
             engine.delete_subject(&collection, &subject, actor.as_deref())
         }))
+    }
+
+    /// Deletes one template by id (e.g. a bad photo); resolves to the subject it belonged to.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn delete_template(
+        &self,
+        collection: String,
+        template_id: String,
+        actor: Option<String>,
+    ) -> AsyncTask<StringTask> {
+        let engine = self.engine.clone();
+        AsyncTask::new(StringTask::new(move || {
+            engine.delete_template(&collection, &template_id, actor.as_deref())
+        }))
+    }
+
+    /// A disabled subject is refused by verify and skipped by identify; its templates stay.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn disable_subject(
+        &self,
+        collection: String,
+        subject: String,
+        actor: Option<String>,
+    ) -> AsyncTask<UnitTask> {
+        let engine = self.engine.clone();
+        AsyncTask::new(UnitTask::new(move || {
+            engine.set_subject_disabled(&collection, &subject, true, actor.as_deref())
+        }))
+    }
+
+    /// Matches a disabled subject again.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn enable_subject(
+        &self,
+        collection: String,
+        subject: String,
+        actor: Option<String>,
+    ) -> AsyncTask<UnitTask> {
+        let engine = self.engine.clone();
+        AsyncTask::new(UnitTask::new(move || {
+            engine.set_subject_disabled(&collection, &subject, false, actor.as_deref())
+        }))
+    }
+
+    /// Subjects ordered by id, `limit` (default 100) from `offset` (default 0).
+    #[napi(ts_return_type = "Promise<Array<Subject>>")]
+    pub fn list_subjects(
+        &self,
+        env: Env,
+        collection: String,
+        options: Option<PageOptions>,
+    ) -> napi::Result<AsyncTask<SubjectsTask>> {
+        let o = options.unwrap_or_default();
+        let offset = o
+            .offset
+            .map(|v| crate::numbers::whole(v, "offset", u32::MAX as u64))
+            .transpose()
+            .or_throw(&env)?
+            .unwrap_or(0) as usize;
+        let limit = o
+            .limit
+            .map(|v| crate::numbers::whole(v, "limit", u32::MAX as u64))
+            .transpose()
+            .or_throw(&env)?
+            .unwrap_or(100) as usize;
+        let engine = self.engine.clone();
+        Ok(AsyncTask::new(SubjectsTask::new(move || {
+            Ok(engine
+                .list_subjects(&collection, offset, limit)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })))
+    }
+
+    /// Everything stored about a subject, decrypted (for access requests).
+    #[napi(ts_return_type = "Promise<SubjectExport>")]
+    pub fn export_subject(
+        &self,
+        collection: String,
+        subject: String,
+        actor: Option<String>,
+    ) -> AsyncTask<ExportTask> {
+        let engine = self.engine.clone();
+        AsyncTask::new(ExportTask::new(move || {
+            Ok(engine
+                .export_subject(&collection, &subject, actor.as_deref())?
+                .into())
+        }))
+    }
+
+    /// The store's collections.
+    #[napi(ts_return_type = "Promise<Array<Collection>>")]
+    pub fn list_collections(&self) -> AsyncTask<CollectionsTask> {
+        let engine = self.engine.clone();
+        AsyncTask::new(CollectionsTask::new(move || {
+            Ok(engine
+                .list_collections()?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        }))
+    }
+
+    /// Extracts every face of many images on `threads` worker threads (default: the number of
+    /// cores). Resolves to one item per image, in order: `{ faces }` or `{ error }` (a bad
+    /// image does not stop the batch). `onProgress(done, total)` is called as images finish.
+    #[napi(ts_return_type = "Promise<Array<BatchItem>>")]
+    pub fn extract_batch(
+        &self,
+        env: Env,
+        images: Vec<Either3<Uint8Array, String, RawImage>>,
+        options: Option<BatchOptions>,
+        #[napi(ts_arg_type = "(done: number, total: number) => void")] on_progress: Option<
+            ProgressFn,
+        >,
+    ) -> napi::Result<AsyncTask<BatchTask>> {
+        let threads = match options.and_then(|o| o.threads) {
+            Some(t) => crate::numbers::whole(t, "threads", 256).or_throw(&env)? as usize,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let sources: Vec<Source> = images.into_iter().map(Source::from).collect();
+        let engine = self.engine.clone();
+        Ok(AsyncTask::new(BatchTask::new(move || {
+            let inputs = sources
+                .iter()
+                .map(|s| s.batch_input(&engine))
+                .collect::<faceprint::Result<Vec<_>>>()?;
+            let report = |done: usize, total: usize| {
+                if let Some(f) = &on_progress {
+                    f.call(
+                        (done as u32, total as u32).into(),
+                        ThreadsafeFunctionCallMode::NonBlocking,
+                    );
+                }
+            };
+            Ok(engine
+                .extract_batch(&inputs, threads, &report)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })))
     }
 
     /// Quality report under a profile, with optional overrides of its limits.

@@ -34,6 +34,16 @@ impl From<Either3<Uint8Array, String, RawImage>> for Source {
 }
 
 impl Source {
+    /// A batch input: files and encoded bytes are read and decoded by the batch's workers;
+    /// raw pixels are checked and copied here, so a bad buffer fails the call (as in Python).
+    pub fn batch_input(&self, engine: &Engine) -> faceprint::Result<faceprint::ImageSource> {
+        Ok(match self {
+            Source::Encoded(bytes) => faceprint::ImageSource::Bytes(bytes.to_vec()),
+            Source::Path(path) => faceprint::ImageSource::Path(path.into()),
+            Source::Raw(_) => faceprint::ImageSource::Image(self.load(engine)?),
+        })
+    }
+
     pub fn load(&self, engine: &Engine) -> faceprint::Result<Image> {
         match self {
             Source::Encoded(bytes) => engine.decode(bytes),

@@ -147,3 +147,133 @@ pub struct MatchOptions {
     /// Recorded in the audit log.
     pub actor: Option<String>,
 }
+
+/// A person enrolled in a collection.
+#[napi(object)]
+pub struct Subject {
+    pub collection: String,
+    /// Your identifier, unique within the collection.
+    pub external_id: String,
+    pub display_name: Option<String>,
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub metadata: serde_json::Value,
+    pub disabled: bool,
+    /// Unix time in milliseconds.
+    pub created_at: f64,
+    pub updated_at: f64,
+    /// How many templates it has.
+    pub templates: u32,
+}
+
+impl From<faceprint::store::Subject> for Subject {
+    fn from(s: faceprint::store::Subject) -> Subject {
+        Subject {
+            collection: s.collection,
+            external_id: s.external_id,
+            display_name: s.display_name,
+            metadata: s.metadata,
+            disabled: s.disabled,
+            created_at: s.created_at as f64,
+            updated_at: s.updated_at as f64,
+            templates: s.templates as u32,
+        }
+    }
+}
+
+/// A collection of the store: its templates are all of one model.
+#[napi(object)]
+pub struct Collection {
+    pub name: String,
+    pub model_id: String,
+    pub dim: u32,
+    /// Unix time in milliseconds.
+    pub created_at: f64,
+}
+
+impl From<faceprint::store::Collection> for Collection {
+    fn from(c: faceprint::store::Collection) -> Collection {
+        Collection {
+            name: c.name,
+            model_id: c.model_id,
+            dim: c.dim as u32,
+            created_at: c.created_at as f64,
+        }
+    }
+}
+
+/// One stored template, decrypted.
+#[napi(object)]
+pub struct ExportedTemplate {
+    pub id: String,
+    pub model_version: String,
+    pub quality: Option<f64>,
+    pub source: Option<String>,
+    pub created_at: f64,
+    pub embedding: FaceEmbedding,
+}
+
+/// Everything stored about a subject (for access requests).
+#[napi(object)]
+pub struct SubjectExport {
+    pub subject: Subject,
+    pub templates: Vec<ExportedTemplate>,
+}
+
+impl From<faceprint::SubjectExport> for SubjectExport {
+    fn from(e: faceprint::SubjectExport) -> SubjectExport {
+        SubjectExport {
+            subject: e.subject.into(),
+            templates: e
+                .templates
+                .into_iter()
+                .map(|t| ExportedTemplate {
+                    embedding: FaceEmbedding::new(&t.embedding, None),
+                    id: t.id,
+                    model_version: t.model_version,
+                    quality: t.quality.map(f64::from),
+                    source: t.source,
+                    created_at: t.created_at as f64,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The error one image of a batch gave.
+#[napi(object)]
+pub struct BatchError {
+    pub code: String,
+    pub number: u32,
+    pub message: String,
+}
+
+/// One image of `extractBatch`: its faces, or its error (never both).
+#[napi(object)]
+pub struct BatchItem {
+    pub faces: Option<Vec<FaceEmbedding>>,
+    pub error: Option<BatchError>,
+}
+
+impl From<faceprint::BatchItem> for BatchItem {
+    fn from(item: faceprint::BatchItem) -> BatchItem {
+        match item {
+            Ok(found) => BatchItem {
+                faces: Some(
+                    found
+                        .iter()
+                        .map(|f| FaceEmbedding::new(&f.embedding, Some(&f.face)))
+                        .collect(),
+                ),
+                error: None,
+            },
+            Err(e) => BatchItem {
+                faces: None,
+                error: Some(BatchError {
+                    code: e.code().as_str().to_string(),
+                    number: e.code().number(),
+                    message: e.to_string(),
+                }),
+            },
+        }
+    }
+}

@@ -2,7 +2,10 @@
 //! result (or the error, with its code) back on the JS thread.
 
 use crate::errors::core_error;
-use crate::results::{Candidate, Face, FaceEmbedding, Identification, Liveness, Verification};
+use crate::results::{
+    BatchItem, Candidate, Collection, Face, FaceEmbedding, Identification, Liveness, Subject,
+    SubjectExport, Verification,
+};
 use napi::{Env, Task};
 use napi_derive::napi;
 
@@ -56,6 +59,11 @@ task!(IdentificationTask => Identification);
 task!(IdentifyAllTask => Vec<Identification>);
 task!(VerifyAllTask => Vec<Verification>);
 task!(LivenessTask => Liveness);
+task!(SubjectsTask => Vec<Subject>);
+task!(CollectionsTask => Vec<Collection>);
+task!(ExportTask => SubjectExport);
+task!(BatchTask => Vec<BatchItem>);
+task!(StringTask => String);
 task!(
     /// Work whose answer is a JSON report (quality, enrollment, session progress).
     JsonTask => Json

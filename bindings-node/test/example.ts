@@ -1,5 +1,5 @@
 // Type-checked by `npm run typecheck` against the generated index.d.ts (not run).
-import { Engine, Store, FaceEmbedding, Comparison, Candidate } from '..'
+import { Engine, Store, FaceEmbedding, Comparison, Candidate, BatchItem, Subject, Collection, SubjectExport } from '..'
 
 async function main(): Promise<void> {
   const engine = new Engine({ modelsDir: process.env.FACEPRINT_MODELS }, Store.memory())
@@ -9,6 +9,15 @@ async function main(): Promise<void> {
   await engine.enroll('staff', 'alice', ['alice_1.jpg'], { displayName: 'Alice' })
   const found: Candidate[] = await engine.identify('staff', { data: new Uint8Array(12), width: 2, height: 2, format: 'rgb' }, { topK: 3 })
   console.log(c.same, found.map((f) => f.subject))
+  const batch: BatchItem[] = await engine.extractBatch(['a.jpg', new Uint8Array(4)], { threads: 2 }, (done: number, total: number) => console.log(done, total))
+  const firstFaces: FaceEmbedding[] = batch[0].faces ?? []
+  const subjects: Subject[] = await engine.listSubjects('staff', { offset: 0, limit: 10 })
+  const collections: Collection[] = await engine.listCollections()
+  const exported: SubjectExport = await engine.exportSubject('staff', subjects[0].externalId)
+  await engine.disableSubject('staff', 'alice')
+  await engine.enableSubject('staff', 'alice')
+  const owner: string = await engine.deleteTemplate('staff', exported.templates[0].id)
+  console.log(firstFaces.length, collections[0].modelId, owner, engine.modelsDir)
 }
 
 main().catch((err: Error & { code?: string }) => console.error(err.code, err.message))

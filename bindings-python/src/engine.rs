@@ -487,6 +487,189 @@ impl Engine {
             .py_err(py)
     }
 
+    /// Deletes one template by id (e.g. a bad photo); the subject keeps the others. Returns the
+    /// subject it belonged to.
+    #[pyo3(signature = (collection, template_id, *, actor=None))]
+    fn delete_template(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        template_id: &str,
+        actor: Option<&str>,
+    ) -> PyResult<String> {
+        py.detach(|| self.engine.delete_template(collection, template_id, actor))
+            .py_err(py)
+    }
+
+    /// A disabled subject is refused by verify and skipped by identify; its templates stay.
+    #[pyo3(signature = (collection, subject, *, actor=None))]
+    fn disable_subject(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        subject: &str,
+        actor: Option<&str>,
+    ) -> PyResult<()> {
+        py.detach(|| {
+            self.engine
+                .set_subject_disabled(collection, subject, true, actor)
+        })
+        .py_err(py)
+    }
+
+    /// Matches a disabled subject again.
+    #[pyo3(signature = (collection, subject, *, actor=None))]
+    fn enable_subject(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        subject: &str,
+        actor: Option<&str>,
+    ) -> PyResult<()> {
+        py.detach(|| {
+            self.engine
+                .set_subject_disabled(collection, subject, false, actor)
+        })
+        .py_err(py)
+    }
+
+    /// Subjects ordered by id (dicts: collection, external_id, display_name, metadata,
+    /// disabled, created_at, updated_at, templates), `limit` from `offset`.
+    #[pyo3(signature = (collection, *, offset=0, limit=100))]
+    fn list_subjects<'py>(
+        &self,
+        py: Python<'py>,
+        collection: &str,
+        offset: usize,
+        limit: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let subjects = py
+            .detach(|| self.engine.list_subjects(collection, offset, limit))
+            .py_err(py)?;
+        to_dict(py, &subjects)
+    }
+
+    /// Everything stored about a subject, decrypted (for access requests): a dict with
+    /// "subject" (as list_subjects) and "templates" (id, model_version, quality, source,
+    /// created_at and "embedding", a FaceEmbedding).
+    #[pyo3(signature = (collection, subject, *, actor=None))]
+    fn export_subject<'py>(
+        &self,
+        py: Python<'py>,
+        collection: &str,
+        subject: &str,
+        actor: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let export = py
+            .detach(|| self.engine.export_subject(collection, subject, actor))
+            .py_err(py)?;
+        let out = pyo3::types::PyDict::new(py);
+        out.set_item("subject", to_dict(py, &export.subject)?)?;
+        let templates = PyList::empty(py);
+        for t in export.templates {
+            let d = pyo3::types::PyDict::new(py);
+            d.set_item("id", &t.id)?;
+            d.set_item("model_version", &t.model_version)?;
+            d.set_item("quality", t.quality)?;
+            d.set_item("source", &t.source)?;
+            d.set_item("created_at", t.created_at)?;
+            d.set_item(
+                "embedding",
+                FaceEmbedding {
+                    embedding: t.embedding,
+                    face: None,
+                },
+            )?;
+            templates.append(d)?;
+        }
+        out.set_item("templates", templates)?;
+        Ok(out.into_any())
+    }
+
+    /// The store's collections (dicts: name, model_id, dim, created_at).
+    fn list_collections<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let collections = py.detach(|| self.engine.list_collections()).py_err(py)?;
+        to_dict(py, &collections)
+    }
+
+    /// Extracts every face of many images on `threads` worker threads (default: the number of
+    /// cores), the GIL released. Returns one entry per image, in order: a list of
+    /// FaceEmbedding, or the FaceprintError that image raised (a bad image does not stop the
+    /// batch). `progress(done, total)` is called as images finish.
+    #[pyo3(signature = (images, *, threads=None, progress=None, bgr=false))]
+    fn extract_batch<'py>(
+        &self,
+        py: Python<'py>,
+        images: &Bound<'py, PyAny>,
+        threads: Option<usize>,
+        progress: Option<Bound<'py, PyAny>>,
+        bgr: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        if images.is_instance_of::<pyo3::types::PyString>()
+            || images.is_instance_of::<pyo3::types::PyBytes>()
+        {
+            return Err(invalid(
+                py,
+                "images must be a list of images, not one image",
+            ));
+        }
+        let sources = images
+            .try_iter()
+            .map_err(|_| invalid(py, "images must be a list (or other iterable) of images"))?
+            .map(|i| crate::image::source(py, &self.engine, &i?, bgr))
+            .collect::<PyResult<Vec<_>>>()?;
+        if let Some(p) = &progress {
+            if !p.is_callable() {
+                return Err(invalid(
+                    py,
+                    "progress must be callable as progress(done, total)",
+                ));
+            }
+        }
+        let threads =
+            threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let callback = progress.map(Bound::unbind);
+        // A callback that raises stops reporting; the first exception is raised afterwards.
+        let failure: std::sync::Mutex<Option<PyErr>> = std::sync::Mutex::new(None);
+        let report = |done: usize, total: usize| {
+            if let Some(cb) = &callback {
+                Python::attach(|py| {
+                    let mut failed = failure.lock().unwrap_or_else(|e| e.into_inner());
+                    if failed.is_none() {
+                        if let Err(e) = cb.call1(py, (done, total)) {
+                            *failed = Some(e);
+                        }
+                    }
+                });
+            }
+        };
+        let results = py
+            .detach(|| self.engine.extract_batch(&sources, threads, &report))
+            .py_err(py)?;
+        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        let out = PyList::empty(py);
+        for item in results {
+            match item {
+                Ok(faces) => {
+                    let faces: Vec<FaceEmbedding> = faces
+                        .into_iter()
+                        .map(|f| FaceEmbedding {
+                            embedding: f.embedding,
+                            face: Some(f.face),
+                        })
+                        .collect();
+                    out.append(faces)?;
+                }
+                Err(e) => {
+                    out.append(crate::errors::raise(py, e.code(), e.to_string()).into_value(py))?
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Quality report (a dict) under a profile ("enrollment" or "authentication"), with
     /// optional overrides of its limits.
     #[pyo3(signature = (image, *, profile="authentication", overrides=None, bgr=false))]

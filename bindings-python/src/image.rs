@@ -47,6 +47,25 @@ pub fn load(
     ))
 }
 
+/// A batch input: paths and bytes are read and decoded later by the worker threads (without the
+/// GIL); arrays are converted here.
+pub fn source(
+    py: Python<'_>,
+    engine: &Engine,
+    image: &Bound<'_, PyAny>,
+    bgr: bool,
+) -> PyResult<faceprint::ImageSource> {
+    if let Ok(bytes) = image.cast::<PyBytes>() {
+        if !bgr {
+            return Ok(faceprint::ImageSource::Bytes(bytes.as_bytes().to_vec()));
+        }
+    } else if !bgr && (image.is_instance_of::<PyString>() || image.hasattr("__fspath__")?) {
+        return Ok(faceprint::ImageSource::Path(image.extract()?));
+    }
+    // Arrays, and every wrong input (for load's error message).
+    load(py, engine, image, bgr).map(faceprint::ImageSource::Image)
+}
+
 fn from_array(
     py: Python<'_>,
     engine: &Engine,

@@ -22,6 +22,7 @@ fn _faceprint(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ERROR_CODES", errors::codes())?;
     m.add("ORT_LIBRARY_NAME", faceprint::runtime::ORT_LIBRARY_NAME)?;
     m.add_function(wrap_pyfunction!(register_model_package, m)?)?;
+    m.add_function(wrap_pyfunction!(results::_restore_embedding, m)?)?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<engine::Store>()?;
     m.add_class::<results::DetectedFace>()?;

@@ -86,6 +86,44 @@ impl FaceEmbedding {
         self.embedding.dim()
     }
 
+    /// numpy's protocol: `np.asarray(e)` is the float32 vector (a copy).
+    #[pyo3(signature = (dtype=None, copy=None))]
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<&Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = copy; // always a new array
+        let array = PyArray1::from_slice(py, self.embedding.vector()).into_any();
+        match dtype {
+            Some(d) if !d.is_none() => array.call_method1("astype", (d,)),
+            _ => Ok(array),
+        }
+    }
+
+    /// Pickling: the model, the vector and the face; unpickling checks the vector again.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let restore = py
+            .import("faceprint._faceprint")?
+            .getattr("_restore_embedding")?;
+        let face = self.face.map(|f| {
+            (
+                (f.bbox.x1, f.bbox.y1, f.bbox.x2, f.bbox.y2),
+                f.landmarks.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>(),
+                f.score,
+            )
+        });
+        let args = (
+            self.embedding.model_id().to_string(),
+            self.embedding.vector().to_vec(),
+            face,
+        )
+            .into_pyobject(py)?
+            .into_any();
+        Ok((restore, args))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "FaceEmbedding(model={:?}, dim={}, face={})",
@@ -287,6 +325,35 @@ impl Liveness {
             py_bool(self.live)
         )
     }
+}
+
+type PickledFace = ((f32, f32, f32, f32), Vec<(f32, f32)>, f32);
+
+/// Rebuilds a pickled `FaceEmbedding` (through the same checks as any vector: finite, non-zero).
+#[pyfunction]
+#[pyo3(signature = (model, vector, face=None))]
+pub fn _restore_embedding(
+    py: Python<'_>,
+    model: String,
+    vector: Vec<f32>,
+    face: Option<PickledFace>,
+) -> PyResult<FaceEmbedding> {
+    use crate::errors::IntoPy;
+    let embedding = Embedding::new(model, vector).py_err(py)?;
+    let face = match face {
+        None => None,
+        Some(((x1, y1, x2, y2), points, score)) => {
+            let landmarks: [(f32, f32); 5] = points
+                .try_into()
+                .map_err(|_| crate::errors::invalid(py, "a pickled face has 5 landmarks"))?;
+            Some(Face {
+                bbox: faceprint::BoundingBox { x1, y1, x2, y2 },
+                landmarks: landmarks.map(|(x, y)| [x, y]),
+                score,
+            })
+        }
+    };
+    Ok(FaceEmbedding { embedding, face })
 }
 
 /// A result as a dict (through its JSON form).

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod align;
+mod batch;
 pub mod compare;
 mod config_json;
 pub mod detect;
@@ -31,6 +32,7 @@ pub mod runtime;
 pub mod session;
 pub mod store;
 
+pub use batch::{BatchItem, ImageSource};
 pub use compare::{Comparison, Threshold};
 pub use detect::{BoundingBox, DetectionOptions, Detector, Face};
 pub use embed::{Embedder, Embedding};

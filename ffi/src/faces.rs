@@ -362,3 +362,147 @@ pub unsafe extern "C" fn faceprint_compare(
         Ok(())
     })
 }
+
+/// Called as each image of `faceprint_extract_batch` finishes, from the worker thread that
+/// finished it (so it must be thread-safe): images done so far, images in all, and the
+/// caller's `user_data`.
+pub type faceprint_progress_fn =
+    Option<unsafe extern "C" fn(done: usize, total: usize, user_data: *mut std::ffi::c_void)>;
+
+/// The results of `faceprint_extract_batch`, one per image in input order.
+pub struct faceprint_batch(Vec<BatchEntry>);
+
+struct BatchEntry {
+    status: faceprint_status,
+    message: Option<std::ffi::CString>,
+    faces: Option<faceprint_embedding_list>,
+}
+
+/// The callback and its data, shared by the worker threads; the caller promised both are safe
+/// to use from any thread for the length of the call.
+struct Progress(faceprint_progress_fn, *mut std::ffi::c_void);
+// SAFETY: see above; the pointer is only passed back to the caller's function.
+unsafe impl Sync for Progress {}
+
+impl Progress {
+    fn report(&self, done: usize, total: usize) {
+        if let Some(f) = self.0 {
+            // SAFETY: the caller's function with the caller's data, as documented.
+            unsafe { f(done, total, self.1) }
+        }
+    }
+}
+
+/// Extracts every face of `count` image files on `threads` worker threads (0: the number of
+/// cores; at most 256). One image's error does not stop the others: ask each entry's status.
+/// `progress` (may be NULL) is called after each image. Free the result with
+/// `faceprint_batch_free`.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_extract_batch(
+    engine: *const faceprint_engine,
+    paths: *const *const std::ffi::c_char,
+    count: usize,
+    threads: usize,
+    progress: faceprint_progress_fn,
+    user_data: *mut std::ffi::c_void,
+    out: *mut *mut faceprint_batch,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let out = Out::new(out, "out")?;
+        if paths.is_null() && count > 0 {
+            return Err(Failure::Null("paths"));
+        }
+        let mut sources = Vec::with_capacity(count);
+        for i in 0..count {
+            let path = crate::handle::string(*paths.add(i), "paths[i]")?;
+            sources.push(faceprint_core::ImageSource::Path(path.into()));
+        }
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            threads
+        };
+        let callback = Progress(progress, user_data);
+        let report = |done: usize, total: usize| callback.report(done, total);
+        let entries = engine
+            .0
+            .extract_batch(&sources, threads, &report)?
+            .into_iter()
+            .map(|item| match item {
+                Ok(found) => BatchEntry {
+                    status: faceprint_status::Ok,
+                    message: None,
+                    faces: Some(faceprint_embedding_list(
+                        found.into_iter().map(faceprint_embedding::from).collect(),
+                    )),
+                },
+                Err(e) => BatchEntry {
+                    status: faceprint_status::from_code(e.code()),
+                    message: std::ffi::CString::new(e.to_string().replace('\0', " ")).ok(),
+                    faces: None,
+                },
+            })
+            .collect();
+        out.write(into_raw(faceprint_batch(entries)));
+        Ok(())
+    })
+}
+
+/// How many images the batch holds.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_batch_len(batch: *const faceprint_batch) -> usize {
+    quiet(0, || batch.as_ref().map_or(0, |b| b.0.len()))
+}
+
+/// Image `index`'s status: `FACEPRINT_STATUS_OK`, or the error it gave
+/// (`FACEPRINT_STATUS_INVALID_ARGUMENT` when `index` is out of range).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_batch_status(
+    batch: *const faceprint_batch,
+    index: usize,
+) -> faceprint_status {
+    quiet(faceprint_status::InvalidArgument, || {
+        batch
+            .as_ref()
+            .and_then(|b| b.0.get(index))
+            .map_or(faceprint_status::InvalidArgument, |e| e.status)
+    })
+}
+
+/// Image `index`'s error message, owned by the batch; NULL when it succeeded or out of range.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_batch_message(
+    batch: *const faceprint_batch,
+    index: usize,
+) -> *const std::ffi::c_char {
+    quiet(std::ptr::null(), || {
+        batch
+            .as_ref()
+            .and_then(|b| b.0.get(index))
+            .and_then(|e| e.message.as_ref())
+            .map_or(std::ptr::null(), |m| m.as_ptr())
+    })
+}
+
+/// Image `index`'s faces, owned by the batch (do not free them); NULL when it failed or out of
+/// range. An image without a face has an empty list.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_batch_faces(
+    batch: *const faceprint_batch,
+    index: usize,
+) -> *const faceprint_embedding_list {
+    quiet(std::ptr::null(), || {
+        batch
+            .as_ref()
+            .and_then(|b| b.0.get(index))
+            .and_then(|e| e.faces.as_ref())
+            .map_or(std::ptr::null(), |l| l as *const _)
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_batch_free(batch: *mut faceprint_batch) {
+    free(batch)
+}

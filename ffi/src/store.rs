@@ -380,3 +380,113 @@ pub unsafe extern "C" fn faceprint_delete_subject(
         Ok(())
     })
 }
+
+/// Disables (`disabled` true: refused by verify, skipped by identify, templates kept) or enables
+/// a subject; `FACEPRINT_STATUS_NOT_FOUND` if absent.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_set_subject_disabled(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    subject: *const c_char,
+    disabled: bool,
+    actor: *const c_char,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let subject = string(subject, "subject")?;
+        let actor = optional_string(actor, "actor")?;
+        engine
+            .0
+            .set_subject_disabled(collection, subject, disabled, actor)?;
+        Ok(())
+    })
+}
+
+/// Deletes one template by id; `*subject_out` (may be NULL) gets the subject it belonged to,
+/// to free with `faceprint_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_delete_template(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    template_id: *const c_char,
+    actor: *const c_char,
+    subject_out: *mut *mut c_char,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let template_id = string(template_id, "template_id")?;
+        let actor = optional_string(actor, "actor")?;
+        let subject = engine.0.delete_template(collection, template_id, actor)?;
+        let out = crate::handle::MaybeOut::new(subject_out);
+        if out.wanted() {
+            out.write(crate::handle::c_string(subject)?);
+        }
+        Ok(())
+    })
+}
+
+/// Subjects ordered by id, `limit` from `offset`, as a JSON array in `*json_out` (free with
+/// `faceprint_string_free`): `[{"collection","external_id","display_name","metadata",
+/// "disabled","created_at","updated_at","templates"}]`.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_list_subjects(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    offset: usize,
+    limit: usize,
+    json_out: *mut *mut c_char,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let out = Out::new(json_out, "json_out")?;
+        let subjects = engine.0.list_subjects(collection, offset, limit)?;
+        out.write(json_string(&subjects)?);
+        Ok(())
+    })
+}
+
+/// Everything stored about a subject, decrypted, as JSON in `*json_out` (free with
+/// `faceprint_string_free`): `{"subject":{...},"templates":[{"id","subject","model_version",
+/// "quality","source","created_at","embedding":{"model_id","vector"}}]}`.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_export_subject(
+    engine: *const faceprint_engine,
+    collection: *const c_char,
+    subject: *const c_char,
+    actor: *const c_char,
+    json_out: *mut *mut c_char,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let collection = string(collection, "collection")?;
+        let subject = string(subject, "subject")?;
+        let actor = optional_string(actor, "actor")?;
+        let out = Out::new(json_out, "json_out")?;
+        let export = engine.0.export_subject(collection, subject, actor)?;
+        out.write(json_string(&export)?);
+        Ok(())
+    })
+}
+
+/// The store's collections as a JSON array in `*json_out` (free with `faceprint_string_free`):
+/// `[{"name","model_id","dim","created_at"}]`.
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_list_collections(
+    engine: *const faceprint_engine,
+    json_out: *mut *mut c_char,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let engine = borrow(engine, "engine")?;
+        let out = Out::new(json_out, "json_out")?;
+        out.write(json_string(&engine.0.list_collections()?)?);
+        Ok(())
+    })
+}

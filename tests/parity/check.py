@@ -25,6 +25,27 @@ def run(name, cmd, env):
     return json.loads(out.stdout)
 
 
+def from_c(d):
+    """The C dump's `c_manage` (the JSON strings the C calls return) in the others' shape."""
+    m = d.pop("c_manage")
+    rows = lambda listed: [[s["external_id"], s["templates"], s["disabled"]] for s in listed]  # noqa: E731
+    d["embeddings"]["batch_a"] = m["batch_a"]
+    d["manage"] = {
+        "batch": m["batch"],
+        "batch_progress": m["batch_progress"],
+        "listed_disabled": rows(m["listed_disabled"]),
+        "verify_disabled": m["verify_disabled"],
+        "identify_disabled": m["identify_disabled"],
+        "verify_enabled": m["verify_enabled"],
+        "export": [m["export"]["subject"]["external_id"], len(m["export"]["templates"]),
+                   m["export"]["templates"][0]["embedding"]["model_id"]],
+        "deleted_template_of": m["deleted_template_of"],
+        "listed_after": rows(m["listed_after"]),
+        "collections": [[c["name"], c["model_id"], c["dim"]] for c in m["collections"]],
+    }
+    return d
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--python", required=True, help="a Python with the faceprint wheel installed")
@@ -50,7 +71,7 @@ def main():
         inputs = [str(lfw), str(dev), str(tmp)]
         dumps = {
             "rust": run("rust", [str(target / "parity-dump"), *inputs], env),
-            "c": run("c", [str(exe), *inputs], env),
+            "c": from_c(run("c", [str(exe), *inputs], env)),
             "python": run("python", [args.python, str(REPO / "tests/parity/dump.py"), *inputs], env),
             "node": run("node", ["node", str(REPO / "tests/parity/dump.js"), *inputs],
                         dict(env, FACEPRINT_NODE_PACKAGE=str(args.node_package))),
@@ -79,9 +100,12 @@ def main():
                 failures.append(f"{lang}: decisions {d[key]} != {ref[key]}")
         if d["verify"]["matched"] != ref["verify"]["matched"] or d["identify"][0] != ref["identify"][0]:
             failures.append(f"{lang}: verify/identify decision differs")
+        if d["manage"] != ref["manage"]:
+            failures.append(f"{lang}: batch / subject management differs: {d['manage']} != {ref['manage']}")
         if d["errors"] != ref["errors"]:
             failures.append(f"{lang}: error codes {d['errors']} != {ref['errors']}")
     print("error codes:", json.dumps(ref["errors"]))
+    print("batch and management:", json.dumps(ref["manage"]))
     if failures:
         sys.exit("PARITY FAILED:\n  " + "\n  ".join(failures))
     print("parity: Rust, C, Python and Node agree")

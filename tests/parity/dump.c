@@ -42,6 +42,22 @@ static const char *extract_code(const char *path, const unsigned char *bytes, si
     return faceprint_status_name(st);
 }
 
+static size_t progress_calls;
+
+static void on_progress(size_t done, size_t total, void *user) {
+    (void)done;
+    (void)total;
+    (void)user;
+    __atomic_add_fetch(&progress_calls, 1, __ATOMIC_RELAXED);
+}
+
+/* Prints a JSON string the library returned, then frees it. */
+static void print_json(const char *key, faceprint_status st, faceprint_error *err, char *json) {
+    if (st != FACEPRINT_STATUS_OK) die(key, st, err);
+    printf(", \"%s\": %s", key, json);
+    faceprint_string_free(json);
+}
+
 static const char *vector_code(const float *values, size_t dim) {
     faceprint_embedding *e = NULL;
     faceprint_status st = faceprint_embedding_from_vector(engine, values, dim, &e, NULL);
@@ -134,8 +150,66 @@ int main(int argc, char **argv) {
     printf(", \"no_face\": \"%s\"", extract_code(no_face, NULL, 0));
     printf(", \"nan_vector\": \"%s\"", vector_code(nan_vector, dim));
     printf(", \"wrong_dim\": \"%s\"", vector_code(ones, 7));
-    printf(", \"unknown_subject\": \"%s\"}}\n",
+    printf(", \"unknown_subject\": \"%s\"}",
            faceprint_status_name(faceprint_verify(engine, "parity", "nobody", tony[0], NULL, NULL, &unused, NULL)));
+
+    /* Batch extraction, subject management and collections: the same sequence everywhere
+     * (check.py turns the JSON the C calls return into the other languages' shape). */
+    char tony1[2048], george2[2048];
+    snprintf(tony1, sizeof tony1, "%s", photo("Tony_Blair", 1));
+    snprintf(george2, sizeof george2, "%s", photo("George_W_Bush", 2));
+    const char *batch_paths[4] = {tony1, truncated, george2, "/nonexistent/photo.jpg"};
+    faceprint_batch *batch = NULL;
+    if ((st = faceprint_extract_batch(engine, batch_paths, 4, 2, on_progress, NULL, &batch, &err)) != FACEPRINT_STATUS_OK) die("batch", st, err);
+    printf(", \"c_manage\": {\"batch\": [");
+    for (size_t i = 0; i < faceprint_batch_len(batch); i++) {
+        faceprint_status item = faceprint_batch_status(batch, i);
+        if (item == FACEPRINT_STATUS_OK)
+            printf("%s\"faces:%zu\"", i ? ", " : "", faceprint_embedding_list_len(faceprint_batch_faces(batch, i)));
+        else
+            printf("%s\"%s\"", i ? ", " : "", faceprint_status_name(item));
+    }
+    const faceprint_embedding *batch_a = faceprint_embedding_list_get(faceprint_batch_faces(batch, 0), 0);
+    printf("], \"batch_a\": [");
+    for (size_t k = 0; k < faceprint_embedding_dim(batch_a); k++)
+        printf("%s%.9g", k ? ", " : "", faceprint_embedding_values(batch_a)[k]);
+    printf("], \"batch_progress\": %zu", __atomic_load_n(&progress_calls, __ATOMIC_RELAXED));
+    faceprint_batch_free(batch);
+
+    char *json = NULL;
+    if ((st = faceprint_set_subject_disabled(engine, "parity", "george", true, NULL, &err)) != FACEPRINT_STATUS_OK) die("disable", st, err);
+    st = faceprint_list_subjects(engine, "parity", 0, 100, &json, &err);
+    print_json("listed_disabled", st, err, json);
+    printf(", \"verify_disabled\": \"%s\"",
+           faceprint_status_name(faceprint_verify(engine, "parity", "george", george5, NULL, NULL, &unused, NULL)));
+    faceprint_identification *id2 = NULL;
+    faceprint_candidate top;
+    if ((st = faceprint_identify(engine, "parity", george5, 1, NULL, NULL, &id2, &err)) != FACEPRINT_STATUS_OK) die("identify", st, err);
+    int top_matched = faceprint_identification_len(id2) > 0 && faceprint_identification_get(id2, 0, &top, NULL) == FACEPRINT_STATUS_OK && top.matched;
+    printf(", \"identify_disabled\": [%s%s%s]", top_matched ? "\"" : "", top_matched ? top.subject : "", top_matched ? "\"" : "");
+    faceprint_identification_free(id2);
+    if ((st = faceprint_set_subject_disabled(engine, "parity", "george", false, NULL, &err)) != FACEPRINT_STATUS_OK) die("enable", st, err);
+    faceprint_verification enabled;
+    if ((st = faceprint_verify(engine, "parity", "george", george5, NULL, NULL, &enabled, &err)) != FACEPRINT_STATUS_OK) die("verify", st, err);
+    printf(", \"verify_enabled\": %s", enabled.matched ? "true" : "false");
+    char *export_json = NULL;
+    if ((st = faceprint_export_subject(engine, "parity", "tony", NULL, &export_json, &err)) != FACEPRINT_STATUS_OK) die("export", st, err);
+    /* The first template's id: the first "id" key (the subject's keys hold none). */
+    char template_id[256] = "";
+    const char *at = strstr(export_json, "\"id\":\"");
+    if (at) sscanf(at + 6, "%255[^\"]", template_id);
+    printf(", \"export\": %s", export_json);
+    faceprint_string_free(export_json);
+    char *deleted_from = NULL;
+    if ((st = faceprint_delete_template(engine, "parity", template_id, NULL, &deleted_from, &err)) != FACEPRINT_STATUS_OK) die("delete_template", st, err);
+    printf(", \"deleted_template_of\": \"%s\"", deleted_from);
+    faceprint_string_free(deleted_from);
+    if ((st = faceprint_delete_subject(engine, "parity", "george", NULL, &err)) != FACEPRINT_STATUS_OK) die("delete", st, err);
+    st = faceprint_list_subjects(engine, "parity", 0, 100, &json, &err);
+    print_json("listed_after", st, err, json);
+    st = faceprint_list_collections(engine, &json, &err);
+    print_json("collections", st, err, json);
+    printf("}}\n");
 
     faceprint_identification_free(id);
     faceprint_image_free(george5);

@@ -47,9 +47,41 @@ async function main() {
     wrong_dim: await code(() => engine.embeddingFromVector(new Float32Array(7).fill(1))),
     unknown_subject: await code(() => engine.verify('parity', 'nobody', photo('Tony_Blair', 1))),
   }
+  // Batch extraction, subject management and collections: the same sequence everywhere.
+  const progressSeen = []
+  const batch = await engine.extractBatch(
+    [photo('Tony_Blair', 1), truncated, photo('George_W_Bush', 2), '/nonexistent/photo.jpg'],
+    { threads: 2 }, (done) => progressSeen.push(done))
+  // Progress calls are queued to this thread: let the last ones run.
+  await new Promise((resolve) => setImmediate(resolve))
+  emb.batch_a = batch[0].faces[0]
+  const subjects = async () => (await engine.listSubjects('parity', { offset: 0, limit: 100 }))
+    .map((s) => [s.externalId, s.templates, s.disabled])
+  const george5 = photo('George_W_Bush', 5)
+  await engine.disableSubject('parity', 'george')
+  const listedDisabled = await subjects()
+  const verifyDisabled = await code(() => engine.verify('parity', 'george', george5))
+  const identifyDisabled = (await engine.identify('parity', george5, { topK: 1 })).filter((c) => c.matched).map((c) => c.subject)
+  await engine.enableSubject('parity', 'george')
+  const verifyEnabled = (await engine.verify('parity', 'george', george5)).matched
+  const exported = await engine.exportSubject('parity', 'tony')
+  const deletedFrom = await engine.deleteTemplate('parity', exported.templates[0].id)
+  await engine.deleteSubject('parity', 'george')
+  const manage = {
+    batch: batch.map((item) => (item.error ? item.error.code : `faces:${item.faces.length}`)),
+    batch_progress: Math.max(...progressSeen),
+    listed_disabled: listedDisabled,
+    verify_disabled: verifyDisabled,
+    identify_disabled: identifyDisabled,
+    verify_enabled: verifyEnabled,
+    export: [exported.subject.externalId, exported.templates.length, exported.templates[0].embedding.model],
+    deleted_template_of: deletedFrom,
+    listed_after: await subjects(),
+    collections: (await engine.listCollections()).map((c) => [c.name, c.modelId, c.dim]),
+  }
   const embeddings = {}
   for (const [k, e] of Object.entries(emb)) embeddings[k] = Array.from(e.embedding)
-  console.log(JSON.stringify({ embeddings, scores, same, verify: { score: v.score, matched: v.matched }, identify: [best.subject, best.score], errors }))
+  console.log(JSON.stringify({ manage, embeddings, scores, same, verify: { score: v.score, matched: v.matched }, identify: [best.subject, best.score], errors }))
 }
 
 main().catch((err) => {

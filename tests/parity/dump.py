@@ -48,7 +48,47 @@ errors = {
     "wrong_dim": code(lambda: engine.embedding_from_vector(np.ones(7, np.float32))),
     "unknown_subject": code(lambda: engine.verify("parity", "nobody", photo("Tony_Blair", 1))),
 }
+# Batch extraction, subject management and collections: the same sequence everywhere.
+progress_seen = []
+batch = engine.extract_batch(
+    [photo("Tony_Blair", 1), truncated, photo("George_W_Bush", 2), "/nonexistent/photo.jpg"],
+    threads=2, progress=lambda done, total: progress_seen.append(done))
+batch_outcomes = [f"faces:{len(item)}" if isinstance(item, list) else item.code for item in batch]
+batch_a = batch[0][0]
+
+
+def subjects():
+    return [[s["external_id"], s["templates"], s["disabled"]]
+            for s in engine.list_subjects("parity", offset=0, limit=100)]
+
+
+george5 = photo("George_W_Bush", 5)
+engine.disable_subject("parity", "george")
+listed_disabled = subjects()
+verify_disabled = code(lambda: engine.verify("parity", "george", george5))
+identify_disabled = [c.subject for c in engine.identify("parity", george5, top_k=1) if c.matched]
+engine.enable_subject("parity", "george")
+verify_enabled = engine.verify("parity", "george", george5).matched
+export = engine.export_subject("parity", "tony")
+deleted_from = engine.delete_template("parity", export["templates"][0]["id"])
+engine.delete_subject("parity", "george")
+manage = {
+    "batch": batch_outcomes,
+    "batch_progress": max(progress_seen),
+    "listed_disabled": listed_disabled,
+    "verify_disabled": verify_disabled,
+    "identify_disabled": identify_disabled,
+    "verify_enabled": verify_enabled,
+    "export": [export["subject"]["external_id"], len(export["templates"]),
+               export["templates"][0]["embedding"].model],
+    "deleted_template_of": deleted_from,
+    "listed_after": subjects(),
+    "collections": [[c["name"], c["model_id"], c["dim"]] for c in engine.list_collections()],
+}
+emb["batch_a"] = batch_a
+
 print(json.dumps({
+    "manage": manage,
     "embeddings": {k: [float(x) for x in e.embedding] for k, e in emb.items()},
     "scores": scores,
     "same": same,

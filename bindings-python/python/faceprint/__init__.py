@@ -14,8 +14,38 @@ holds no pack), the `faceprint-models` package when it is installed, then
 ~/.local/share/faceprint/models.
 """
 
-from ._errors import *  # noqa: F401,F403  (one class per error code)
-from ._errors import FaceprintError
+from ._errors import (
+    FaceprintError,
+    InvalidArgumentError,
+    IoError,
+    ImageEmptyError,
+    ImageTooLargeError,
+    ImageTooManyPixelsError,
+    ImageTruncatedError,
+    ImageCorruptError,
+    ImageUnsupportedFormatError,
+    InvalidPixelBufferError,
+    NoFaceError,
+    MultipleFacesError,
+    ModelsNotFoundError,
+    ModelChecksumError,
+    ModelManifestError,
+    RuntimeUnavailableError,
+    InferenceError,
+    ModelMismatchError,
+    InvalidEmbeddingError,
+    CalibrationRangeError,
+    DecryptError,
+    WrongKeyError,
+    StoreCorruptError,
+    NotFoundError,
+    AlreadyExistsError,
+    StorageError,
+    SubjectDisabledError,
+    QualityRejectedError,
+    SessionFinishedError,
+    InternalError,
+)
 from ._faceprint import (
     AuthenticationSession,
     Candidate,
@@ -31,7 +61,6 @@ from ._faceprint import (
     Verification,
     __version__,
 )
-from . import _errors
 from ._faceprint import register_model_package
 
 try:  # the `faceprint-models` wheel, when installed (face_recognition_models' convention)
@@ -54,7 +83,36 @@ __all__ = [
     "LivenessSession",
     "EnrollmentSession",
     "AuthenticationSession",
-    "FaceprintError",
     "register_model_package",
     "__version__",
-] + [name for name in _errors.__all__ if name != "FaceprintError"]
+    "FaceprintError",
+    "InvalidArgumentError",
+    "IoError",
+    "ImageEmptyError",
+    "ImageTooLargeError",
+    "ImageTooManyPixelsError",
+    "ImageTruncatedError",
+    "ImageCorruptError",
+    "ImageUnsupportedFormatError",
+    "InvalidPixelBufferError",
+    "NoFaceError",
+    "MultipleFacesError",
+    "ModelsNotFoundError",
+    "ModelChecksumError",
+    "ModelManifestError",
+    "RuntimeUnavailableError",
+    "InferenceError",
+    "ModelMismatchError",
+    "InvalidEmbeddingError",
+    "CalibrationRangeError",
+    "DecryptError",
+    "WrongKeyError",
+    "StoreCorruptError",
+    "NotFoundError",
+    "AlreadyExistsError",
+    "StorageError",
+    "SubjectDisabledError",
+    "QualityRejectedError",
+    "SessionFinishedError",
+    "InternalError",
+]

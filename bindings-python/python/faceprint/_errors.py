@@ -170,4 +170,37 @@ _by_code: Dict[str, Type[FaceprintError]] = {
 # The core and this file must list the same codes (checked again by the test suite).
 assert sorted(_by_code) == sorted(name for name, _ in ERROR_CODES), "error classes out of date"
 
-__all__ = ["FaceprintError"] + [c.__name__ for c in _by_code.values()]
+# Spelled out (not computed) so mypy and pyright see every class; the test suite checks it
+# against _by_code.
+__all__ = [
+    "FaceprintError",
+    "InvalidArgumentError",
+    "IoError",
+    "ImageEmptyError",
+    "ImageTooLargeError",
+    "ImageTooManyPixelsError",
+    "ImageTruncatedError",
+    "ImageCorruptError",
+    "ImageUnsupportedFormatError",
+    "InvalidPixelBufferError",
+    "NoFaceError",
+    "MultipleFacesError",
+    "ModelsNotFoundError",
+    "ModelChecksumError",
+    "ModelManifestError",
+    "RuntimeUnavailableError",
+    "InferenceError",
+    "ModelMismatchError",
+    "InvalidEmbeddingError",
+    "CalibrationRangeError",
+    "DecryptError",
+    "WrongKeyError",
+    "StoreCorruptError",
+    "NotFoundError",
+    "AlreadyExistsError",
+    "StorageError",
+    "SubjectDisabledError",
+    "QualityRejectedError",
+    "SessionFinishedError",
+    "InternalError",
+]

@@ -93,7 +93,78 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "unknown_subject": code(engine.verify("parity", "nobody", &tony[0], None, None).map(|_| ())),
     });
 
+    // Batch extraction, subject management and collections: the same sequence everywhere.
+    let batch_inputs = [
+        photo(lfw, "Tony_Blair", 1),
+        truncated.clone(),
+        photo(lfw, "George_W_Bush", 2),
+        PathBuf::from("/nonexistent/photo.jpg"),
+    ]
+    .map(faceprint::ImageSource::Path);
+    let most = std::sync::atomic::AtomicUsize::new(0);
+    let batch = engine.extract_batch(&batch_inputs, 2, &|done, _total| {
+        most.fetch_max(done, std::sync::atomic::Ordering::Relaxed);
+    })?;
+    let batch_outcomes: Vec<Value> = batch
+        .iter()
+        .map(|item| match item {
+            Ok(faces) => json!(format!("faces:{}", faces.len())),
+            Err(e) => json!(e.code().as_str()),
+        })
+        .collect();
+    if let Ok(faces) = &batch[0] {
+        embeddings.insert("batch_a".into(), json!(faces[0].embedding.vector()));
+    }
+    let george5 = open(photo(lfw, "George_W_Bush", 5))?;
+    let subjects = |engine: &Engine| -> faceprint::Result<Value> {
+        Ok(json!(engine
+            .list_subjects("parity", 0, 100)?
+            .iter()
+            .map(|s| json!([s.external_id, s.templates, s.disabled]))
+            .collect::<Vec<_>>()))
+    };
+    engine.set_subject_disabled("parity", "george", true, None)?;
+    let listed_disabled = subjects(&engine)?;
+    let verify_disabled = code(
+        engine
+            .verify("parity", "george", &george5, None, None)
+            .map(|_| ()),
+    );
+    let identify_disabled = engine
+        .identify("parity", &george5, 1, None, None)?
+        .candidates
+        .iter()
+        .filter(|c| c.matched)
+        .map(|c| c.subject.clone())
+        .collect::<Vec<_>>();
+    engine.set_subject_disabled("parity", "george", false, None)?;
+    let verify_enabled = engine
+        .verify("parity", "george", &george5, None, None)?
+        .matched;
+    let export = engine.export_subject("parity", "tony", None)?;
+    let first_template = export.templates[0].id.clone();
+    let deleted_from = engine.delete_template("parity", &first_template, None)?;
+    engine.delete_subject("parity", "george", None)?;
+    let collections: Vec<Value> = engine
+        .list_collections()?
+        .iter()
+        .map(|c| json!([c.name, c.model_id, c.dim]))
+        .collect();
+    let manage = json!({
+        "batch": batch_outcomes,
+        "batch_progress": most.into_inner(),
+        "listed_disabled": listed_disabled,
+        "verify_disabled": verify_disabled,
+        "identify_disabled": identify_disabled,
+        "verify_enabled": verify_enabled,
+        "export": [export.subject.external_id, export.templates.len(), export.templates[0].embedding.model_id()],
+        "deleted_template_of": deleted_from,
+        "listed_after": subjects(&engine)?,
+        "collections": collections,
+    });
+
     let out = json!({
+        "manage": manage,
         "embeddings": embeddings,
         "scores": scores,
         "same": same,
