@@ -1,9 +1,11 @@
 'use strict'
-// The package's entry: the generated native binding (index.js) with one change. napi-rs
-// converts arguments before our code runs and throws errors of its own for wrong types
-// (code "StringExpected", "InvalidArg", ... and no number). Those become the documented
-// `invalid_argument` (number 1), and a Promise-returning method rejects with it instead of
-// throwing — as it does for every other bad input.
+// The package's entry: the generated native binding (index.js) with two changes.
+// 1. Every error is an instance of its code's class (NoFaceError, ImageCorruptError, ...: the
+//    names Python uses), all subclasses of FaceprintError, with `code` and `number`.
+// 2. napi-rs converts arguments before our code runs and throws errors of its own for wrong
+//    types (code "StringExpected", "InvalidArg", ... and no number). Those become the documented
+//    `invalid_argument` (number 1), and a Promise-returning method rejects with it instead of
+//    throwing — as it does for every other bad input.
 const fs = require('node:fs')
 const path = require('node:path')
 const native = require('./index.js')
@@ -14,12 +16,34 @@ const NAPI_STATUS = new Set([
   'ArrayBufferExpected', 'DetachableArraybufferExpected',
 ])
 
-function documented(err) {
-  if (err instanceof Error && NAPI_STATUS.has(err.code) && err.number === undefined) {
-    err.code = 'invalid_argument'
-    err.number = 1
+class FaceprintError extends Error {
+  constructor(message, code, number) {
+    super(message)
+    this.code = code
+    this.number = number
   }
-  return err
+}
+Object.defineProperty(FaceprintError.prototype, 'name', { value: 'FaceprintError' })
+
+// One class per code, named as in Python: no_face -> NoFaceError.
+const errorClasses = new Map()
+for (const [code, number] of native.errorCodes()) {
+  const name = code.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join('') + 'Error'
+  const cls = { [name]: class extends FaceprintError {} }[name]
+  Object.defineProperty(cls.prototype, 'name', { value: name })
+  errorClasses.set(code, { cls, number })
+}
+
+function documented(err) {
+  if (!(err instanceof Error) || err instanceof FaceprintError) return err
+  let code = err.code
+  if (NAPI_STATUS.has(code) && err.number === undefined) code = 'invalid_argument'
+  const known = errorClasses.get(code)
+  if (!known) return err
+  const typed = new known.cls(err.message, code, known.number)
+  // Keep where it happened: the original stack under the new name.
+  if (typeof err.stack === 'string') typed.stack = err.stack.replace(/^Error/, typed.name)
+  return typed
 }
 
 // Which methods return Promises, from the generated declarations: "class X {" blocks with
@@ -91,4 +115,6 @@ for (const [name, value] of Object.entries(native)) {
   })
   exported[name] = proxy
 }
+exported.FaceprintError = FaceprintError
+for (const { cls } of errorClasses.values()) exported[cls.name] = cls
 module.exports = exported

@@ -1,5 +1,5 @@
 // Type-checked by `npm run typecheck` against the generated index.d.ts (not run).
-import { Engine, Store, FaceEmbedding, Comparison, Candidate, BatchItem, Subject, Collection, SubjectExport } from '..'
+import { Engine, Store, FaceEmbedding, Comparison, Candidate, BatchItem, Subject, Collection, SubjectExport, FaceprintError, NoFaceError, ErrorCode } from '..'
 
 async function main(): Promise<void> {
   const engine = new Engine({ modelsDir: process.env.FACEPRINT_MODELS }, Store.memory())
@@ -20,4 +20,12 @@ async function main(): Promise<void> {
   console.log(firstFaces.length, collections[0].modelId, owner, engine.modelsDir)
 }
 
-main().catch((err: Error & { code?: string }) => console.error(err.code, err.message))
+main().catch((err: unknown) => {
+  if (err instanceof NoFaceError) {
+    const code: 'no_face' = err.code
+    console.error(code)
+  } else if (err instanceof FaceprintError) {
+    const code: ErrorCode = err.code
+    console.error(code, err.number, err.message)
+  }
+})

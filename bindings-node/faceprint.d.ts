@@ -1,0 +1,71 @@
+// The package's types: the generated native API (index.d.ts) and the error classes
+// faceprint.js adds. test/errors.test.js checks this list against errorCodes().
+export * from './index'
+
+/** Every stable error code (the same names and numbers in C, Python and Node). */
+export type ErrorCode =
+  | 'invalid_argument'
+  | 'io'
+  | 'image_empty'
+  | 'image_too_large'
+  | 'image_too_many_pixels'
+  | 'image_truncated'
+  | 'image_corrupt'
+  | 'image_unsupported_format'
+  | 'invalid_pixel_buffer'
+  | 'no_face'
+  | 'multiple_faces'
+  | 'models_not_found'
+  | 'model_checksum'
+  | 'model_manifest'
+  | 'runtime_unavailable'
+  | 'inference'
+  | 'model_mismatch'
+  | 'invalid_embedding'
+  | 'calibration_range'
+  | 'decrypt'
+  | 'wrong_key'
+  | 'store_corrupt'
+  | 'not_found'
+  | 'already_exists'
+  | 'storage'
+  | 'subject_disabled'
+  | 'quality_rejected'
+  | 'session_finished'
+  | 'internal'
+
+/** Every error Faceprint throws or rejects with; `code` and `number` never change. */
+export declare class FaceprintError extends Error {
+  readonly code: ErrorCode
+  readonly number: number
+}
+
+export declare class InvalidArgumentError extends FaceprintError { readonly code: 'invalid_argument' }
+export declare class IoError extends FaceprintError { readonly code: 'io' }
+export declare class ImageEmptyError extends FaceprintError { readonly code: 'image_empty' }
+export declare class ImageTooLargeError extends FaceprintError { readonly code: 'image_too_large' }
+export declare class ImageTooManyPixelsError extends FaceprintError { readonly code: 'image_too_many_pixels' }
+export declare class ImageTruncatedError extends FaceprintError { readonly code: 'image_truncated' }
+export declare class ImageCorruptError extends FaceprintError { readonly code: 'image_corrupt' }
+export declare class ImageUnsupportedFormatError extends FaceprintError { readonly code: 'image_unsupported_format' }
+export declare class InvalidPixelBufferError extends FaceprintError { readonly code: 'invalid_pixel_buffer' }
+export declare class NoFaceError extends FaceprintError { readonly code: 'no_face' }
+export declare class MultipleFacesError extends FaceprintError { readonly code: 'multiple_faces' }
+export declare class ModelsNotFoundError extends FaceprintError { readonly code: 'models_not_found' }
+export declare class ModelChecksumError extends FaceprintError { readonly code: 'model_checksum' }
+export declare class ModelManifestError extends FaceprintError { readonly code: 'model_manifest' }
+export declare class RuntimeUnavailableError extends FaceprintError { readonly code: 'runtime_unavailable' }
+export declare class InferenceError extends FaceprintError { readonly code: 'inference' }
+export declare class ModelMismatchError extends FaceprintError { readonly code: 'model_mismatch' }
+export declare class InvalidEmbeddingError extends FaceprintError { readonly code: 'invalid_embedding' }
+export declare class CalibrationRangeError extends FaceprintError { readonly code: 'calibration_range' }
+export declare class DecryptError extends FaceprintError { readonly code: 'decrypt' }
+export declare class WrongKeyError extends FaceprintError { readonly code: 'wrong_key' }
+export declare class StoreCorruptError extends FaceprintError { readonly code: 'store_corrupt' }
+export declare class NotFoundError extends FaceprintError { readonly code: 'not_found' }
+export declare class AlreadyExistsError extends FaceprintError { readonly code: 'already_exists' }
+export declare class StorageError extends FaceprintError { readonly code: 'storage' }
+export declare class SubjectDisabledError extends FaceprintError { readonly code: 'subject_disabled' }
+export declare class QualityRejectedError extends FaceprintError { readonly code: 'quality_rejected' }
+export declare class SessionFinishedError extends FaceprintError { readonly code: 'session_finished' }
+export declare class InternalError extends FaceprintError { readonly code: 'internal' }
