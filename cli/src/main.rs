@@ -2,6 +2,7 @@
 //! as JSON on stderr with a stable code, non-zero exit on any failure.
 
 mod commands;
+mod inputs;
 mod output;
 
 use clap::{Args, Parser, Subcommand};
@@ -141,6 +142,9 @@ enum Command {
     /// List, delete, export, disable or enable subjects
     #[command(subcommand)]
     Subjects(commands::gallery::SubjectsCommand),
+    /// List a store's collections
+    #[command(subcommand)]
+    Collections(commands::gallery::CollectionsCommand),
     /// Generate master keys and rotate a store to a new one
     #[command(subcommand)]
     Keys(commands::gallery::KeysCommand),
@@ -249,14 +253,13 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            output::error(
-                None,
-                &Error::InvalidArgument(e.render().to_string().trim().to_string()),
-            );
+            // A usage error is for the person typing: clap's text with the usage line, exit 2.
+            let _ = e.print();
             return ExitCode::from(2);
         }
     };
     let g = &cli.global;
+    output::set_human(g.human);
     if let Err(e) = output::init_log(g.human) {
         output::error(None, &e);
         return ExitCode::from(2);
@@ -293,6 +296,7 @@ fn main() -> ExitCode {
             threshold,
         } => commands::gallery::identify(g, store, probe, *top, *threshold),
         Command::Subjects(c) => commands::gallery::subjects(g, c),
+        Command::Collections(c) => commands::gallery::collections(g, c),
         Command::Keys(c) => commands::gallery::keys(g, c),
         Command::Models(c) => commands::models::run(g, c),
     };

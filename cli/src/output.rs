@@ -21,10 +21,24 @@ pub fn error_json(image: Option<&Path>, e: &Error) -> Value {
     v
 }
 
-/// Prints an error as one JSON line on stderr.
+static HUMAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-H`: errors as sentences too.
+pub fn set_human(human: bool) {
+    HUMAN.store(human, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Prints an error on stderr: one JSON line, or with `-H` a sentence naming the code.
 pub fn error(image: Option<&Path>, e: &Error) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{}", error_json(image, e));
+    if HUMAN.load(std::sync::atomic::Ordering::Relaxed) {
+        let place = image
+            .map(|p| format!("{}: ", p.display()))
+            .unwrap_or_default();
+        let _ = writeln!(err, "{place}error: {e} ({})", e.code().as_str());
+    } else {
+        let _ = writeln!(err, "{}", error_json(image, e));
+    }
 }
 
 /// Prints one JSON line (or the human text) on stdout.

@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{data, json_lines, run};
+use common::{data, json_lines, ok_lines, run, temp};
 use serde_json::Value;
+use std::process::Command;
 
 #[test]
 fn detect_prints_one_object_per_image_with_the_documented_fields() {
@@ -107,12 +108,15 @@ fn errors_are_json_on_stderr_with_stable_codes_and_a_failing_exit() {
         coffee.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
+    // A usage error is plain text for the person typing (clap's message and usage), exit 2.
     let out = run(&["detect"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        json_lines(&out.stderr)[0]["error"]["code"],
-        "invalid_argument"
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ") && err.contains("Usage: faceprint detect"),
+        "{err}"
     );
+    assert!(serde_json::from_str::<serde_json::Value>(err.trim()).is_err());
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -141,4 +145,93 @@ fn eval_lfw_on_one_fold_is_accurate() {
     assert!(acc > 0.97, "accuracy on fold 1: {acc}");
     // Piped output: no progress bar escape codes on stderr.
     assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+}
+
+#[test]
+fn human_errors_directories_as_inputs_and_collections() {
+    let Some(data) = data() else { return };
+    // -H: errors as a sentence naming the code, on stderr.
+    let out = run(&["-H", "detect", "/nonexistent/photo.jpg"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("/nonexistent/photo.jpg: error: ") && err.trim_end().ends_with("(io)"),
+        "{err}"
+    );
+    // A directory is searched recursively for images, in path order.
+    let train = data.join("dev/faces/train");
+    let mut expected = Vec::new();
+    for person in std::fs::read_dir(&train).unwrap() {
+        for f in std::fs::read_dir(person.unwrap().path()).unwrap() {
+            expected.push(f.unwrap().path());
+        }
+    }
+    expected.sort();
+    let lines = ok_lines(&run(&["detect", train.to_str().unwrap()]));
+    let got: Vec<String> = lines
+        .iter()
+        .map(|l| l["image"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = expected.iter().map(|p| p.display().to_string()).collect();
+    assert_eq!(got, want);
+    assert!(lines
+        .iter()
+        .all(|l| !l["faces"].as_array().unwrap().is_empty()));
+    // Files and directories mix, in argument order.
+    let one = data.join("dev/faces/test/obama1.jpg");
+    let lines = ok_lines(&run(&[
+        "detect",
+        one.to_str().unwrap(),
+        train.join("obama").to_str().unwrap(),
+    ]));
+    assert_eq!(lines[0]["image"], one.display().to_string());
+    assert_eq!(
+        lines.len(),
+        1 + std::fs::read_dir(train.join("obama")).unwrap().count()
+    );
+    // A directory without images is an error naming it.
+    let empty = temp("cli", "empty-dir");
+    std::fs::write(empty.join("notes.txt"), "no images").unwrap();
+    let out = run(&["detect", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let e = &json_lines(&out.stderr)[0]["error"];
+    assert_eq!(e["code"], "invalid_argument");
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("holds no image files"));
+
+    // collections list names each collection with its model.
+    let db = empty.join("faces.db");
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let enroll = Command::new(env!("CARGO_BIN_EXE_faceprint"))
+        .env("FACEPRINT_KEY", key)
+        .args([
+            "enroll",
+            "--db",
+            db.to_str().unwrap(),
+            "--collection",
+            "staff",
+            "--subject",
+            "obama",
+        ])
+        .arg(&one)
+        .output()
+        .unwrap();
+    assert!(
+        enroll.status.success(),
+        "{}",
+        String::from_utf8_lossy(&enroll.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_faceprint"))
+        .env("FACEPRINT_KEY", key)
+        .args(["collections", "list", "--db", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let lines = ok_lines(&out);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["name"], "staff");
+    assert_eq!(lines[0]["model_id"], "omz-reid-0095");
+    assert_eq!(lines[0]["dim"], 256);
+    let _ = std::fs::remove_dir_all(&empty);
 }

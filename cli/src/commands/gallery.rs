@@ -117,6 +117,26 @@ pub struct EnrollArgs {
 }
 
 #[derive(Subcommand)]
+pub enum CollectionsCommand {
+    /// List the store's collections: name, model, dimension, creation time (JSON line each)
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub fn collections(g: &Global, cmd: &CollectionsCommand) -> Result<bool, Error> {
+    let CollectionsCommand::List { store } = cmd;
+    for c in store.engine(g, Open::Existing)?.list_collections()? {
+        let v = serde_json::to_value(&c).unwrap_or_default();
+        output::line(g.human, &v, || {
+            format!("{}  {} ({}-D)", c.name, c.model_id, c.dim)
+        });
+    }
+    Ok(true)
+}
+
+#[derive(Subcommand)]
 pub enum SubjectsCommand {
     /// List subjects (JSON line each)
     List {

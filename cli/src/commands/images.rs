@@ -11,9 +11,16 @@ use std::path::PathBuf;
 fn each_image(
     g: &Global,
     engine: &Engine,
-    images: &[PathBuf],
+    args: &[PathBuf],
     work: impl Fn(&Engine, &PathBuf) -> Result<(Value, String), Error> + Sync,
 ) -> Result<bool, Error> {
+    let images = &crate::inputs::expand(args)?;
+    // Drawn only on a terminal, and only for more than one image.
+    let pb = if images.len() > 1 {
+        output::progress(images.len(), "images")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     // Computed in parallel on the worker pool, printed here in input order as each is ready
     // (the printer must not be a pool thread: with one worker it would block the work).
     let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<(Value, String), Error>)>();
@@ -35,7 +42,7 @@ fn each_image(
             pending.insert(i, r);
             while let Some(r) = pending.remove(&next) {
                 let path = &images[next];
-                match r {
+                pb.suspend(|| match r {
                     Ok((v, text)) => output::line(g.human, &v, || text),
                     Err(e) => {
                         ok = false;
@@ -43,7 +50,8 @@ fn each_image(
                         let v = output::error_json(Some(path), &e);
                         output::line(g.human, &v, || format!("{}: error: {e}", path.display()));
                     }
-                }
+                });
+                pb.inc(1);
                 next += 1;
             }
         }
@@ -51,6 +59,7 @@ fn each_image(
             .join()
             .map_err(|_| Error::Internal("worker pool panicked".into()))?
     })?;
+    pb.finish_and_clear();
     Ok(ok)
 }
 
