@@ -259,7 +259,7 @@ faceprint_status faceprint_engine_builder_build(const faceprint_engine_builder *
 
 void faceprint_engine_free(faceprint_engine *engine);
 
-// Decodes an encoded image (JPEG, PNG, WebP, BMP, GIF) under the engine's size limits.
+// Decodes an encoded image (JPEG, PNG, WebP, BMP, GIF, PNM, TIFF, QOI) under the engine's size limits.
 faceprint_status faceprint_image_decode(const faceprint_engine *engine,
                                         const uint8_t *data,
                                         size_t len,

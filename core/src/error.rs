@@ -143,7 +143,7 @@ pub enum Error {
     ImageTruncated(String),
     #[error("image data is corrupt: {0}")]
     ImageCorrupt(String),
-    #[error("not a supported image format (JPEG, PNG, WebP, BMP, GIF): {0}")]
+    #[error("not a supported image format (JPEG, PNG, WebP, BMP, GIF, PNM, TIFF, QOI): {0}")]
     ImageUnsupportedFormat(String),
     #[error("invalid pixel buffer: {0}")]
     InvalidPixelBuffer(String),
@@ -171,8 +171,8 @@ pub enum Error {
     /// another model's embeddings. Code `model_mismatch`.
     #[error(
         "collection {collection:?} holds {collection_model} templates but this engine embeds with \
-         {engine_model}: build the engine with embedder_model(\"{collection_model}\") \
-         (CLI: --embedder {collection_model})"
+         {engine_model}: use an engine whose embedder is {collection_model} (CLI: --embedder \
+         {collection_model})"
     )]
     CollectionModel {
         collection: String,

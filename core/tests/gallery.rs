@@ -420,7 +420,8 @@ fn a_collection_keeps_its_model_and_another_model_is_refused_by_name() {
     for e in &refusals {
         assert_eq!(e.code(), ErrorCode::ModelMismatch, "{e}");
         assert!(
-            e.to_string().contains("embedder_model(\"dlib-resnet-v1\")"),
+            e.to_string()
+                .contains("use an engine whose embedder is dlib-resnet-v1"),
             "{e}"
         );
     }

@@ -162,7 +162,7 @@ pub unsafe extern "C" fn faceprint_engine_free(engine: *mut faceprint_engine) {
     free(engine)
 }
 
-/// Decodes an encoded image (JPEG, PNG, WebP, BMP, GIF) under the engine's size limits.
+/// Decodes an encoded image (JPEG, PNG, WebP, BMP, GIF, PNM, TIFF, QOI) under the engine's size limits.
 #[no_mangle]
 pub unsafe extern "C" fn faceprint_image_decode(
     engine: *const faceprint_engine,

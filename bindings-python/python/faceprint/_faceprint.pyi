@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 ImageInput = Union[str, "os.PathLike[str]", bytes, npt.NDArray[np.uint8]]
-"""A file path, encoded image bytes (JPEG, PNG, WebP, BMP, GIF), or an HxWx3 (RGB, or BGR
+"""A file path, encoded image bytes (JPEG, PNG, WebP, BMP, GIF, PNM, TIFF, QOI), or an HxWx3 (RGB, or BGR
 with bgr=True), HxWx4 or HxW uint8 array."""
 
 __version__: str

@@ -1,4 +1,4 @@
-//! Image input: encoded bytes (JPEG, PNG, WebP, BMP, GIF) or raw pixel buffers, always ending as
+//! Image input: encoded bytes (JPEG, PNG, WebP, BMP, GIF, PNM, TIFF, QOI) or raw pixel buffers, always ending as
 //! a packed RGB8 [`Image`]. Limits are checked before any large allocation.
 
 mod decode;
