@@ -84,7 +84,7 @@ run() {
 }
 start=$(date +%s)
 out=$(run qemu-aarch64 "$prefix/bin/faceprint" compare obama_obama.jpg obama_obama2.jpg)
-echo "$out" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(f"   same: {d["same"]}, score {d["score"]}, box a {d["a"]["face"]["box"]}")'
+echo "$out" | python3 -c 'import json, sys; d = json.load(sys.stdin); print("   same: %s, score %s, box a %s" % (d["same"], d["score"], d["a"]["face"]["box"]))'
 echo "$out" | grep -q '"same":true' || { echo "aarch64 compare failed" >&2; exit 1; }
 echo "   ($(( $(date +%s) - start )) s under emulation)"
 
