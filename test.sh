@@ -9,7 +9,8 @@
 #      package and ffi/install.sh's prefix installed away from the checkout with an empty
 #      environment, an extract run in each, and no glibc symbol newer than 2.28 in them
 #   5. the parity check: Rust, C, Python and Node on the same inputs
-#   6. the face-login page in headless Chromium with a fake camera (screenshots in
+#   6. the README's Python and Node examples, run as written on the photos they name
+#   7. the face-login page in headless Chromium with a fake camera (screenshots in
 #      target/screenshots/auth/)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -56,6 +57,9 @@ tests/install/run.sh "$work/install" "$(ls "$work"/faceprint-[0-9]*.tgz)"
 
 echo "== Parity: Rust, C, Python, Node"
 python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint"
+echo "== README: the Python and Node examples, run as written"
+python3 tests/docs/run_readme.py --python "$work/venv/bin/python" --node-app "$work/app"
+
 echo "== Servers: the face-login page in headless Chromium"
 node examples/auth-server/tests/browser/run.mjs "$root/target/release/faceprint-auth"
 echo "== all tests passed"
