@@ -129,6 +129,11 @@ say "Binding tools (C compiler, valgrind, pkg-config, cargo-zigbuild, Node packa
 # they load on every manylinux_2_28 Linux; napi-rs drives it through cargo-zigbuild.
 [ -x .faceprint/cargo/bin/cargo-zigbuild ] \
   || cargo install --quiet --locked --root .faceprint/cargo cargo-zigbuild@0.20.1
+# cargo-zigbuild and napi-rs look for `zig` on PATH: the build scripts put .faceprint/cargo/bin
+# first, where this links the PyPI ziglang binary.
+ln -sfn "$(.faceprint/venv/bin/python -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')" \
+  .faceprint/cargo/bin/zig
+.faceprint/cargo/bin/zig version >/dev/null
 missing=()
 for tool in gcc valgrind pkg-config; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
