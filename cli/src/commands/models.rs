@@ -147,9 +147,11 @@ fn install(g: &Global, from: &Path, to: Option<&Path>) -> Result<bool, Error> {
             )
         })?,
     };
-    let total = ModelPack::open(from)?.manifest().models.len();
-    let pb = output::progress(total, "installing");
-    let installed = models::install_pack(from, &to, |done, _| pb.set_position(done as u64));
+    let pb = output::progress(0, "installing");
+    let installed = models::install_pack(from, &to, |done, total| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+    });
     pb.finish_and_clear();
     let pack = installed?;
     let bytes: u64 = pack.manifest().models.iter().map(|m| m.bytes).sum();

@@ -38,9 +38,10 @@ impl ModelPack {
     }
 }
 
-/// Installs the pack in `from` into `to` (created if missing, replaced if present): every file
-/// is checked first, so a bad source changes nothing; the copy is written beside `to`, synced,
-/// and renamed into place. Returns the installed pack.
+/// Installs the pack in `from` into `to` (created if missing, replaced if present): each file is
+/// read once, checked and written into a staging directory beside `to`; only when all passed is
+/// the staging directory synced and renamed into place, so a bad source changes nothing.
+/// Returns the installed pack.
 pub fn install_pack(
     from: &Path,
     to: &Path,
@@ -48,11 +49,6 @@ pub fn install_pack(
 ) -> Result<ModelPack> {
     let source = ModelPack::open(from)?;
     let total = source.manifest.models.len();
-    // Checked in full before anything is written; files are read again while copying, so a
-    // change in between is caught by the second check.
-    for check in source.verify(|_, _| {}) {
-        check.result?;
-    }
     let parent = match to.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
