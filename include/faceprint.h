@@ -229,6 +229,13 @@ faceprint_status faceprint_engine_builder_models_dir(faceprint_engine_builder *b
                                                      const char *path,
                                                      faceprint_error **err);
 
+// The detector and embedder model ids from the pack (either may be NULL for the default:
+// yunet-2023mar and omz-reid-0095; dlib-resnet-v1 is the 128-D embedder).
+faceprint_status faceprint_engine_builder_models(faceprint_engine_builder *builder,
+                                                 const char *detector,
+                                                 const char *embedder,
+                                                 faceprint_error **err);
+
 // Absolute path of libonnxruntime.so.1.31.1.
 faceprint_status faceprint_engine_builder_onnxruntime(faceprint_engine_builder *builder,
                                                       const char *path,
@@ -364,6 +371,10 @@ faceprint_status faceprint_embedding_from_vector(const faceprint_engine *engine,
 
 // Number of dimensions (0 for NULL).
 size_t faceprint_embedding_dim(const faceprint_embedding *embedding);
+
+// The L2 norm of the model's raw output (`values * norm` is the raw vector; 1 for a stored
+// vector; 0 for NULL).
+float faceprint_embedding_norm(const faceprint_embedding *embedding);
 
 // The `dim` values, owned by the embedding; NULL for NULL.
 const float *faceprint_embedding_values(const faceprint_embedding *embedding);

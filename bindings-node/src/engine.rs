@@ -81,6 +81,11 @@ pub struct EngineOptions {
     pub threads: Option<f64>,
     /// Engine settings over the defaults, e.g. `{ threshold: { fmr: 1e-5 } }`.
     pub config: Option<serde_json::Value>,
+    /// Detector model id from the pack (default `yunet-2023mar`).
+    pub detector: Option<String>,
+    /// Embedder model id from the pack (default `omz-reid-0095`; `dlib-resnet-v1` is the
+    /// 128-D one).
+    pub embedder: Option<String>,
 }
 
 #[napi(object)]
@@ -153,6 +158,12 @@ impl Engine {
         if let Some(o) = options {
             if let Some(dir) = o.models_dir {
                 b = b.models_dir(dir);
+            }
+            if let Some(d) = o.detector {
+                b = b.detector_model(d);
+            }
+            if let Some(e) = o.embedder {
+                b = b.embedder_model(e);
             }
             if let Some(lib) = o.onnxruntime {
                 b = b.onnxruntime_library(lib);

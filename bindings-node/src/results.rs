@@ -37,6 +37,8 @@ pub struct FaceEmbedding {
     pub embedding: Float32Array,
     pub face: Option<Face>,
     pub model: String,
+    /// The L2 norm of the model's raw output: `embedding * norm` is the raw vector.
+    pub norm: f64,
 }
 
 impl FaceEmbedding {
@@ -45,6 +47,7 @@ impl FaceEmbedding {
             embedding: Float32Array::new(e.vector().to_vec()),
             face: face.map(Face::from),
             model: e.model_id().to_string(),
+            norm: e.norm() as f64,
         }
     }
 }

@@ -102,7 +102,10 @@ impl Engine {
     /// libonnxruntime.so.1.31.1 (default: `FACEPRINT_ORT_LIB`, else the copy in the wheel).
     /// `config`: engine settings over the defaults, e.g. `{"threshold": {"fmr": 1e-5}}`.
     #[new]
-    #[pyo3(signature = (models_dir=None, *, onnxruntime=None, store=None, threads=None, config=None))]
+    /// `detector` / `embedder`: model ids from the pack (default yunet-2023mar and
+    /// omz-reid-0095; dlib-resnet-v1 is the 128-D embedder face_recognition uses).
+    #[pyo3(signature = (models_dir=None, *, onnxruntime=None, store=None, threads=None, config=None, detector=None, embedder=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         models_dir: Option<PathBuf>,
@@ -110,8 +113,16 @@ impl Engine {
         store: Option<&Store>,
         threads: Option<usize>,
         config: Option<&Bound<'_, PyAny>>,
+        detector: Option<String>,
+        embedder: Option<String>,
     ) -> PyResult<Engine> {
         let mut b = faceprint::Engine::builder();
+        if let Some(d) = detector {
+            b = b.detector_model(d);
+        }
+        if let Some(e) = embedder {
+            b = b.embedder_model(e);
+        }
         if let Some(dir) = models_dir {
             b = b.models_dir(dir);
         }
@@ -485,6 +496,71 @@ impl Engine {
     ) -> PyResult<()> {
         py.detach(|| self.engine.delete_subject(collection, subject, actor))
             .py_err(py)
+    }
+
+    /// The embeddings of faces already found (by `detect` or `faces_at`), in order.
+    #[pyo3(signature = (image, faces, *, bgr=false))]
+    fn embed<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        faces: Vec<PyRef<'py, DetectedFace>>,
+        bgr: bool,
+    ) -> PyResult<Vec<FaceEmbedding>> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let faces: Vec<faceprint::Face> = faces.iter().map(|f| f.face).collect();
+        let embeddings = py.detach(|| self.engine.embed(&img, &faces)).py_err(py)?;
+        Ok(embeddings
+            .into_iter()
+            .zip(faces)
+            .map(|(embedding, face)| FaceEmbedding {
+                embedding,
+                face: Some(face),
+            })
+            .collect())
+    }
+
+    /// The faces at boxes `(x1, y1, x2, y2)` found elsewhere: the detected face overlapping
+    /// each most, else one placed in the box.
+    #[pyo3(signature = (image, boxes, *, bgr=false))]
+    fn faces_at<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        boxes: Vec<(f32, f32, f32, f32)>,
+        bgr: bool,
+    ) -> PyResult<Vec<DetectedFace>> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let boxes: Vec<faceprint::BoundingBox> = boxes
+            .into_iter()
+            .map(|(x1, y1, x2, y2)| faceprint::BoundingBox { x1, y1, x2, y2 })
+            .collect();
+        let faces = py
+            .detach(|| self.engine.faces_at(&img, &boxes))
+            .py_err(py)?;
+        Ok(faces
+            .into_iter()
+            .map(|face| DetectedFace { face })
+            .collect())
+    }
+
+    /// The 68 iBUG 300-W points (dlib's 68-point layout) of a face, from FaceMesh: a 68x2
+    /// float32 array in pixels.
+    #[pyo3(signature = (image, face, *, bgr=false))]
+    fn landmarks_68<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        face: PyRef<'py, DetectedFace>,
+        bgr: bool,
+    ) -> PyResult<Bound<'py, numpy::PyArray2<f32>>> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let face = face.face;
+        let mesh = py
+            .detach(|| self.engine.landmarks(&img, &face))
+            .py_err(py)?;
+        let rows: Vec<Vec<f32>> = mesh.ibug68().iter().map(|p| p.to_vec()).collect();
+        numpy::PyArray2::from_vec2(py, &rows).map_err(|e| invalid(py, e.to_string()))
     }
 
     /// Deletes one template by id (e.g. a bad photo); the subject keeps the others. Returns the

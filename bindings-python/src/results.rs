@@ -82,6 +82,13 @@ impl FaceEmbedding {
         self.embedding.model_id()
     }
 
+    /// The L2 norm of the model's raw output: `embedding * norm` is the raw vector (dlib's
+    /// descriptor for dlib-resnet-v1; 1.0 for a stored vector).
+    #[getter]
+    fn norm(&self) -> f32 {
+        self.embedding.norm()
+    }
+
     fn __len__(&self) -> usize {
         self.embedding.dim()
     }
@@ -118,6 +125,7 @@ impl FaceEmbedding {
             self.embedding.model_id().to_string(),
             self.embedding.vector().to_vec(),
             face,
+            self.embedding.norm(),
         )
             .into_pyobject(py)?
             .into_any();
@@ -331,15 +339,18 @@ type PickledFace = ((f32, f32, f32, f32), Vec<(f32, f32)>, f32);
 
 /// Rebuilds a pickled `FaceEmbedding` (through the same checks as any vector: finite, non-zero).
 #[pyfunction]
-#[pyo3(signature = (model, vector, face=None))]
+#[pyo3(signature = (model, vector, face=None, norm=1.0))]
 pub fn _restore_embedding(
     py: Python<'_>,
     model: String,
     vector: Vec<f32>,
     face: Option<PickledFace>,
+    norm: f32,
 ) -> PyResult<FaceEmbedding> {
     use crate::errors::IntoPy;
-    let embedding = Embedding::new(model, vector).py_err(py)?;
+    let embedding = Embedding::new(model, vector)
+        .and_then(|e| e.with_norm(norm))
+        .py_err(py)?;
     let face = match face {
         None => None,
         Some(((x1, y1, x2, y2), points, score)) => {

@@ -431,6 +431,39 @@ impl Engine {
             .embed(image, faces, self.inner.config.flip_augmentation)
     }
 
+    /// The faces at boxes found by someone else (another detector, a stored location): for
+    /// each box, the detected face overlapping it most (IoU at least 0.3), with the detector's
+    /// landmarks; else a face in that box with landmarks placed as in a YuNet box
+    /// ([`Face::in_box`]). Boxes must lie inside the image and have a positive size.
+    pub fn faces_at(&self, image: &Image, boxes: &[crate::BoundingBox]) -> Result<Vec<Face>> {
+        let (w, h) = (image.width() as f32, image.height() as f32);
+        for b in boxes {
+            let inside = b.x1 >= 0.0 && b.y1 >= 0.0 && b.x2 <= w && b.y2 <= h;
+            if !(b.x2 > b.x1 && b.y2 > b.y1 && inside) {
+                return Err(Error::InvalidArgument(format!(
+                    "face box ({}, {})-({}, {}) is empty or outside the {}x{} image",
+                    b.x1, b.y1, b.x2, b.y2, w, h
+                )));
+            }
+        }
+        if boxes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let detected = self.detect(image)?;
+        Ok(boxes
+            .iter()
+            .map(|b| {
+                detected
+                    .iter()
+                    .map(|f| (f.bbox.iou(b), f))
+                    .filter(|(iou, _)| *iou >= 0.3)
+                    .max_by(|x, y| x.0.total_cmp(&y.0))
+                    .map(|(_, f)| *f)
+                    .unwrap_or_else(|| Face::in_box(*b))
+            })
+            .collect())
+    }
+
     /// The embedding of an image that already is a face crop (from another detector, a
     /// document portrait), without detection: the face box is the whole image and the
     /// landmarks sit where YuNet puts them in its own box ([`detect::FACE_CROP_LANDMARKS`]).

@@ -15,6 +15,8 @@ pub struct faceprint_engine_builder {
     store: Option<faceprint_store>,
     threads: Option<usize>,
     config: Option<EngineConfig>,
+    detector: Option<String>,
+    embedder: Option<String>,
 }
 
 /// Loaded models and an optional store. Thread-safe: share one engine between threads; calls
@@ -61,6 +63,25 @@ pub unsafe extern "C" fn faceprint_engine_builder_models_dir(
     guard(err, || {
         let b = borrow_mut(builder, "builder")?;
         b.models_dir = Some(PathBuf::from(string(path, "path")?));
+        Ok(())
+    })
+}
+
+/// The detector and embedder model ids from the pack (either may be NULL for the default:
+/// yunet-2023mar and omz-reid-0095; dlib-resnet-v1 is the 128-D embedder).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_engine_builder_models(
+    builder: *mut faceprint_engine_builder,
+    detector: *const c_char,
+    embedder: *const c_char,
+    err: *mut *mut faceprint_error,
+) -> faceprint_status {
+    guard(err, || {
+        let b = borrow_mut(builder, "builder")?;
+        let detector = crate::handle::optional_string(detector, "detector")?;
+        let embedder = crate::handle::optional_string(embedder, "embedder")?;
+        b.detector = detector.map(str::to_string);
+        b.embedder = embedder.map(str::to_string);
         Ok(())
     })
 }
@@ -142,6 +163,12 @@ pub unsafe extern "C" fn faceprint_engine_builder_build(
         }
         if let Some(path) = &b.onnxruntime {
             eb = eb.onnxruntime_library(path);
+        }
+        if let Some(d) = &b.detector {
+            eb = eb.detector_model(d);
+        }
+        if let Some(e) = &b.embedder {
+            eb = eb.embedder_model(e);
         }
         if let Some(config) = &b.config {
             eb = eb.config(config.clone());

@@ -300,6 +300,15 @@ pub unsafe extern "C" fn faceprint_embedding_dim(embedding: *const faceprint_emb
     quiet(0, || embedding.as_ref().map_or(0, |e| e.embedding.dim()))
 }
 
+/// The L2 norm of the model's raw output (`values * norm` is the raw vector; 1 for a stored
+/// vector; 0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn faceprint_embedding_norm(embedding: *const faceprint_embedding) -> f32 {
+    quiet(0.0, || {
+        embedding.as_ref().map_or(0.0, |e| e.embedding.norm())
+    })
+}
+
 /// The `dim` values, owned by the embedding; NULL for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn faceprint_embedding_values(

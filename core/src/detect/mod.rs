@@ -94,6 +94,19 @@ impl Face {
     }
 }
 
+impl Face {
+    /// The face in `bbox` when only a box is known (another detector's): landmarks where YuNet
+    /// puts them in its own box ([`FACE_CROP_LANDMARKS`]), score 0.
+    pub fn in_box(bbox: BoundingBox) -> Face {
+        let (w, h) = (bbox.x2 - bbox.x1, bbox.y2 - bbox.y1);
+        Face {
+            bbox,
+            landmarks: FACE_CROP_LANDMARKS.map(|[x, y]| [bbox.x1 + x * w, bbox.y1 + y * h]),
+            score: 0.0,
+        }
+    }
+}
+
 /// The face with the largest box, the usual subject of a photo.
 pub fn largest(faces: &[Face]) -> Option<&Face> {
     faces

@@ -13,11 +13,22 @@ use std::sync::Arc;
 
 /// An L2-normalised face embedding tagged with its model id. Embeddings of different models
 /// are never compared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "RawEmbedding")]
 pub struct Embedding {
     model_id: Arc<str>,
     vector: Vec<f32>,
+    /// The L2 norm of the vector before normalising: the model's raw output is
+    /// `vector * norm` for one view of a face (1 for a stored vector). Not serialised, not
+    /// compared.
+    #[serde(skip)]
+    norm: f32,
+}
+
+impl PartialEq for Embedding {
+    fn eq(&self, other: &Embedding) -> bool {
+        self.model_id == other.model_id && self.vector == other.vector
+    }
 }
 
 /// The serialised form; deserialising goes through [`Embedding::new`] so a stored NaN or zero
@@ -60,7 +71,27 @@ impl Embedding {
         Ok(Embedding {
             model_id: model_id.into(),
             vector,
+            norm: norm as f32,
         })
+    }
+
+    /// The L2 norm of the vector this embedding was made from: for one view of a face, the
+    /// model's raw output is `vector() * norm()` (what tools comparing raw outputs, such as
+    /// face_recognition's Euclidean distance over dlib's descriptors, expect).
+    pub fn norm(&self) -> f32 {
+        self.norm
+    }
+
+    /// The same embedding recording `norm` as its raw output's norm (restoring a serialised
+    /// embedding that kept it); a norm that is not finite and positive is refused.
+    pub fn with_norm(mut self, norm: f32) -> Result<Embedding> {
+        if !(norm.is_finite() && norm > 0.0) {
+            return Err(Error::InvalidEmbedding(format!(
+                "norm {norm} is not a positive number"
+            )));
+        }
+        self.norm = norm;
+        Ok(self)
     }
 
     pub fn model_id(&self) -> &str {

@@ -104,6 +104,11 @@ impl OnnxEmbedder {
             }
             (0..faces.len())
                 .map(|i| {
+                    if per_face == 1 {
+                        // One view: the raw output, whose norm the embedding keeps.
+                        let row = &data[i * dim..(i + 1) * dim];
+                        return Embedding::new(self.model_id.clone(), row.to_vec());
+                    }
                     let mut v = vec![0f32; dim];
                     for m in 0..per_face {
                         // Each view is normalised first so both count equally in the mean.

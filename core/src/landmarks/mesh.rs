@@ -29,7 +29,31 @@ pub struct MeshLandmarks {
     pub presence: f32,
 }
 
+/// The FaceMesh point standing in for each of the 68 iBUG 300-W points (the layout of dlib's
+/// 68-point shape predictor and face_recognition's `face_landmarks`), "left" meaning the image's
+/// left: jaw 0..=16 from the ear on the image's left round the chin, eyebrows 17..=21 and
+/// 22..=26, nose bridge 27..=30 down to the tip, nose base 31..=35, eyes 36..=41 (outer corner
+/// first, clockwise) and 42..=47 (inner corner first), outer lip 48..=59 from the left corner
+/// clockwise, inner lip 60..=67. Chosen from the mesh's canonical topology by position: the
+/// jaw and lip points are symmetric pairs of the mesh.
+pub const IBUG68_FROM_MESH: [usize; 68] = [
+    127, 234, 93, 132, 58, 172, 136, 150, 152, 379, 365, 397, 288, 361, 323, 454, 356, // jaw
+    70, 63, 105, 66, 107, // eyebrow on the image's left
+    336, 296, 334, 293, 300, // the other eyebrow
+    168, 197, 5, 4, // nose bridge
+    98, 97, 2, 326, 327, // nose base
+    33, 160, 158, 133, 153, 144, // eye on the image's left
+    362, 385, 387, 263, 373, 380, // the other eye
+    61, 40, 37, 0, 267, 270, 291, 321, 314, 17, 84, 91, // outer lip
+    78, 82, 13, 312, 308, 317, 14, 87, // inner lip
+];
+
 impl MeshLandmarks {
+    /// The 68 iBUG 300-W points (see [`IBUG68_FROM_MESH`]) in image pixels.
+    pub fn ibug68(&self) -> [[f32; 2]; 68] {
+        IBUG68_FROM_MESH.map(|i| self.xy(i))
+    }
+
     pub fn pose(&self) -> super::HeadPose {
         super::HeadPose::from_mesh(&self.points)
     }

@@ -7,7 +7,7 @@ mod mesh;
 mod pose;
 
 pub use iris::{EyeOpenness, IrisModel};
-pub use mesh::{FaceMesh, MeshLandmarks};
+pub use mesh::{FaceMesh, MeshLandmarks, IBUG68_FROM_MESH};
 pub use pose::{HeadPose, PoseSource};
 
 /// Named points of the 468-point mesh used here (MediaPipe's topology).
