@@ -175,6 +175,13 @@ export interface EngineOptions {
   threads?: number
   /** Engine settings over the defaults, e.g. `{ threshold: { fmr: 1e-5 } }`. */
   config?: any
+  /** Detector model id from the pack (default `yunet-2023mar`). */
+  detector?: string
+  /**
+   * Embedder model id from the pack (default `omz-reid-0095`; `dlib-resnet-v1` is the
+   * 128-D one).
+   */
+  embedder?: string
 }
 
 export interface EnrollOptionsArg {
@@ -217,6 +224,8 @@ export interface FaceEmbedding {
   embedding: Float32Array
   face?: Face
   model: string
+  /** The L2 norm of the model's raw output: `embedding * norm` is the raw vector. */
+  norm: number
 }
 
 /** One face's answer of `identifyAll` (or `identifyEmbedding`): the face and its candidates. */
