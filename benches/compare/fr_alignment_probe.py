@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-SHARED = Path(os.environ.get("FACEPRINT_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+SHARED = Path(os.environ.get("FACEPRINT_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
 
 
 def points(out):
