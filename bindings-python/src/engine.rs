@@ -544,6 +544,51 @@ impl Engine {
             .collect())
     }
 
+    /// Faces as face_recognition finds and aligns them, one per box of `boxes` (dlib boxes
+    /// `(left, top, right, bottom)`, e.g. stored face_recognition locations) or else per
+    /// detected face: `(box, points, face)` with the box dlib's HOG detector would draw, dlib's
+    /// 5 points (a 5x2 float32 array: corners of the eye on the image's right, of the other eye,
+    /// base of the nose) and the face aligned on dlib's chip, for `embed`.
+    #[pyo3(signature = (image, boxes=None, *, bgr=false))]
+    #[allow(clippy::type_complexity)]
+    fn dlib_faces<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        boxes: Option<Vec<(f32, f32, f32, f32)>>,
+        bgr: bool,
+    ) -> PyResult<
+        Vec<(
+            (f32, f32, f32, f32),
+            Bound<'py, numpy::PyArray2<f32>>,
+            DetectedFace,
+        )>,
+    > {
+        let img = load(py, &self.engine, image, bgr)?;
+        let rects: Option<Vec<faceprint::BoundingBox>> = boxes.map(|b| {
+            b.into_iter()
+                .map(|(x1, y1, x2, y2)| faceprint::BoundingBox { x1, y1, x2, y2 })
+                .collect()
+        });
+        let faces = py
+            .detach(|| self.engine.dlib_faces(&img, rects.as_deref()))
+            .py_err(py)?;
+        faces
+            .into_iter()
+            .map(|f| {
+                let r = f.rect;
+                let rows: Vec<Vec<f32>> = f.points.iter().map(|p| p.to_vec()).collect();
+                let points = numpy::PyArray2::from_vec2(py, &rows)
+                    .map_err(|e| invalid(py, e.to_string()))?;
+                Ok((
+                    (r.x1, r.y1, r.x2, r.y2),
+                    points,
+                    DetectedFace { face: f.aligned },
+                ))
+            })
+            .collect()
+    }
+
     /// The 68 iBUG 300-W points (dlib's 68-point layout) of a face, from FaceMesh: a 68x2
     /// float32 array in pixels.
     #[pyo3(signature = (image, face, *, bgr=false))]

@@ -10,7 +10,7 @@ use crate::gallery::{
     Verification,
 };
 use crate::image::{Image, ImageLimits};
-use crate::landmarks::{EyeOpenness, FaceMesh, IrisModel, MeshLandmarks};
+use crate::landmarks::{EyeOpenness, FaceMesh, IrisModel, MeshLandmarks, ShapePredictor};
 use crate::liveness::{Liveness, PassiveLiveness};
 use crate::models::{Calibration, ModelPack};
 use crate::quality::{self, MaskDetector, QualityModels, QualityProfile, QualityReport};
@@ -316,6 +316,7 @@ impl EngineBuilder {
                 iris: LazyModel::default(),
                 mask: LazyModel::default(),
                 passive: LazyModel::default(),
+                dlib_shape: LazyModel::default(),
             }),
         };
         // A threshold the caller chose must be usable: fail now, not on the first compare.
@@ -341,6 +342,7 @@ struct Inner {
     iris: LazyModel<IrisModel>,
     mask: LazyModel<MaskDetector>,
     passive: LazyModel<PassiveLiveness>,
+    dlib_shape: LazyModel<ShapePredictor>,
 }
 
 /// Detect, align, embed and compare faces. Clone it freely: clones share models and sessions.
@@ -850,6 +852,105 @@ impl Engine {
     /// The 468 FaceMesh landmarks of a detected face (head pose, mouth, eye corners).
     pub fn landmarks(&self, image: &Image, face: &Face) -> Result<MeshLandmarks> {
         self.face_mesh()?.landmarks(image, face)
+    }
+
+    /// dlib's 5 points of the face in `rect` (dlib's inclusive box: left, top, right, bottom):
+    /// the outer and inner corner of the eye on the image's right, the outer and inner corner
+    /// of the other eye, the base of the nose, in whole pixels. From dlib's own shape
+    /// predictor (model `dlib-shape-predictor-5`), as face_recognition finds them; for a face
+    /// this engine detected, pass [`crate::landmarks::dlib::hog_box`] of it.
+    pub fn dlib_points(&self, image: &Image, rect: &crate::BoundingBox) -> Result<[[f32; 2]; 5]> {
+        let finite = [rect.x1, rect.y1, rect.x2, rect.y2]
+            .iter()
+            .all(|v| v.is_finite() && v.abs() < 1e7);
+        if !finite || rect.x2 < rect.x1 || rect.y2 < rect.y1 {
+            return Err(Error::InvalidArgument(format!(
+                "face box ({}, {})-({}, {}) is not a box",
+                rect.x1, rect.y1, rect.x2, rect.y2
+            )));
+        }
+        let pack = &self.inner.pack;
+        let predictor = self.inner.dlib_shape.get(|| ShapePredictor::load(pack))?;
+        let points = predictor.predict(image, rect);
+        points.try_into().map_err(|p: Vec<[f32; 2]>| {
+            Error::ModelManifest(format!(
+                "{}: gives {} points, not 5",
+                crate::landmarks::dlib::MODEL_ID,
+                p.len()
+            ))
+        })
+    }
+
+    /// The face in `rect` with landmarks that make this engine's embedder crop dlib's face chip
+    /// of a face with dlib's 5 points `points5` ([`Engine::dlib_points`]): with the
+    /// `dlib-resnet-v1` embedder, the descriptor face_recognition computes. The embedder must
+    /// come from the pack (its alignment template is in the manifest).
+    pub fn align_like_dlib(
+        &self,
+        rect: &crate::BoundingBox,
+        points5: &[[f32; 2]; 5],
+    ) -> Result<Face> {
+        let id = self.inner.embedder.model_id();
+        let spec = self
+            .inner
+            .pack
+            .entry(id)?
+            .embedder
+            .as_ref()
+            .ok_or_else(|| {
+                Error::ModelManifest(format!("{id}: the manifest gives no alignment template"))
+            })?;
+        if !points5.iter().flatten().all(|v| v.is_finite()) {
+            return Err(Error::InvalidArgument(
+                "dlib points must be finite numbers".into(),
+            ));
+        }
+        let landmarks =
+            crate::landmarks::dlib::chip_landmarks(points5, &spec.template, spec.crop_size)
+                .ok_or_else(|| Error::InvalidArgument("the 5 dlib points coincide".into()))?;
+        Ok(Face {
+            bbox: *rect,
+            landmarks,
+            score: 0.0,
+        })
+    }
+
+    /// Faces as face_recognition finds and aligns them: for each of `rects` (dlib boxes, e.g.
+    /// locations face_recognition stored), or else for each detected face (in the box dlib's HOG
+    /// detector would draw, [`crate::landmarks::dlib::hog_box`], largest first), dlib's 5 points and the face
+    /// aligned on dlib's chip ([`Engine::align_like_dlib`]), ready for [`Engine::embed`].
+    pub fn dlib_faces(
+        &self,
+        image: &Image,
+        rects: Option<&[crate::BoundingBox]>,
+    ) -> Result<Vec<crate::landmarks::dlib::DlibFace>> {
+        let rects = match rects {
+            Some(r) => r.to_vec(),
+            None => {
+                let mut r: Vec<crate::BoundingBox> = self
+                    .detect(image)?
+                    .iter()
+                    .map(|f| crate::landmarks::dlib::hog_box(f, image.width(), image.height()))
+                    .collect();
+                // face_recognition lists faces by HOG score, which favours large faces: largest
+                // first picks its first face more often than YuNet's score order (on the LFW
+                // pair images with two or more faces, 384 of 430 against 360).
+                r.sort_by(|a, b| b.width().total_cmp(&a.width()));
+                r
+            }
+        };
+        rects
+            .into_iter()
+            .map(|rect| {
+                let points = self.dlib_points(image, &rect)?;
+                let aligned = self.align_like_dlib(&rect, &points)?;
+                Ok(crate::landmarks::dlib::DlibFace {
+                    rect,
+                    points,
+                    aligned,
+                })
+            })
+            .collect()
     }
 
     /// Eyelid opening over eye width of both eyes, from a face's mesh landmarks.

@@ -396,38 +396,39 @@ impl CropModel {
         outputs: &[&str],
     ) -> Result<CropModel> {
         let entry = pack.entry(id)?;
-        let (w, h) = entry
-            .input
+        let input = entry.tensor_input()?;
+        let (w, h) = input
             .size
             .split_once('x')
             .and_then(|(w, h)| Some((w.trim().parse::<usize>().ok()?, h.trim().parse().ok()?)))
             .ok_or_else(|| {
                 Error::ModelManifest(format!(
                     "{id}: input size {:?} is not a fixed WIDTHxHEIGHT",
-                    entry.input.size
+                    input.size
                 ))
             })?;
         let pool = runtime.pool(pack, id)?;
         let (in_names, out_names) = pool.io_names()?;
-        if !in_names.contains(&entry.input.name)
+        if !in_names.contains(&input.name)
             || outputs.iter().any(|o| !out_names.iter().any(|n| n == o))
         {
             return Err(Error::ModelManifest(format!(
                 "{id}: the graph has inputs {in_names:?} and outputs {out_names:?}; expected input \
                  {:?} and outputs {outputs:?}",
-                entry.input.name
+                entry.tensor_input()?.name
             )));
         }
-        let fmt = TensorFormat::from_spec(&entry.input);
+        let fmt = TensorFormat::from_spec(entry.tensor_input()?);
         Ok(CropModel {
             id: id.to_string(),
-            input: entry.input.name.clone(),
+            input: entry.tensor_input()?.name.clone(),
             format: crate::align::CropFormat {
                 width: w,
                 height: h,
                 order: fmt.order,
                 layout: fmt.layout,
                 norm: fmt.norm,
+                pixels: crate::align::CropPixels::Bilinear,
             },
             pool,
         })

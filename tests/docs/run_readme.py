@@ -18,11 +18,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-# What each language's blocks must print (in order), from the comments beside the calls.
+# What each block must print (in order), from the comments beside the calls: one list per block.
 EXPECT = {
-    "python": ["True float32", "obama True", "1/3", "3/3", "['biden', 'obama'] staff", "2",
-               "image_unsupported_format 15"],
-    "js": ["true", "obama true []", "[ 1, 2, 1 ]", "true image_unsupported_format"],
+    "python": [["True float32", "obama True", "1/3", "3/3", "['biden', 'obama'] staff", "2",
+                "image_unsupported_format 15"],
+               ["True False False 3 (128,)"]],
+    "js": [["true", "obama true []", "[ 1, 2, 1 ]", "true image_unsupported_format"]],
 }
 
 
@@ -49,8 +50,9 @@ def main() -> int:
         env = dict(os.environ, FACEPRINT_KEY=base64.b64encode(os.urandom(32)).decode())
         for lang, section in (("python", "Python"), ("js", "Node")):
             found = blocks(readme, section, lang)
-            if not found:
-                failures.append(f"no ```{lang} block under ### {section}")
+            if len(found) != len(EXPECT[lang]):
+                failures.append(f"{len(found)} ```{lang} blocks under ### {section}, "
+                                f"{len(EXPECT[lang])} expected")
                 continue
             for n, code in enumerate(found):
                 if lang == "python":
@@ -70,7 +72,7 @@ def main() -> int:
                     continue
                 lines = [l.strip() for l in out.stdout.splitlines()]
                 at = 0
-                for want in EXPECT[lang]:
+                for want in EXPECT[lang][n]:
                     hit = next((i for i in range(at, len(lines)) if lines[i].startswith(want)), None)
                     if hit is None:
                         failures.append(f"{section} block {n + 1}: no line starting {want!r} "

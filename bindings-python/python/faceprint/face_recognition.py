@@ -7,12 +7,15 @@ with
 
     from faceprint import face_recognition
 
-Encodings are dlib's ResNet descriptors (the same CC0 weights, 128-D, not normalised), so
-`compare_faces` / `face_distance` with face_recognition's tolerance of 0.6 keep their meaning and
-encodings stored by face_recognition can be compared with new ones. Faces are found by YuNet and
-aligned from its five landmarks instead of dlib's HOG detector and shape predictor; locations are
-YuNet's boxes, `(top, right, bottom, left)` in whole pixels as before. The 68 landmarks come from
-FaceMesh mapped onto dlib's 68-point layout.
+Encodings are dlib's ResNet descriptors (the same CC0 weights, 128-D, not normalised), computed
+on the face chip dlib itself cuts: dlib's own 5-point shape predictor (its CC0 model, evaluated
+by Faceprint) places the points, and the chip is sampled as dlib samples it. So `compare_faces` /
+`face_distance` with face_recognition's tolerance of 0.6 keep their meaning, and encodings stored
+by face_recognition compare with new ones. Faces are found by YuNet instead of dlib's HOG
+detector; each location is the box the HOG detector would draw around that face, `(top, right,
+bottom, left)` in whole pixels, and locations you pass in (stored ones, say) are used as given,
+as face_recognition uses them. The 68 landmarks come from FaceMesh mapped onto dlib's 68-point
+layout; the 5 of `model="small"` are dlib's own.
 
 Arguments that select dlib internals are accepted and have no effect: `model=` ("hog" / "cnn"
 for locations, "small" / "large" for encodings), `number_of_times_to_upsample` (small images are
@@ -64,29 +67,24 @@ def load_image_file(file: Any, mode: str = "RGB") -> npt.NDArray[np.uint8]:
     raise ValueError(f'mode must be "RGB" or "L", not {mode!r}')
 
 
-def _locations(faces: Sequence[DetectedFace], image: npt.NDArray[Any]) -> List[Location]:
-    height, width = image.shape[:2]
-    out = []
-    for f in faces:
-        x1, y1, x2, y2 = f.bbox
-        out.append((max(int(round(y1)), 0), min(int(round(x2)), width),
-                    min(int(round(y2)), height), max(int(round(x1)), 0)))
-    return out
+Box = Tuple[float, float, float, float]
 
 
-def _faces(image: npt.NDArray[Any], known: Optional[Sequence[Location]]) -> List[DetectedFace]:
-    engine = _get_engine()
-    if known is None:
-        return engine.detect(image)
-    boxes = [(float(left), float(top), float(right), float(bottom))
-             for top, right, bottom, left in known]
-    return engine.faces_at(image, boxes)
+def _dlib_faces(image: npt.NDArray[Any], known: Optional[Sequence[Location]]
+                ) -> List[Tuple[Box, npt.NDArray[np.float32], DetectedFace]]:
+    """(dlib box, dlib's 5 points, aligned face) per known location, else per face found."""
+    boxes = None
+    if known is not None:
+        boxes = [(float(left), float(top), float(right), float(bottom))
+                 for top, right, bottom, left in known]
+    return _get_engine().dlib_faces(image, boxes)
 
 
 def face_locations(img: npt.NDArray[Any], number_of_times_to_upsample: int = 1,
                    model: str = "hog") -> List[Location]:
-    """The box of every face, `(top, right, bottom, left)`, largest score first."""
-    return _locations(_get_engine().detect(img), img)
+    """The box of every face, `(top, right, bottom, left)`, best detection first."""
+    return [(int(top), int(right), int(bottom), int(left))
+            for (left, top, right, bottom), _, _ in _dlib_faces(img, None)]
 
 
 def batch_face_locations(images: Sequence[npt.NDArray[Any]], number_of_times_to_upsample: int = 1,
@@ -118,23 +116,24 @@ def face_landmarks(face_image: npt.NDArray[Any], face_locations: Optional[Sequen
     nose_tip, left_eye and right_eye (dlib's 5-point layout: two corners per eye)."""
     engine = _get_engine()
     out = []
-    for face in _faces(face_image, face_locations):
-        pts = [(int(round(x)), int(round(y))) for x, y in engine.landmarks_68(face_image, face)]
+    for (left, top, right, bottom), points, _ in _dlib_faces(face_image, face_locations):
         if model == "small":
-            out.append({"nose_tip": [pts[33]], "left_eye": [pts[36], pts[39]],
-                        "right_eye": [pts[45], pts[42]]})
-        else:
-            out.append(_groups(pts))
+            p = [(int(x), int(y)) for x, y in points]
+            out.append({"nose_tip": [p[4]], "left_eye": p[2:4], "right_eye": p[0:2]})
+            continue
+        # The mesh is run in the face YuNet finds at this box (or, with none there, the box).
+        (face,) = engine.faces_at(face_image, [(left, top, right, bottom)])
+        pts = [(int(round(x)), int(round(y))) for x, y in engine.landmarks_68(face_image, face)]
+        out.append(_groups(pts))
     return out
 
 
 def face_encodings(face_image: npt.NDArray[Any], known_face_locations: Optional[Sequence[Location]] = None,
                    num_jitters: int = 1, model: str = "small") -> List[npt.NDArray[np.float64]]:
     """The 128-D dlib descriptor of each face (float64, not normalised), in location order."""
-    engine = _get_engine()
-    faces = _faces(face_image, known_face_locations)
+    faces = [face for _, _, face in _dlib_faces(face_image, known_face_locations)]
     return [np.asarray(e.embedding, dtype=np.float64) * float(e.norm)
-            for e in engine.embed(face_image, faces)]
+            for e in _get_engine().embed(face_image, faces)]
 
 
 def face_distance(face_encodings: Union[Sequence[npt.NDArray[Any]], npt.NDArray[Any]],

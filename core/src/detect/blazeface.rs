@@ -42,8 +42,8 @@ impl BlazeFace {
         ];
         Ok(BlazeFace {
             id: model_id.to_string(),
-            input_name: entry.input.name.clone(),
-            format: TensorFormat::from_spec(&entry.input),
+            input_name: entry.tensor_input()?.name.clone(),
+            format: TensorFormat::from_spec(entry.tensor_input()?),
             outputs,
             pool,
         })

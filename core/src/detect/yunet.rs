@@ -35,9 +35,9 @@ impl YuNet {
         }
         Ok(YuNet {
             id: model_id.to_string(),
-            input_name: entry.input.name.clone(),
+            input_name: entry.tensor_input()?.name.clone(),
             outputs: names,
-            format: TensorFormat::from_spec(&entry.input),
+            format: TensorFormat::from_spec(entry.tensor_input()?),
             pool,
         })
     }

@@ -33,24 +33,25 @@ impl OnnxEmbedder {
             .ok_or_else(|| Error::ModelManifest(format!("{model_id} has no [embedder] section")))?;
         let pool = runtime.pool(pack, model_id)?;
         let (inputs, outputs) = pool.io_names()?;
-        if !inputs.contains(&entry.input.name) || !outputs.contains(&spec.output) {
+        if !inputs.contains(&entry.tensor_input()?.name) || !outputs.contains(&spec.output) {
             return Err(Error::ModelManifest(format!(
                 "{model_id}: the graph has inputs {inputs:?} and outputs {outputs:?}, the manifest \
                  names {:?} and {:?}",
-                entry.input.name, spec.output
+                entry.tensor_input()?.name, spec.output
             )));
         }
-        let fmt = TensorFormat::from_spec(&entry.input);
+        let fmt = TensorFormat::from_spec(entry.tensor_input()?);
         let crop = CropFormat {
             width: spec.crop_size[0] as usize,
             height: spec.crop_size[1] as usize,
             order: fmt.order,
             layout: fmt.layout,
             norm: fmt.norm,
+            pixels: spec.crop_pixels,
         };
         Ok(OnnxEmbedder {
             model_id: model_id.into(),
-            input_name: entry.input.name.clone(),
+            input_name: entry.tensor_input()?.name.clone(),
             spec,
             crop,
             pool,

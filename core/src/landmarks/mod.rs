@@ -2,10 +2,12 @@
 //! shape) and MediaPipe Iris's eye contours (eyelid opening, for blinks and closed eyes). Both
 //! quality checks and active liveness read these, so they live apart from either.
 
+pub mod dlib;
 mod iris;
 mod mesh;
 mod pose;
 
+pub use dlib::ShapePredictor;
 pub use iris::{EyeOpenness, IrisModel};
 pub use mesh::{FaceMesh, MeshLandmarks, IBUG68_FROM_MESH};
 pub use pose::{HeadPose, PoseSource};

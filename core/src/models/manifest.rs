@@ -21,7 +21,9 @@ pub struct ModelEntry {
     pub bytes: u64,
     pub licence: String,
     pub source: Source,
-    pub input: InputSpec,
+    /// How an image becomes the input tensor (every ONNX model has one).
+    #[serde(default)]
+    pub input: Option<InputSpec>,
     #[serde(default)]
     pub embedder: Option<EmbedderSpec>,
     /// One table per preprocessing variant (with and without flip augmentation).
@@ -92,6 +94,10 @@ pub struct EmbedderSpec {
     pub crop_size: [u32; 2],
     /// Where the 5 landmarks land in the crop.
     pub template: [[f32; 2]; 5],
+    /// How crop pixels are sampled: "bilinear" (default) or "dlib-chip" (as dlib writes its
+    /// 8-bit face chips, for the descriptors dlib itself computes).
+    #[serde(default)]
+    pub crop_pixels: crate::align::CropPixels,
 }
 
 /// False-match-rate → threshold table for an embedder, computed by `faceprint eval calibrate`.
@@ -120,6 +126,13 @@ pub struct CalibrationPoint {
 }
 
 impl ModelEntry {
+    /// The input tensor spec of an ONNX model.
+    pub fn tensor_input(&self) -> crate::Result<&InputSpec> {
+        self.input.as_ref().ok_or_else(|| {
+            crate::Error::ModelManifest(format!("{}: not a tensor model (no input spec)", self.id))
+        })
+    }
+
     /// Whether a file with this sha256 and size is an accepted build of this model.
     pub fn accepts(&self, sha256: &str, bytes: u64) -> bool {
         if sha256 == self.sha256 && bytes == self.bytes {
@@ -162,11 +175,19 @@ impl Manifest {
             if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(format!("{}: sha256 must be 64 hex digits", e.id));
             }
-            if !matches!(e.input.layout.as_str(), "NCHW" | "NHWC") {
-                return Err(format!("{}: layout must be NCHW or NHWC", e.id));
-            }
-            if !matches!(e.input.channels.as_str(), "RGB" | "BGR") {
-                return Err(format!("{}: channels must be RGB or BGR", e.id));
+            match &e.input {
+                Some(input) => {
+                    if !matches!(input.layout.as_str(), "NCHW" | "NHWC") {
+                        return Err(format!("{}: layout must be NCHW or NHWC", e.id));
+                    }
+                    if !matches!(input.channels.as_str(), "RGB" | "BGR") {
+                        return Err(format!("{}: channels must be RGB or BGR", e.id));
+                    }
+                }
+                None if e.file.ends_with(".onnx") => {
+                    return Err(format!("{}: an ONNX model needs an input spec", e.id));
+                }
+                None => {}
             }
             for c in &e.calibration {
                 let sorted = c.points.windows(2).all(|w| w[0].fmr > w[1].fmr);

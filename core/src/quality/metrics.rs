@@ -51,6 +51,7 @@ pub(crate) fn measure(image: &Image, face: &Face) -> Result<ImageMetrics> {
         order: ChannelOrder::Rgb,
         layout: Layout::Nchw,
         norm: Normalize::RAW,
+        pixels: crate::align::CropPixels::Bilinear,
     };
     let mut rgb = vec![0f32; 3 * SIZE * SIZE];
     warp_into(image, &t, &f, false, &mut rgb);
