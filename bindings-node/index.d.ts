@@ -11,8 +11,9 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** Matches frame by frame until a login succeeds or gives up. `config` needs `collection`; `mode` defaults to identify. */
 export declare class AuthenticationSession {
-  constructor(config: any, nowMs?: number | undefined | null)
-  feed(engine: Engine, timestampMs: number, image: Uint8Array | string | RawImage): Promise<any>
+  /** `config` over the defaults, with the JSON configuration's snake_case keys. */
+  constructor(config: Record<string, unknown>, nowMs?: number | undefined | null)
+  feed(engine: Engine, timestampMs: number, image: Uint8Array | string | RawImage): Promise<AuthenticationProgress>
 }
 
 /** Loaded models (and an optional store). One engine serves many concurrent calls. */
@@ -45,7 +46,7 @@ export declare class Engine {
    * Enrolls `subject` from images that each show one face; all are stored or none.
    * Resolves to the enrollment report.
    */
-  enroll(collection: string, subject: string, images: Array<Uint8Array | string | RawImage>, options?: EnrollOptionsArg | undefined | null): Promise<any>
+  enroll(collection: string, subject: string, images: Array<Uint8Array | string | RawImage>, options?: EnrollOptionsArg | undefined | null): Promise<EnrollReport>
   /** 1:1: is the largest face of `image` the enrolled `subject`? */
   verify(collection: string, subject: string, image: Uint8Array | string | RawImage, options?: MatchOptions | undefined | null): Promise<Verification>
   /** 1:1 for every face of `image`: one Verification per face, each with its `face`. */
@@ -62,7 +63,7 @@ export declare class Engine {
    * Enrolls `subject` from stored embedding vectors; all are stored or none. Resolves to
    * the enrollment report.
    */
-  enrollEmbeddings(collection: string, subject: string, embeddings: Array<Float32Array>, options?: EnrollOptionsArg | undefined | null): Promise<any>
+  enrollEmbeddings(collection: string, subject: string, embeddings: Array<Float32Array>, options?: EnrollOptionsArg | undefined | null): Promise<EnrollReport>
   /**
    * The embedding of an image that already is a face crop, without detection (the face is
    * the whole image; README, Tight crops).
@@ -89,24 +90,28 @@ export declare class Engine {
    */
   extractBatch(images: Array<Uint8Array | string | RawImage>, options?: BatchOptions | undefined | null, onProgress?: (done: number, total: number) => void): Promise<Array<BatchItem>>
   /** Quality report under a profile, with optional overrides of its limits. */
-  quality(image: Uint8Array | string | RawImage, options?: QualityOptions | undefined | null): Promise<any>
+  quality(image: Uint8Array | string | RawImage, options?: QualityOptions | undefined | null): Promise<QualityReport>
   /** Passive liveness of the largest face; rejects with "no_face" without one. */
   liveness(image: Uint8Array | string | RawImage): Promise<Liveness>
 }
 
 /** Collects enrollment samples frame by frame, then enrolls. `config` needs `collection` and `subject`. */
 export declare class EnrollmentSession {
-  constructor(config: any, nowMs?: number | undefined | null)
-  feed(engine: Engine, timestampMs: number, image: Uint8Array | string | RawImage): Promise<any>
+  /** `config` over the defaults, with the JSON configuration's snake_case keys. */
+  constructor(config: Record<string, unknown>, nowMs?: number | undefined | null)
+  feed(engine: Engine, timestampMs: number, image: Uint8Array | string | RawImage): Promise<EnrollmentProgress>
 }
 
 /** Challenge-response liveness: show `challenges` in order, feed frames with the `nonce`. */
 export declare class LivenessSession {
-  /** `config` over the defaults (e.g. `{ count: 2 }`); `nowMs` is the clock frames use. */
-  constructor(config?: any | undefined | null, nowMs?: number | undefined | null)
+  /**
+   * `config` over the defaults (e.g. `{ count: 2 }`: the JSON configuration's snake_case
+   * keys); `nowMs` is the clock frames use.
+   */
+  constructor(config?: Record<string, unknown> | undefined | null, nowMs?: number | undefined | null)
   get nonce(): string
   get challenges(): Array<string>
-  feed(engine: Engine, nonce: string, timestampMs: number, image: Uint8Array | string | RawImage): Promise<any>
+  feed(engine: Engine, nonce: string, timestampMs: number, image: Uint8Array | string | RawImage): Promise<ActiveFrameResult>
 }
 
 /** A template store for enroll / verify / identify. */
@@ -118,6 +123,43 @@ export declare class Store {
    * (default: `FACEPRINT_KEY`).
    */
   static sqlite(path: string, key?: string | undefined | null): Store
+}
+
+/** An active-liveness session's answer to one frame. */
+export interface ActiveFrameResult {
+  status: 'in_progress' | 'passed' | 'failed'
+  /** What happened on this frame, in order. */
+  events: Array<LivenessEvent>
+  faceDetected: boolean
+  obstacles: Array<string>
+  /** Challenges completed / asked. */
+  completed: number
+  total: number
+  /** The challenge to do now. */
+  challenge?: 'blink' | 'turn_left' | 'turn_right' | 'look_up' | 'look_down' | 'smile'
+  instruction?: string
+  liveness?: LivenessSummary
+  pose?: HeadPose
+  eyes?: EyeOpenness
+  failure?: 'timeout' | 'challenge_timeout' | 'wrong_action' | 'identity_changed' | 'spoof_detected' | 'nonce_mismatch' | 'frame_out_of_order'
+  message: string
+}
+
+/** An authentication session's answer to one frame. */
+export interface AuthenticationProgress {
+  status: 'in_progress' | 'authenticated' | 'rejected' | 'failed'
+  framesUsed: number
+  maxFrames: number
+  faceDetected: boolean
+  qualityScore?: number
+  liveness?: LivenessSummary
+  obstacles: Array<string>
+  /** The matched (or best, if not matched) subject of this frame. */
+  subject?: string
+  score?: number
+  threshold?: number
+  fmr?: number
+  message: string
 }
 
 /** The error one image of a batch gave. */
@@ -166,6 +208,13 @@ export interface Comparison {
   same: boolean
 }
 
+/** A newly enrolled face that already matches another subject. */
+export interface DuplicateWarning {
+  otherSubject: string
+  score: number
+  threshold: number
+}
+
 export interface EngineOptions {
   /** The model pack directory (default: `FACEPRINT_MODELS`). */
   modelsDir?: string
@@ -173,8 +222,11 @@ export interface EngineOptions {
   onnxruntime?: string
   /** ONNX Runtime intra-op threads per call, 1..=256 (default 1). */
   threads?: number
-  /** Engine settings over the defaults, e.g. `{ threshold: { fmr: 1e-5 } }`. */
-  config?: any
+  /**
+   * Engine settings over the defaults, e.g. `{ threshold: { fmr: 1e-5 } }`: the engine's
+   * JSON configuration, with its snake_case keys (as the CLI and servers read it).
+   */
+  config?: Record<string, unknown>
   /** Detector model id from the pack (default `yunet-2023mar`). */
   detector?: string
   /**
@@ -184,13 +236,41 @@ export interface EngineOptions {
   embedder?: string
 }
 
+/** An enrollment session's answer to one frame. */
+export interface EnrollmentProgress {
+  status: 'collecting' | 'completed' | 'failed'
+  completedSamples: number
+  targetSamples: number
+  /** Whether this frame was kept as a sample. */
+  accepted: boolean
+  faceDetected: boolean
+  qualityScore?: number
+  liveness?: LivenessSummary
+  /**
+   * Why the frame was not kept: quality reason names, "spoof_suspected", "similar_pose",
+   * "different_person".
+   */
+  obstacles: Array<string>
+  message: string
+  /** When completed: what was enrolled. */
+  enrollment?: EnrollReport
+}
+
 export interface EnrollOptionsArg {
   displayName?: string
-  metadata?: any
+  /** Any JSON object, stored with the subject. */
+  metadata?: Record<string, unknown>
   /** "require_one" (default) or "largest". */
   facePolicy?: string
   sources?: Array<string>
   actor?: string
+}
+
+/** What `enroll` stored. */
+export interface EnrollReport {
+  subject: Subject
+  templateIds: Array<string>
+  warnings: Array<DuplicateWarning>
 }
 
 /**
@@ -207,6 +287,12 @@ export interface ExportedTemplate {
   source?: string
   createdAt: number
   embedding: FaceEmbedding
+}
+
+/** Eyelid opening over eye width, per eye. */
+export interface EyeOpenness {
+  left: number
+  right: number
 }
 
 /**
@@ -228,6 +314,15 @@ export interface FaceEmbedding {
   norm: number
 }
 
+/** Head pose in degrees. */
+export interface HeadPose {
+  yaw: number
+  pitch: number
+  roll: number
+  /** What the angles came from. */
+  source: 'mesh' | 'five_point'
+}
+
 /** One face's answer of `identifyAll` (or `identifyEmbedding`): the face and its candidates. */
 export interface Identification {
   /** The face searched with (absent for a stored vector). */
@@ -237,12 +332,53 @@ export interface Identification {
   candidates: Array<Candidate>
 }
 
+/** Pixel statistics of the inner face. */
+export interface ImageMetrics {
+  /** Laplacian variance rescaled to a typical contrast: low when blurred or upscaled. */
+  sharpness: number
+  /** Mean luma, 0..1. */
+  brightness: number
+  /** RMS contrast of luma, 0..1. */
+  contrast: number
+  /** Fraction of pixels clipped to black. */
+  shadowsClipped: number
+  /** Fraction of pixels clipped to white. */
+  highlightsClipped: number
+}
+
 export interface Liveness {
   /** Probability the face is live, 0..1. */
   score: number
   threshold: number
   live: boolean
   modelScores: Array<number>
+}
+
+/**
+ * One thing that happened on an active-liveness frame; `event` says which, and which other
+ * fields are set: `instruction` (index, challenge, message), `progress` (challenge, message,
+ * obstacle), `challenge_passed` (index, challenge), `passed` (passiveScore), `failed`
+ * (reason, message).
+ */
+export interface LivenessEvent {
+  event: 'instruction' | 'progress' | 'challenge_passed' | 'passed' | 'failed'
+  index?: number
+  challenge?: 'blink' | 'turn_left' | 'turn_right' | 'look_up' | 'look_down' | 'smile'
+  message?: string
+  /** Why the frame could not be used: no_face, multiple_faces, pose. */
+  obstacle?: string
+  passiveScore?: number
+  reason?: 'timeout' | 'challenge_timeout' | 'wrong_action' | 'identity_changed' | 'spoof_detected' | 'nonce_mismatch' | 'frame_out_of_order'
+}
+
+/** Passive liveness of a session's frame. */
+export interface LivenessSummary {
+  /** This frame's score. */
+  score: number
+  live: boolean
+  /** Mean over the session's frames so far. */
+  sessionMean: number
+  threshold: number
 }
 
 /** A match threshold: `threshold` (a similarity) or `fmr` (a false-match rate), at most one. */
@@ -263,11 +399,50 @@ export interface PageOptions {
   limit?: number
 }
 
+/** The factors whose product is the quality score, each 0..1. */
+export interface QualityFactors {
+  size: number
+  sharpness: number
+  exposure: number
+  contrast: number
+  pose: number
+  confidence: number
+  eyes?: number
+  mask?: number
+}
+
 export interface QualityOptions {
   /** "authentication" (default) or "enrollment". */
   profile?: string
-  /** Limits over the profile's, e.g. `{ min_inter_eye_distance: 40 }`. */
-  overrides?: any
+  /**
+   * Limits over the profile's, e.g. `{ min_inter_eye_distance: 40 }` (the quality profile's
+   * JSON keys).
+   */
+  overrides?: Record<string, number | boolean>
+}
+
+/** The quality of one face (or of an image without a usable face). */
+export interface QualityReport {
+  /** Unified quality, 0 (unusable) .. 1. */
+  score: number
+  /** True when `reasons` is empty. */
+  passed: boolean
+  profile: string
+  /** What to fix, most important first. */
+  reasons: Array<'no_face' | 'multiple_faces' | 'too_small' | 'face_partially_outside' | 'blurry' | 'too_dark' | 'overexposed' | 'low_contrast' | 'pose_yaw' | 'pose_pitch' | 'pose_roll' | 'eyes_closed' | 'mask_or_occlusion' | 'low_confidence' | 'low_score'>
+  /** Faces found in the image. */
+  faceCount: number
+  /** The face assessed (the largest), if any. */
+  face?: Face
+  interEyeDistance?: number
+  detectorConfidence?: number
+  metrics?: ImageMetrics
+  pose?: HeadPose
+  /** With landmarks on. */
+  eyes?: EyeOpenness
+  /** Probability the lower face is covered (with the mask model on). */
+  maskProbability?: number
+  factors?: QualityFactors
 }
 
 /** Raw pixels: `height` rows of `stride` bytes (default `width` x bytes per pixel). */

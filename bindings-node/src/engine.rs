@@ -79,7 +79,9 @@ pub struct EngineOptions {
     pub onnxruntime: Option<String>,
     /// ONNX Runtime intra-op threads per call, 1..=256 (default 1).
     pub threads: Option<f64>,
-    /// Engine settings over the defaults, e.g. `{ threshold: { fmr: 1e-5 } }`.
+    /// Engine settings over the defaults, e.g. `{ threshold: { fmr: 1e-5 } }`: the engine's
+    /// JSON configuration, with its snake_case keys (as the CLI and servers read it).
+    #[napi(ts_type = "Record<string, unknown>")]
     pub config: Option<serde_json::Value>,
     /// Detector model id from the pack (default `yunet-2023mar`).
     pub detector: Option<String>,
@@ -92,6 +94,8 @@ pub struct EngineOptions {
 #[derive(Default)]
 pub struct EnrollOptionsArg {
     pub display_name: Option<String>,
+    /// Any JSON object, stored with the subject.
+    #[napi(ts_type = "Record<string, unknown>")]
     pub metadata: Option<serde_json::Value>,
     /// "require_one" (default) or "largest".
     pub face_policy: Option<String>,
@@ -121,7 +125,9 @@ impl EnrollOptionsArg {
 pub struct QualityOptions {
     /// "authentication" (default) or "enrollment".
     pub profile: Option<String>,
-    /// Limits over the profile's, e.g. `{ min_inter_eye_distance: 40 }`.
+    /// Limits over the profile's, e.g. `{ min_inter_eye_distance: 40 }` (the quality profile's
+    /// JSON keys).
+    #[napi(ts_type = "Record<string, number | boolean>")]
     pub overrides: Option<serde_json::Value>,
 }
 
@@ -292,7 +298,7 @@ impl Engine {
 
     /// Enrolls `subject` from images that each show one face; all are stored or none.
     /// Resolves to the enrollment report.
-    #[napi(ts_return_type = "Promise<any>")]
+    #[napi(ts_return_type = "Promise<EnrollReport>")]
     pub fn enroll(
         &self,
         env: Env,
@@ -300,16 +306,16 @@ impl Engine {
         subject: String,
         images: Vec<Either3<Uint8Array, String, RawImage>>,
         options: Option<EnrollOptionsArg>,
-    ) -> napi::Result<AsyncTask<JsonTask>> {
+    ) -> napi::Result<AsyncTask<EnrollTask>> {
         let opts = options.unwrap_or_default().into_core(&env)?;
         let engine = self.engine.clone();
         let sources: Vec<Source> = images.into_iter().map(Source::from).collect();
-        Ok(AsyncTask::new(JsonTask::new(move || {
+        Ok(AsyncTask::new(EnrollTask::new(move || {
             let images = sources
                 .iter()
                 .map(|s| s.load(&engine))
                 .collect::<faceprint::Result<Vec<_>>>()?;
-            Json::of(&engine.enroll(&collection, &subject, &images, &opts)?)
+            Ok(engine.enroll(&collection, &subject, &images, &opts)?.into())
         })))
     }
 
@@ -466,7 +472,7 @@ impl Engine {
 
     /// Enrolls `subject` from stored embedding vectors; all are stored or none. Resolves to
     /// the enrollment report.
-    #[napi(ts_return_type = "Promise<any>")]
+    #[napi(ts_return_type = "Promise<EnrollReport>")]
     pub fn enroll_embeddings(
         &self,
         env: Env,
@@ -474,7 +480,7 @@ impl Engine {
         subject: String,
         embeddings: Vec<Float32Array>,
         options: Option<EnrollOptionsArg>,
-    ) -> napi::Result<AsyncTask<JsonTask>> {
+    ) -> napi::Result<AsyncTask<EnrollTask>> {
         let opts = options.unwrap_or_default().into_core(&env)?;
         let vectors = embeddings
             .iter()
@@ -482,8 +488,10 @@ impl Engine {
             .collect::<faceprint::Result<Vec<_>>>()
             .or_throw(&env)?;
         let engine = self.engine.clone();
-        Ok(AsyncTask::new(JsonTask::new(move || {
-            Json::of(&engine.enroll_embeddings(&collection, &subject, vectors, &opts)?)
+        Ok(AsyncTask::new(EnrollTask::new(move || {
+            Ok(engine
+                .enroll_embeddings(&collection, &subject, vectors, &opts)?
+                .into())
         })))
     }
 
@@ -658,13 +666,13 @@ impl Engine {
     }
 
     /// Quality report under a profile, with optional overrides of its limits.
-    #[napi(ts_return_type = "Promise<any>")]
+    #[napi(ts_return_type = "Promise<QualityReport>")]
     pub fn quality(
         &self,
         env: Env,
         image: Either3<Uint8Array, String, RawImage>,
         options: Option<QualityOptions>,
-    ) -> napi::Result<AsyncTask<JsonTask>> {
+    ) -> napi::Result<AsyncTask<QualityTask>> {
         let o = options.unwrap_or_default();
         let profile = QualityProfile::from_json(
             o.profile.as_deref().unwrap_or("authentication"),
@@ -672,8 +680,8 @@ impl Engine {
         )
         .or_throw(&env)?;
         let (engine, source) = (self.engine.clone(), Source::from(image));
-        Ok(AsyncTask::new(JsonTask::new(move || {
-            Json::of(&engine.quality(&source.load(&engine)?, &profile)?)
+        Ok(AsyncTask::new(QualityTask::new(move || {
+            Ok(engine.quality(&source.load(&engine)?, &profile)?.into())
         })))
     }
 

@@ -5,6 +5,7 @@ mod engine;
 mod errors;
 mod image;
 mod numbers;
+mod reports;
 mod results;
 mod sessions;
 mod tasks;

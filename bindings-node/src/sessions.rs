@@ -5,7 +5,7 @@
 use crate::engine::Engine;
 use crate::errors::OrThrow;
 use crate::image::{RawImage, Source};
-use crate::tasks::{Json, JsonTask};
+use crate::tasks::{ActiveFrameTask, AuthenticationProgressTask, EnrollmentProgressTask};
 use faceprint::session::{AuthenticationConfig, EnrollmentConfig};
 use napi::bindgen_prelude::AsyncTask;
 use napi::bindgen_prelude::{Either3, Uint8Array};
@@ -37,8 +37,12 @@ pub struct LivenessSession {
 
 #[napi]
 impl LivenessSession {
-    /// `config` over the defaults (e.g. `{ count: 2 }`); `nowMs` is the clock frames use.
-    #[napi(constructor)]
+    /// `config` over the defaults (e.g. `{ count: 2 }`: the JSON configuration's snake_case
+    /// keys); `nowMs` is the clock frames use.
+    #[napi(
+        constructor,
+        ts_args_type = "config?: Record<string, unknown> | undefined | null, nowMs?: number | undefined | null"
+    )]
     pub fn new(
         env: Env,
         config: Option<serde_json::Value>,
@@ -69,34 +73,36 @@ impl LivenessSession {
         self.challenges.clone()
     }
 
-    #[napi(ts_return_type = "Promise<any>")]
+    #[napi(ts_return_type = "Promise<ActiveFrameResult>")]
     pub fn feed(
         &self,
         engine: &Engine,
         nonce: String,
         timestamp_ms: f64,
         image: Either3<Uint8Array, String, RawImage>,
-    ) -> AsyncTask<JsonTask> {
+    ) -> AsyncTask<ActiveFrameTask> {
         let (session, engine, source) = (
             self.session.clone(),
             engine.core().clone(),
             Source::from(image),
         );
-        AsyncTask::new(JsonTask::new(move || {
+        AsyncTask::new(ActiveFrameTask::new(move || {
             let image = source.load(&engine)?;
-            Json::of(&locked(&session).feed(
-                &engine,
-                &nonce,
-                crate::numbers::whole(timestamp_ms, "timestampMs", crate::numbers::MAX_SAFE)?,
-                &image,
-            )?)
+            Ok(locked(&session)
+                .feed(
+                    &engine,
+                    &nonce,
+                    crate::numbers::whole(timestamp_ms, "timestampMs", crate::numbers::MAX_SAFE)?,
+                    &image,
+                )?
+                .into())
         }))
     }
 }
 
 /// A session fed frame by frame whose settings come as an object over the defaults.
 macro_rules! frame_session {
-    ($doc:literal, $name:ident: $session:ty, $config:ty) => {
+    ($doc:literal, $name:ident: $session:ty, $config:ty, $task:ident, $ts:tt) => {
         #[doc = $doc]
         #[napi]
         pub struct $name {
@@ -105,7 +111,11 @@ macro_rules! frame_session {
 
         #[napi]
         impl $name {
-            #[napi(constructor)]
+            /// `config` over the defaults, with the JSON configuration's snake_case keys.
+            #[napi(
+                constructor,
+                ts_args_type = "config: Record<string, unknown>, nowMs?: number | undefined | null"
+            )]
             pub fn new(
                 env: Env,
                 config: serde_json::Value,
@@ -118,29 +128,31 @@ macro_rules! frame_session {
                 })
             }
 
-            #[napi(ts_return_type = "Promise<any>")]
+            #[napi(ts_return_type = $ts)]
             pub fn feed(
                 &self,
                 engine: &Engine,
                 timestamp_ms: f64,
                 image: Either3<Uint8Array, String, RawImage>,
-            ) -> AsyncTask<JsonTask> {
+            ) -> AsyncTask<$task> {
                 let (session, engine, source) = (
                     self.session.clone(),
                     engine.core().clone(),
                     Source::from(image),
                 );
-                AsyncTask::new(JsonTask::new(move || {
+                AsyncTask::new($task::new(move || {
                     let image = source.load(&engine)?;
-                    Json::of(&locked(&session).feed(
-                        &engine,
-                        crate::numbers::whole(
-                            timestamp_ms,
-                            "timestampMs",
-                            crate::numbers::MAX_SAFE,
-                        )?,
-                        &image,
-                    )?)
+                    Ok(locked(&session)
+                        .feed(
+                            &engine,
+                            crate::numbers::whole(
+                                timestamp_ms,
+                                "timestampMs",
+                                crate::numbers::MAX_SAFE,
+                            )?,
+                            &image,
+                        )?
+                        .into())
                 }))
             }
         }
@@ -149,10 +161,12 @@ macro_rules! frame_session {
 
 frame_session!(
     "Collects enrollment samples frame by frame, then enrolls. `config` needs `collection` and `subject`.",
-    EnrollmentSession: faceprint::EnrollmentSession, EnrollmentConfig
+    EnrollmentSession: faceprint::EnrollmentSession, EnrollmentConfig,
+    EnrollmentProgressTask, "Promise<EnrollmentProgress>"
 );
 
 frame_session!(
     "Matches frame by frame until a login succeeds or gives up. `config` needs `collection`; `mode` defaults to identify.",
-    AuthenticationSession: faceprint::AuthenticationSession, AuthenticationConfig
+    AuthenticationSession: faceprint::AuthenticationSession, AuthenticationConfig,
+    AuthenticationProgressTask, "Promise<AuthenticationProgress>"
 );

@@ -2,6 +2,9 @@
 //! result (or the error, with its code) back on the JS thread.
 
 use crate::errors::core_error;
+use crate::reports::{
+    ActiveFrameResult, AuthenticationProgress, EnrollReport, EnrollmentProgress, QualityReport,
+};
 use crate::results::{
     BatchItem, Candidate, Collection, Face, FaceEmbedding, Identification, Liveness, Subject,
     SubjectExport, Verification,
@@ -64,38 +67,9 @@ task!(CollectionsTask => Vec<Collection>);
 task!(ExportTask => SubjectExport);
 task!(BatchTask => Vec<BatchItem>);
 task!(StringTask => String);
-task!(
-    /// Work whose answer is a JSON report (quality, enrollment, session progress).
-    JsonTask => Json
-);
-
-/// A JSON report, handed to JS as a plain object.
-pub struct Json(pub serde_json::Value);
-
-impl Json {
-    pub fn of(value: &impl serde::Serialize) -> faceprint::Result<Json> {
-        serde_json::to_value(value)
-            .map(Json)
-            .map_err(|e| faceprint::Error::Internal(format!("result to JSON: {e}")))
-    }
-}
-
-impl napi::bindgen_prelude::TypeName for Json {
-    fn type_name() -> &'static str {
-        "Object"
-    }
-
-    fn value_type() -> napi::ValueType {
-        napi::ValueType::Object
-    }
-}
-
-impl napi::bindgen_prelude::ToNapiValue for Json {
-    unsafe fn to_napi_value(
-        env: napi::sys::napi_env,
-        val: Self,
-    ) -> napi::Result<napi::sys::napi_value> {
-        serde_json::Value::to_napi_value(env, val.0)
-    }
-}
+task!(EnrollTask => EnrollReport);
+task!(QualityTask => QualityReport);
+task!(EnrollmentProgressTask => EnrollmentProgress);
+task!(AuthenticationProgressTask => AuthenticationProgress);
+task!(ActiveFrameTask => ActiveFrameResult);
 task!(UnitTask => ());

@@ -77,8 +77,8 @@ test('enroll, verify, identify and delete over an encrypted store', async (t) =>
   const store = faceprint.Store.sqlite(path.join(dir, 'gallery.db'), key)
   const gallery = new faceprint.Engine(null, store)
   const report = await gallery.enroll('staff', 'tony', [lfw('Tony_Blair', 1), fs.readFileSync(lfw('Tony_Blair', 2))], { displayName: 'Tony', metadata: { team: 'uk' } })
-  assert.equal(report.subject.external_id, 'tony')
-  assert.equal(report.template_ids.length, 2)
+  assert.equal(report.subject.externalId, 'tony')
+  assert.equal(report.templateIds.length, 2)
   await gallery.enroll('staff', 'george', [lfw('George_W_Bush', 1)])
   const v = await gallery.verify('staff', 'tony', lfw('Tony_Blair', 10))
   assert.equal(v.matched, true)
@@ -122,6 +122,26 @@ test('quality, liveness and sessions', async () => {
   assert.equal(answer.status, 'authenticated')
   assert.equal(answer.subject, 'tony')
   assert.throws(() => new faceprint.EnrollmentSession({ collection: 'staff' }), { code: 'invalid_argument' })
+
+  // Reports are typed objects with camelCase fields all the way down (index.d.ts).
+  assert.equal(q.faceCount, 1)
+  assert.ok(q.interEyeDistance > 20 && q.factors.size > 0 && q.metrics.sharpness > 0)
+  assert.ok(['mesh', 'five_point'].includes(q.pose.source))
+  assert.equal(first.events[0].event, 'instruction')
+  assert.ok(session.challenges.includes(first.events[0].challenge))
+  assert.equal(steps[2].completedSamples, 2)
+  assert.equal(steps[2].enrollment.templateIds.length, 2)
+  assert.equal(steps[2].enrollment.subject.externalId, 'tony')
+  assert.equal(answer.framesUsed, 1)
+  const snake = (value, at) => {
+    if (Array.isArray(value)) return value.forEach((v, i) => snake(v, `${at}[${i}]`))
+    if (value === null || typeof value !== 'object' || value instanceof Float32Array) return
+    for (const [k, v] of Object.entries(value)) {
+      assert.ok(!k.includes('_'), `${at}.${k} is not camelCase`)
+      if (k !== 'metadata') snake(v, `${at}.${k}`)
+    }
+  }
+  for (const [name, report] of Object.entries({ q, strict, first, wrong, steps, answer })) snake(report, name)
 })
 
 test('concurrent calls on one engine match sequential ones', async () => {
@@ -160,7 +180,7 @@ test('every face, face crops and stored embeddings over a store', async () => {
   assert.equal(id.face, undefined)
   assert.equal((await gallery.verifyEmbedding('c', 'obama', probe.embedding)).matched, true)
   const report = await gallery.enrollEmbeddings('c', 'obama-copy', [probe.embedding])
-  assert.equal(report.template_ids.length, 1)
+  assert.equal(report.templateIds.length, 1)
   await assert.rejects(gallery.identifyEmbedding('c', new Float32Array(3)), { code: 'invalid_embedding' })
   await assert.rejects(gallery.enrollEmbeddings('c', 'x', [new Float32Array(engine.embeddingDim)]), { code: 'invalid_embedding' })
   const crop = await gallery.embedFaceCrop(lfw('Tony_Blair', 1))

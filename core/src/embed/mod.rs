@@ -66,8 +66,12 @@ impl Embedding {
         if norm < 1e-12 {
             return Err(Error::InvalidEmbedding("vector is all zeros".into()));
         }
-        let inv = (1.0 / norm) as f32;
-        vector.iter_mut().for_each(|v| *v *= inv);
+        // A vector that already has unit length (to f32 rounding), such as a stored embedding,
+        // is kept bit for bit: normalising it again could move its last bits.
+        if (norm - 1.0).abs() > 1e-6 {
+            let inv = (1.0 / norm) as f32;
+            vector.iter_mut().for_each(|v| *v *= inv);
+        }
         Ok(Embedding {
             model_id: model_id.into(),
             vector,
