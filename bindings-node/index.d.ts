@@ -29,6 +29,22 @@ export declare class Engine {
   get modelsDir(): string
   /** Faces in the image, best first. */
   detect(image: Uint8Array | string | RawImage): Promise<Array<Face>>
+  /** The embeddings of faces already found (by `detect`, `facesAt` or `dlibFaces`), in order. */
+  embed(image: Uint8Array | string | RawImage, faces: Array<Face>): Promise<Array<FaceEmbedding>>
+  /**
+   * The faces at boxes `[x1, y1, x2, y2]` found elsewhere: the detected face overlapping
+   * each most, else one placed in the box.
+   */
+  facesAt(image: Uint8Array | string | RawImage, boxes: Array<Array<number>>): Promise<Array<Face>>
+  /**
+   * Faces as face_recognition finds and aligns them: per box of `boxes` (dlib boxes
+   * `[left, top, right, bottom]`, e.g. stored face_recognition locations) or else per
+   * detected face, the box dlib's HOG detector would draw (largest first), dlib's 5 points
+   * and the face aligned on dlib's chip (for `embed` with the `dlib-resnet-v1` embedder).
+   */
+  dlibFaces(image: Uint8Array | string | RawImage, boxes?: Array<Array<number>> | undefined | null): Promise<Array<DlibFace>>
+  /** The 68 iBUG 300-W points (dlib's 68-point layout) of a face, from FaceMesh. */
+  landmarks68(image: Uint8Array | string | RawImage, face: Face): Promise<Array<Array<number>>>
   /** Every face with its embedding (empty when there is none). */
   extract(image: Uint8Array | string | RawImage): Promise<Array<FaceEmbedding>>
   extractSync(image: Uint8Array | string | RawImage): Array<FaceEmbedding>
@@ -206,6 +222,16 @@ export interface Comparison {
   fmr?: number
   /** `score >= threshold`. */
   same: boolean
+}
+
+/** A face as face_recognition finds and aligns it (`Engine.dlibFaces`). */
+export interface DlibFace {
+  /** dlib's box `[left, top, right, bottom]` (inclusive), face_recognition's location. */
+  box: Array<number>
+  /** dlib's 5 points: corners of the eye on the image's right, of the other eye, nose base. */
+  points: Array<Array<number>>
+  /** The face aligned on dlib's chip, for `embed`. */
+  face: Face
 }
 
 /** A newly enrolled face that already matches another subject. */

@@ -84,6 +84,9 @@ typedef struct faceprint_authentication_session faceprint_authentication_session
 // The results of `faceprint_extract_batch`, one per image in input order.
 typedef struct faceprint_batch faceprint_batch;
 
+// The faces of one `faceprint_dlib_faces` call. Immutable: may be shared between threads.
+typedef struct faceprint_dlib_face_list faceprint_dlib_face_list;
+
 // An L2-normalised face embedding, with the face it came from when it came from an image.
 // Immutable: may be shared between threads.
 typedef struct faceprint_embedding faceprint_embedding;
@@ -150,6 +153,17 @@ typedef struct {
   faceprint_face face;
 } faceprint_liveness_result;
 
+// A face as face_recognition finds and aligns it.
+typedef struct {
+  // dlib's box: left, top, right, bottom (inclusive), face_recognition's location.
+  float rect[4];
+  // dlib's 5 points as x0, y0, ... x4, y4: outer and inner corner of the eye on the image's
+  // right, outer and inner corner of the other eye, base of the nose.
+  float points[10];
+  // The face aligned on dlib's chip: pass it to `faceprint_embed`.
+  faceprint_face aligned;
+} faceprint_dlib_face;
+
 // A match threshold. Pass NULL wherever one is accepted for the engine's default (FMR 1e-4).
 typedef struct {
   // A faceprint_threshold_kind.
@@ -215,6 +229,37 @@ faceprint_status faceprint_liveness(const faceprint_engine *engine,
                                     const faceprint_image *image,
                                     faceprint_liveness_result *out,
                                     faceprint_error **err);
+
+// The embeddings of `count` faces of `image` found before (by `faceprint_detect` or
+// `faceprint_dlib_faces`), in order. Free the list with `faceprint_embedding_list_free`.
+faceprint_status faceprint_embed(const faceprint_engine *engine,
+                                 const faceprint_image *image,
+                                 const faceprint_face *faces,
+                                 size_t count,
+                                 faceprint_embedding_list **out,
+                                 faceprint_error **err);
+
+// Faces as face_recognition finds and aligns them: one per box of `boxes` (`box_count` boxes
+// of 4 floats: dlib's left, top, right, bottom, e.g. stored face_recognition locations), or,
+// with `box_count` 0, one per detected face in the box dlib's HOG detector would draw
+// (largest first). Free with `faceprint_dlib_face_list_free`.
+faceprint_status faceprint_dlib_faces(const faceprint_engine *engine,
+                                      const faceprint_image *image,
+                                      const float *boxes,
+                                      size_t box_count,
+                                      faceprint_dlib_face_list **out,
+                                      faceprint_error **err);
+
+// Number of faces (0 for NULL).
+size_t faceprint_dlib_face_list_len(const faceprint_dlib_face_list *list);
+
+// Copies face `index` into `*out`; `FACEPRINT_STATUS_INVALID_ARGUMENT` when out of range.
+faceprint_status faceprint_dlib_face_list_get(const faceprint_dlib_face_list *list,
+                                              size_t index,
+                                              faceprint_dlib_face *out,
+                                              faceprint_error **err);
+
+void faceprint_dlib_face_list_free(faceprint_dlib_face_list *list);
 
 // A new engine builder with the defaults: models from `FACEPRINT_MODELS` (an error if it
 // holds no pack), else `~/.local/share/faceprint/models`, else `PREFIX/share/faceprint/models`

@@ -4,7 +4,7 @@
 use crate::errors::OrThrow;
 use crate::image::{RawImage, Source};
 use crate::results::{
-    Candidate, Comparison, Face, FaceEmbedding, Identification, Liveness, MatchOptions,
+    Candidate, Comparison, DlibFace, Face, FaceEmbedding, Identification, Liveness, MatchOptions,
     Verification,
 };
 use crate::tasks::*;
@@ -215,6 +215,86 @@ impl Engine {
             let faces = engine.detect(&source.load(&engine)?)?;
             Ok(faces.iter().map(Face::from).collect())
         }))
+    }
+
+    /// The embeddings of faces already found (by `detect`, `facesAt` or `dlibFaces`), in order.
+    #[napi(ts_return_type = "Promise<Array<FaceEmbedding>>")]
+    pub fn embed(
+        &self,
+        env: Env,
+        image: Either3<Uint8Array, String, RawImage>,
+        faces: Vec<Face>,
+    ) -> napi::Result<AsyncTask<ExtractTask>> {
+        let faces = faces
+            .iter()
+            .map(Face::to_core)
+            .collect::<faceprint::Result<Vec<_>>>()
+            .or_throw(&env)?;
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        Ok(AsyncTask::new(ExtractTask::new(move || {
+            let embeddings = engine.embed(&source.load(&engine)?, &faces)?;
+            Ok(embeddings
+                .iter()
+                .zip(&faces)
+                .map(|(e, f)| FaceEmbedding::new(e, Some(f)))
+                .collect())
+        })))
+    }
+
+    /// The faces at boxes `[x1, y1, x2, y2]` found elsewhere: the detected face overlapping
+    /// each most, else one placed in the box.
+    #[napi(ts_return_type = "Promise<Array<Face>>")]
+    pub fn faces_at(
+        &self,
+        env: Env,
+        image: Either3<Uint8Array, String, RawImage>,
+        boxes: Vec<Vec<f64>>,
+    ) -> napi::Result<AsyncTask<DetectTask>> {
+        let boxes = boxes_of(&boxes).or_throw(&env)?;
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        Ok(AsyncTask::new(DetectTask::new(move || {
+            let faces = engine.faces_at(&source.load(&engine)?, &boxes)?;
+            Ok(faces.iter().map(Face::from).collect())
+        })))
+    }
+
+    /// Faces as face_recognition finds and aligns them: per box of `boxes` (dlib boxes
+    /// `[left, top, right, bottom]`, e.g. stored face_recognition locations) or else per
+    /// detected face, the box dlib's HOG detector would draw (largest first), dlib's 5 points
+    /// and the face aligned on dlib's chip (for `embed` with the `dlib-resnet-v1` embedder).
+    #[napi(ts_return_type = "Promise<Array<DlibFace>>")]
+    pub fn dlib_faces(
+        &self,
+        env: Env,
+        image: Either3<Uint8Array, String, RawImage>,
+        boxes: Option<Vec<Vec<f64>>>,
+    ) -> napi::Result<AsyncTask<DlibFacesTask>> {
+        let boxes = boxes.map(|b| boxes_of(&b)).transpose().or_throw(&env)?;
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        Ok(AsyncTask::new(DlibFacesTask::new(move || {
+            let faces = engine.dlib_faces(&source.load(&engine)?, boxes.as_deref())?;
+            Ok(faces.into_iter().map(DlibFace::from).collect())
+        })))
+    }
+
+    /// The 68 iBUG 300-W points (dlib's 68-point layout) of a face, from FaceMesh.
+    #[napi(ts_return_type = "Promise<Array<Array<number>>>")]
+    pub fn landmarks68(
+        &self,
+        env: Env,
+        image: Either3<Uint8Array, String, RawImage>,
+        face: Face,
+    ) -> napi::Result<AsyncTask<PointsTask>> {
+        let face = face.to_core().or_throw(&env)?;
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        Ok(AsyncTask::new(PointsTask::new(move || {
+            let mesh = engine.landmarks(&source.load(&engine)?, &face)?;
+            Ok(mesh
+                .ibug68()
+                .iter()
+                .map(|p| vec![p[0] as f64, p[1] as f64])
+                .collect())
+        })))
     }
 
     /// Every face with its embedding (empty when there is none).
@@ -702,6 +782,26 @@ impl Engine {
             })
         }))
     }
+}
+
+/// Boxes `[x1, y1, x2, y2]` from JS; the core checks they are boxes inside the image.
+fn boxes_of(boxes: &[Vec<f64>]) -> faceprint::Result<Vec<faceprint::BoundingBox>> {
+    boxes
+        .iter()
+        .map(|b| match b.as_slice() {
+            [x1, y1, x2, y2] if [x1, y1, x2, y2].iter().all(|v| v.is_finite()) => {
+                Ok(faceprint::BoundingBox {
+                    x1: *x1 as f32,
+                    y1: *y1 as f32,
+                    x2: *x2 as f32,
+                    y2: *y2 as f32,
+                })
+            }
+            _ => Err(faceprint::Error::InvalidArgument(
+                "a box is four finite numbers [x1, y1, x2, y2]".into(),
+            )),
+        })
+        .collect()
 }
 
 fn extract(engine: &faceprint::Engine, source: &Source) -> faceprint::Result<Vec<FaceEmbedding>> {

@@ -31,6 +31,69 @@ impl From<&faceprint::Face> for Face {
     }
 }
 
+impl Face {
+    /// The core's face from one given back by JS; a malformed one is `invalid_argument`.
+    pub fn to_core(&self) -> faceprint::Result<faceprint::Face> {
+        let bad = |what: &str| faceprint::Error::InvalidArgument(format!("face: {what}"));
+        let finite = |v: &f64| v.is_finite() && v.abs() < 1e7;
+        let [x1, y1, x2, y2] = <[f64; 4]>::try_from(self.bbox.as_slice())
+            .map_err(|_| bad("bbox must be [x1, y1, x2, y2]"))?;
+        if ![x1, y1, x2, y2].iter().all(finite) || x2 <= x1 || y2 <= y1 {
+            return Err(bad("bbox must be finite with x2 > x1 and y2 > y1"));
+        }
+        if self.landmarks.len() != 5
+            || self
+                .landmarks
+                .iter()
+                .any(|p| p.len() != 2 || !p.iter().all(finite))
+        {
+            return Err(bad("landmarks must be five finite [x, y] points"));
+        }
+        let p = |i: usize| [self.landmarks[i][0] as f32, self.landmarks[i][1] as f32];
+        Ok(faceprint::Face {
+            bbox: faceprint::BoundingBox {
+                x1: x1 as f32,
+                y1: y1 as f32,
+                x2: x2 as f32,
+                y2: y2 as f32,
+            },
+            landmarks: [p(0), p(1), p(2), p(3), p(4)],
+            score: if self.score.is_finite() {
+                self.score as f32
+            } else {
+                0.0
+            },
+        })
+    }
+}
+
+/// A face as face_recognition finds and aligns it (`Engine.dlibFaces`).
+#[napi(object)]
+pub struct DlibFace {
+    /// dlib's box `[left, top, right, bottom]` (inclusive), face_recognition's location.
+    #[napi(js_name = "box")]
+    pub rect: Vec<f64>,
+    /// dlib's 5 points: corners of the eye on the image's right, of the other eye, nose base.
+    pub points: Vec<Vec<f64>>,
+    /// The face aligned on dlib's chip, for `embed`.
+    pub face: Face,
+}
+
+impl From<faceprint::landmarks::dlib::DlibFace> for DlibFace {
+    fn from(d: faceprint::landmarks::dlib::DlibFace) -> DlibFace {
+        let r = d.rect;
+        DlibFace {
+            rect: vec![r.x1 as f64, r.y1 as f64, r.x2 as f64, r.y2 as f64],
+            points: d
+                .points
+                .iter()
+                .map(|p| vec![p[0] as f64, p[1] as f64])
+                .collect(),
+            face: Face::from(&d.aligned),
+        }
+    }
+}
+
 /// An L2-normalised embedding with the face it came from.
 #[napi(object)]
 pub struct FaceEmbedding {

@@ -6,8 +6,8 @@ use crate::reports::{
     ActiveFrameResult, AuthenticationProgress, EnrollReport, EnrollmentProgress, QualityReport,
 };
 use crate::results::{
-    BatchItem, Candidate, Collection, Face, FaceEmbedding, Identification, Liveness, Subject,
-    SubjectExport, Verification,
+    BatchItem, Candidate, Collection, DlibFace, Face, FaceEmbedding, Identification, Liveness,
+    Subject, SubjectExport, Verification,
 };
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -73,3 +73,5 @@ task!(EnrollmentProgressTask => EnrollmentProgress);
 task!(AuthenticationProgressTask => AuthenticationProgress);
 task!(ActiveFrameTask => ActiveFrameResult);
 task!(UnitTask => ());
+task!(DlibFacesTask => Vec<DlibFace>);
+task!(PointsTask => Vec<Vec<f64>>);

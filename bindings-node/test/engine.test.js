@@ -187,3 +187,24 @@ test('every face, face crops and stored embeddings over a store', async () => {
   assert.equal(crop.embedding.length, engine.embeddingDim)
   assert.deepEqual(crop.face.bbox, [0, 0, 250, 250])
 })
+
+test('face_recognition alignment: dlibFaces, embed, facesAt, landmarks68', async () => {
+  const group = path.join(devDir, 'faces', 'test', 'obama_and_biden.jpg')
+  const found = await engine.dlibFaces(group)
+  assert.equal(found.length, 3)
+  const widths = found.map((f) => f.box[2] - f.box[0])
+  assert.deepEqual(widths, [...widths].sort((a, b) => b - a), 'largest face first')
+  assert.equal(found[0].points.length, 5)
+  // Stored locations give the same faces back.
+  const again = await engine.dlibFaces(group, found.map((f) => f.box))
+  assert.deepEqual(again.map((f) => f.points), found.map((f) => f.points))
+  const [e] = await engine.embed(group, [found[0].face])
+  assert.equal(e.embedding.length, engine.embeddingDim)
+  const [at] = await engine.facesAt(group, [found[0].box])
+  assert.ok(at.score > 0.5)
+  assert.equal((await engine.landmarks68(group, at)).length, 68)
+  const broken = { ...found[0].face, landmarks: [[NaN, 0], [1, 1], [2, 2], [3, 3], [4, 4]] }
+  await assert.rejects(engine.embed(group, [broken]), { code: 'invalid_argument' })
+  await assert.rejects(engine.facesAt(group, [[1, 2, 3]]), { code: 'invalid_argument' })
+  await assert.rejects(engine.facesAt(group, [[0, 0, 1e6, 1e6]]), { code: 'invalid_argument' })
+})

@@ -1,8 +1,8 @@
 //! Detection, embeddings and 1:1 comparison.
 
 use crate::engine::{faceprint_engine, faceprint_image};
-use crate::handle::{borrow, free, into_raw, Out};
-use crate::status::{faceprint_error, faceprint_status, guard, out_of_range, quiet, Failure};
+use crate::handle::{borrow, copy_item, free, into_raw, Out};
+use crate::status::{faceprint_error, faceprint_status, guard, quiet, Failure};
 use faceprint_core::{Embedding, Face, FaceEmbedding, Threshold};
 
 /// One detected face: box corners, five landmarks as x,y pairs (left eye, right eye, nose,
@@ -70,6 +70,12 @@ impl faceprint_embedding {
 
 /// Every face of an image with its embedding. Immutable: may be shared between threads.
 pub struct faceprint_embedding_list(Vec<faceprint_embedding>);
+
+impl faceprint_embedding_list {
+    pub(crate) fn new(list: Vec<faceprint_embedding>) -> Self {
+        faceprint_embedding_list(list)
+    }
+}
 
 /// Which scale a threshold is on.
 #[repr(C)]
@@ -151,16 +157,7 @@ pub unsafe extern "C" fn faceprint_face_list_get(
     out: *mut faceprint_face,
     err: *mut *mut faceprint_error,
 ) -> faceprint_status {
-    guard(err, || {
-        let list = borrow(list, "list")?;
-        let out = Out::new(out, "out")?;
-        let face = list
-            .0
-            .get(index)
-            .ok_or_else(|| out_of_range(index, list.0.len()))?;
-        out.write(*face);
-        Ok(())
-    })
+    copy_item(list, |l| &l.0, index, out, err)
 }
 
 #[no_mangle]

@@ -124,3 +124,24 @@ pub unsafe extern "C" fn faceprint_string_free(text: *mut c_char) {
         quiet((), || drop(CString::from_raw(text)));
     }
 }
+
+/// The `_get` of a list of plain structs: copies item `index` into `*out`;
+/// `FACEPRINT_STATUS_INVALID_ARGUMENT` when out of range.
+pub(crate) unsafe fn copy_item<L, T: Copy>(
+    list: *const L,
+    items: impl FnOnce(&L) -> &[T],
+    index: usize,
+    out: *mut T,
+    err: *mut *mut crate::status::faceprint_error,
+) -> crate::status::faceprint_status {
+    crate::status::guard(err, || {
+        let list = borrow(list, "list")?;
+        let out = Out::new(out, "out")?;
+        let items = items(list);
+        let item = items
+            .get(index)
+            .ok_or_else(|| crate::status::out_of_range(index, items.len()))?;
+        out.write(*item);
+        Ok(())
+    })
+}

@@ -12,6 +12,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod analysis;
+pub mod dlib;
 pub mod engine;
 pub mod faces;
 mod handle;
@@ -74,6 +75,21 @@ mod tests {
                 S::NullArgument
             );
             engine::faceprint_engine_builder_free(builder);
+
+            // The face_recognition calls: NULL handles, boxes promised but absent.
+            let mut dl = null_mut();
+            assert_eq!(
+                dlib::faceprint_dlib_faces(null(), null(), null(), 0, &mut dl, null_mut()),
+                S::NullArgument
+            );
+            let mut list = null_mut();
+            assert_eq!(
+                dlib::faceprint_embed(null(), null(), null(), 1, &mut list, null_mut()),
+                S::NullArgument
+            );
+            assert!(dl.is_null() && list.is_null());
+            assert_eq!(dlib::faceprint_dlib_face_list_len(null()), 0);
+            dlib::faceprint_dlib_face_list_free(null_mut());
 
             // Every _free accepts NULL; getters answer NULL with a neutral value.
             engine::faceprint_engine_free(null_mut());

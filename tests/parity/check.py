@@ -3,7 +3,7 @@
     python3 tests/parity/check.py --python VENV_PYTHON --node-package DIR
 
 Fails unless embeddings agree within 1e-6, scores within 1e-6, and decisions, the identified
-subject and every error code exactly."""
+subject, every error code and face_recognition's boxes and points (dlib_faces) exactly."""
 
 import argparse
 import json
@@ -30,6 +30,8 @@ def from_c(d):
     m = d.pop("c_manage")
     rows = lambda listed: [[s["external_id"], s["templates"], s["disabled"]] for s in listed]  # noqa: E731
     d["embeddings"]["batch_a"] = m["batch_a"]
+    d["embeddings"]["dlib_first"] = m["dlib_first"]
+    d["dlib"] = m["dlib"]
     d["manage"] = {
         "batch": m["batch"],
         "batch_progress": m["batch_progress"],
@@ -102,10 +104,13 @@ def main():
             failures.append(f"{lang}: verify/identify decision differs")
         if d["manage"] != ref["manage"]:
             failures.append(f"{lang}: batch / subject management differs: {d['manage']} != {ref['manage']}")
+        if d["dlib"] != ref["dlib"]:
+            failures.append(f"{lang}: face_recognition's boxes and points differ: {d['dlib']} != {ref['dlib']}")
         if d["errors"] != ref["errors"]:
             failures.append(f"{lang}: error codes {d['errors']} != {ref['errors']}")
     print("error codes:", json.dumps(ref["errors"]))
     print("batch and management:", json.dumps(ref["manage"]))
+    print("face_recognition's boxes:", json.dumps(ref["dlib"]["boxes"]))
     if failures:
         sys.exit("PARITY FAILED:\n  " + "\n  ".join(failures))
     print("parity: Rust, C, Python and Node agree")

@@ -209,6 +209,40 @@ int main(int argc, char **argv) {
     print_json("listed_after", st, err, json);
     st = faceprint_list_collections(engine, &json, &err);
     print_json("collections", st, err, json);
+
+    /* face_recognition's faces: dlib boxes and points, and the first one's embedding. */
+    char group_path[2048];
+    snprintf(group_path, sizeof group_path, "%s/faces/test/obama_and_biden.jpg", argv[2]);
+    faceprint_image *group = open_image(group_path);
+    faceprint_dlib_face_list *dl = NULL;
+    if ((st = faceprint_dlib_faces(engine, group, NULL, 0, &dl, &err)) != FACEPRINT_STATUS_OK) die("dlib_faces", st, err);
+    faceprint_dlib_face first;
+    printf(", \"dlib\": {\"boxes\": [");
+    for (size_t i = 0; i < faceprint_dlib_face_list_len(dl); i++) {
+        faceprint_dlib_face f;
+        if ((st = faceprint_dlib_face_list_get(dl, i, &f, &err)) != FACEPRINT_STATUS_OK) die("dlib_face", st, err);
+        if (i == 0) first = f;
+        printf("%s[%.9g, %.9g, %.9g, %.9g]", i ? ", " : "", f.rect[0], f.rect[1], f.rect[2], f.rect[3]);
+    }
+    printf("], \"points\": [");
+    for (size_t i = 0; i < faceprint_dlib_face_list_len(dl); i++) {
+        faceprint_dlib_face f;
+        faceprint_dlib_face_list_get(dl, i, &f, NULL);
+        printf("%s[", i ? ", " : "");
+        for (int k = 0; k < 5; k++) printf("%s[%.9g, %.9g]", k ? ", " : "", f.points[2 * k], f.points[2 * k + 1]);
+        printf("]");
+    }
+    printf("]}");
+    faceprint_embedding_list *embedded = NULL;
+    if ((st = faceprint_embed(engine, group, &first.aligned, 1, &embedded, &err)) != FACEPRINT_STATUS_OK) die("embed", st, err);
+    const faceprint_embedding *e0 = faceprint_embedding_list_get(embedded, 0);
+    printf(", \"dlib_first\": [");
+    for (size_t k = 0; k < faceprint_embedding_dim(e0); k++)
+        printf("%s%.9g", k ? ", " : "", faceprint_embedding_values(e0)[k]);
+    printf("]");
+    faceprint_embedding_list_free(embedded);
+    faceprint_dlib_face_list_free(dl);
+    faceprint_image_free(group);
     printf("}}\n");
 
     faceprint_identification_free(id);

@@ -79,9 +79,14 @@ async function main() {
     listed_after: await subjects(),
     collections: (await engine.listCollections()).map((c) => [c.name, c.modelId, c.dim]),
   }
+  // face_recognition's faces: dlib boxes and points, and the first one's embedding.
+  const group = path.join(dev, 'faces', 'test', 'obama_and_biden.jpg')
+  const found = await engine.dlibFaces(group)
+  const dlib = { boxes: found.map((f) => f.box), points: found.map((f) => f.points) }
+  emb.dlib_first = (await engine.embed(group, [found[0].face]))[0]
   const embeddings = {}
   for (const [k, e] of Object.entries(emb)) embeddings[k] = Array.from(e.embedding)
-  console.log(JSON.stringify({ manage, embeddings, scores, same, verify: { score: v.score, matched: v.matched }, identify: [best.subject, best.score], errors }))
+  console.log(JSON.stringify({ manage, dlib, embeddings, scores, same, verify: { score: v.score, matched: v.matched }, identify: [best.subject, best.score], errors }))
 }
 
 main().catch((err) => {

@@ -86,9 +86,16 @@ manage = {
     "collections": [[c["name"], c["model_id"], c["dim"]] for c in engine.list_collections()],
 }
 emb["batch_a"] = batch_a
+# face_recognition's faces: dlib boxes and points, and the first one's embedding.
+group = dev / "faces/test/obama_and_biden.jpg"
+found = engine.dlib_faces(group)
+dlib = {"boxes": [[float(v) for v in b] for b, _, _ in found],
+        "points": [[[float(x), float(y)] for x, y in p] for _, p, _ in found]}
+emb["dlib_first"] = engine.embed(group, [found[0][2]])[0]
 
 print(json.dumps({
     "manage": manage,
+    "dlib": dlib,
     "embeddings": {k: [float(x) for x in e.embedding] for k, e in emb.items()},
     "scores": scores,
     "same": same,

@@ -163,8 +163,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "collections": collections,
     });
 
+    // face_recognition's faces: dlib boxes and points, and the first one's embedding.
+    let group = engine.open(dev.join("faces/test/obama_and_biden.jpg"))?;
+    let found = engine.dlib_faces(&group, None)?;
+    let dlib = json!({
+        "boxes": found.iter().map(|f| json!([f.rect.x1, f.rect.y1, f.rect.x2, f.rect.y2])).collect::<Vec<_>>(),
+        "points": found.iter().map(|f| json!(f.points)).collect::<Vec<_>>(),
+    });
+    let first = engine.embed(&group, &[found[0].aligned])?;
+    embeddings.insert("dlib_first".into(), json!(first[0].vector()));
+
     let out = json!({
         "manage": manage,
+        "dlib": dlib,
         "embeddings": embeddings,
         "scores": scores,
         "same": same,
