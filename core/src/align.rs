@@ -9,9 +9,13 @@ use crate::image::Image;
 /// `dst = [[a, -b], [b, a]] · src + (tx, ty)`: rotation, uniform scale and translation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Similarity {
+    /// Scale times the cosine of the rotation.
     pub a: f32,
+    /// Scale times the sine of the rotation.
     pub b: f32,
+    /// Translation along x.
     pub tx: f32,
+    /// Translation along y.
     pub ty: f32,
 }
 
@@ -51,6 +55,7 @@ impl Similarity {
         })
     }
 
+    /// Maps a point.
     pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
         [
             self.a * p[0] - self.b * p[1] + self.tx,
@@ -58,6 +63,7 @@ impl Similarity {
         ]
     }
 
+    /// The map back.
     pub fn inverse(&self) -> Similarity {
         let det = self.a * self.a + self.b * self.b;
         let (ia, ib) = (self.a / det, -self.b / det);
@@ -88,6 +94,7 @@ impl Similarity {
         self.b.atan2(self.a).to_degrees()
     }
 
+    /// The uniform scale.
     pub fn scale(&self) -> f32 {
         (self.a * self.a + self.b * self.b).sqrt()
     }

@@ -30,7 +30,9 @@ pub const DEFAULT_EMBEDDER: &str = "omz-reid-0095";
 /// A detected face with its embedding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaceEmbedding {
+    /// The face.
     pub face: Face,
+    /// Its embedding.
     pub embedding: Embedding,
 }
 
@@ -50,7 +52,9 @@ impl FaceEmbedding {
 pub struct EngineConfig {
     /// Passive-liveness score at or above which a face counts as live (0..1).
     pub liveness_threshold: f32,
+    /// How faces are detected.
     pub detection: DetectionOptions,
+    /// The largest image accepted (bytes and pixels).
     pub image_limits: ImageLimits,
     /// Embed each face and its mirror image and average them.
     pub flip_augmentation: bool,
@@ -184,21 +188,25 @@ impl EngineBuilder {
         self
     }
 
+    /// How faces are detected (score threshold, input size, smallest face).
     pub fn detection(mut self, options: DetectionOptions) -> Self {
         self.config.detection = options;
         self
     }
 
+    /// The largest image accepted.
     pub fn image_limits(mut self, limits: ImageLimits) -> Self {
         self.config.image_limits = limits;
         self
     }
 
+    /// Embed each face and its mirror image and average them (more accurate, twice the cost).
     pub fn flip_augmentation(mut self, on: bool) -> Self {
         self.config.flip_augmentation = on;
         self
     }
 
+    /// The default match threshold (a similarity, or a false-match rate looked up in the model's calibration).
     pub fn threshold(mut self, threshold: Threshold) -> Self {
         self.config.threshold = threshold;
         self.threshold_set = true;
@@ -211,6 +219,7 @@ impl EngineBuilder {
         self
     }
 
+    /// All settings at once (e.g. from [`EngineConfig::from_json`]).
     pub fn config(mut self, config: EngineConfig) -> Self {
         self.config = config;
         self
@@ -363,6 +372,7 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// A builder with the default models, found where [`crate::models::locate`] looks.
     pub fn builder() -> EngineBuilder {
         EngineBuilder {
             models_dir: None,
@@ -382,18 +392,22 @@ impl Engine {
         }
     }
 
+    /// The engine's settings.
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
     }
 
+    /// The detector's model id.
     pub fn detector_id(&self) -> &str {
         self.inner.detector.id()
     }
 
+    /// The embedder's model id (the model every embedding of this engine is tagged with).
     pub fn embedder_id(&self) -> &str {
         self.inner.embedder.model_id()
     }
 
+    /// The model pack directory in use.
     pub fn models_dir(&self) -> &Path {
         self.inner.pack.dir()
     }

@@ -9,34 +9,63 @@ use std::path::PathBuf;
 #[repr(u32)]
 #[non_exhaustive]
 pub enum ErrorCode {
+    /// A bad argument: a value out of range, a malformed option, a box outside the image.
     InvalidArgument = 1,
+    /// A file could not be read or written.
     Io = 2,
+    /// The image data is empty.
     ImageEmpty = 10,
+    /// The encoded image is over the byte limit ([`crate::ImageLimits`]).
     ImageTooLarge = 11,
+    /// The decoded image is over the pixel limit ([`crate::ImageLimits`]).
     ImageTooManyPixels = 12,
+    /// The image data ends early.
     ImageTruncated = 13,
+    /// The image data is damaged.
     ImageCorrupt = 14,
+    /// Not an image format the library decodes.
     ImageUnsupportedFormat = 15,
+    /// Raw pixels whose size, stride or format do not agree.
     InvalidPixelBuffer = 16,
+    /// No face where one was needed.
     NoFace = 20,
+    /// Several faces where exactly one was expected.
     MultipleFaces = 21,
+    /// No model pack, or a model file missing from it.
     ModelsNotFound = 30,
+    /// A model file whose sha256 is not the manifest's.
     ModelChecksum = 31,
+    /// A manifest or model that does not say or hold what the library needs.
     ModelManifest = 32,
+    /// ONNX Runtime could not be loaded.
     RuntimeUnavailable = 33,
+    /// ONNX Runtime failed while running a model.
     Inference = 34,
+    /// Embeddings (or a collection) of different models.
     ModelMismatch = 40,
+    /// A vector that is not an embedding: empty, zero, NaN, infinite, wrong length.
     InvalidEmbedding = 41,
+    /// A false-match rate outside the model's calibration table.
     CalibrationRange = 42,
+    /// Stored data that does not decrypt (tampered or damaged).
     Decrypt = 50,
+    /// A key that does not open the store.
     WrongKey = 51,
+    /// Store contents that make no sense.
     StoreCorrupt = 52,
+    /// No such subject, template, collection or session.
     NotFound = 53,
+    /// The subject (or collection) already exists.
     AlreadyExists = 54,
+    /// The store's database failed (disk full, locked, read-only).
     Storage = 55,
+    /// The subject is disabled: kept, but not matched.
     SubjectDisabled = 56,
+    /// A face below the quality profile.
     QualityRejected = 60,
+    /// A frame for a session that has already ended.
     SessionFinished = 70,
+    /// A bug: please report it.
     Internal = 99,
 }
 
@@ -125,48 +154,87 @@ impl std::fmt::Display for ErrorCode {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// Code `invalid_argument`.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Code `io`: the file and the system's error.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// What the system said.
         #[source]
         source: std::io::Error,
     },
+    /// Code `image_empty`.
     #[error("image data is empty")]
     ImageEmpty,
+    /// Code `image_too_large`: the encoded size and the limit.
     #[error("image is {bytes} bytes, over the limit of {limit} bytes")]
-    ImageTooLarge { bytes: u64, limit: u64 },
+    ImageTooLarge {
+        /// Size of the encoded image.
+        bytes: u64,
+        /// The limit it is over.
+        limit: u64,
+    },
+    /// Code `image_too_many_pixels`: the image's size and the pixel limit.
     #[error("image is {width}x{height} pixels, over the limit of {limit} pixels")]
-    ImageTooManyPixels { width: u32, height: u32, limit: u64 },
+    ImageTooManyPixels {
+        /// The image's width.
+        width: u32,
+        /// The image's height.
+        height: u32,
+        /// The pixel limit it is over.
+        limit: u64,
+    },
+    /// Code `image_truncated`.
     #[error("image data is truncated ({0})")]
     ImageTruncated(String),
+    /// Code `image_corrupt`.
     #[error("image data is corrupt: {0}")]
     ImageCorrupt(String),
+    /// Code `image_unsupported_format`.
     #[error("not a supported image format (JPEG, PNG, WebP, BMP, GIF, PNM, TIFF, QOI): {0}")]
     ImageUnsupportedFormat(String),
+    /// Code `invalid_pixel_buffer`.
     #[error("invalid pixel buffer: {0}")]
     InvalidPixelBuffer(String),
+    /// Code `no_face`.
     #[error("no face found in the image")]
     NoFace,
+    /// Code `multiple_faces`: how many were found.
     #[error("{0} faces found where exactly one was expected")]
     MultipleFaces(usize),
+    /// Code `models_not_found`: where the library looked, and how to install a pack.
     #[error("models not found: {0}")]
     ModelsNotFound(String),
+    /// Code `model_checksum`.
     #[error("model file {path} has sha256 {actual}, the manifest expects {expected}")]
     ModelChecksum {
+        /// The model file.
         path: PathBuf,
+        /// The sha256 the manifest gives.
         expected: String,
+        /// The file's sha256.
         actual: String,
     },
+    /// Code `model_manifest`.
     #[error("model manifest: {0}")]
     ModelManifest(String),
+    /// Code `runtime_unavailable`.
     #[error("ONNX Runtime unavailable: {0}")]
     RuntimeUnavailable(String),
+    /// Code `inference`.
     #[error("inference failed: {0}")]
     Inference(String),
+    /// Code `model_mismatch`: the two models.
     #[error("embeddings come from different models ({left} vs {right}) and cannot be compared")]
-    ModelMismatch { left: String, right: String },
+    ModelMismatch {
+        /// The first embedding's model.
+        left: String,
+        /// The second embedding's model.
+        right: String,
+    },
     /// A collection keeps the model it was created with; its templates are never compared with
     /// another model's embeddings. Code `model_mismatch`.
     #[error(
@@ -175,32 +243,54 @@ pub enum Error {
          {collection_model})"
     )]
     CollectionModel {
+        /// The collection.
         collection: String,
+        /// The model its templates are of.
         collection_model: String,
+        /// The engine's embedder.
         engine_model: String,
     },
+    /// Code `invalid_embedding`.
     #[error("invalid embedding: {0}")]
     InvalidEmbedding(String),
+    /// Code `calibration_range`: the rate asked for and the table's range.
     #[error("false-match rate {requested} is outside the calibrated range {min}..{max}")]
-    CalibrationRange { requested: f64, min: f64, max: f64 },
+    CalibrationRange {
+        /// The false-match rate asked for.
+        requested: f64,
+        /// The smallest rate of the table.
+        min: f64,
+        /// The largest rate of the table.
+        max: f64,
+    },
+    /// Code `decrypt`.
     #[error("decryption failed: {0}")]
     Decrypt(String),
+    /// Code `wrong_key`.
     #[error("the key does not open this store: {0}")]
     WrongKey(String),
+    /// Code `store_corrupt`.
     #[error("store data is corrupt: {0}")]
     StoreCorrupt(String),
+    /// Code `not_found`.
     #[error("not found: {0}")]
     NotFound(String),
+    /// Code `already_exists`.
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// Code `storage`.
     #[error("storage: {0}")]
     Storage(String),
+    /// Code `subject_disabled`.
     #[error("subject {0} is disabled")]
     SubjectDisabled(String),
+    /// Code `quality_rejected`: the reasons.
     #[error("face quality too low: {0}")]
     QualityRejected(String),
+    /// Code `session_finished`.
     #[error("the session has already finished ({0}); start a new one")]
     SessionFinished(String),
+    /// Code `internal`.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -271,6 +361,7 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+/// The result of every fallible call of the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::path::Path;
 pub struct TooLarge {
     /// What is known of the size: the file's length, or `limit + 1` when it was read.
     pub bytes: u64,
+    /// The limit it is over.
     pub limit: u64,
 }
 

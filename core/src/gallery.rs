@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, RwLock};
 /// Judges each enrollment face before it is stored: return a quality score in 0..=1 to accept
 /// it (stored with the template), or [`Error::QualityRejected`] saying why not.
 pub trait QualityGate: Send + Sync {
+    /// The face's quality score (0..=1) if it may be stored, else why not.
     fn check(&self, image: &crate::image::Image, face: &Face) -> Result<f32>;
 }
 
@@ -52,8 +53,11 @@ impl std::str::FromStr for FacePolicy {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnrollOptions {
+    /// A name for people to read (a new subject's, or a change).
     pub display_name: Option<String>,
+    /// The caller's JSON data about the subject (never biometrics).
     pub metadata: Option<serde_json::Value>,
+    /// What to do with an image holding several faces.
     pub face_policy: FacePolicy,
     /// Where each image came from (file name, camera), stored with its template.
     pub sources: Vec<String>,
@@ -67,44 +71,65 @@ pub struct EnrollOptions {
 /// An enrolled face that already matches someone else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DuplicateWarning {
+    /// The subject the new face already matches.
     pub other_subject: String,
+    /// The similarity of the match.
     pub score: f32,
+    /// The threshold it was over.
     pub threshold: f32,
 }
 
+/// What an enrollment stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnrollReport {
+    /// The subject as stored.
     pub subject: Subject,
+    /// The new templates' ids, one per image.
     pub template_ids: Vec<String>,
+    /// New faces that already match someone else.
     pub warnings: Vec<DuplicateWarning>,
 }
 
+/// The answer of a 1:1 verification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
+    /// The subject claimed.
     pub subject: String,
+    /// The best similarity over the subject's templates.
     pub score: f32,
+    /// The similarity the decision used.
     pub threshold: f32,
+    /// The false-match rate of the threshold (absent when the model is uncalibrated).
     pub fmr: Option<f64>,
     /// `score >= threshold`.
     pub matched: bool,
     /// The subject's best template.
     pub template_id: String,
+    /// The face that was verified.
     pub face: Face,
 }
 
+/// One subject of an identification's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
+    /// The subject's external id.
     pub subject: String,
     /// Best score over the subject's templates.
     pub score: f32,
+    /// The template that scored best.
     pub template_id: String,
+    /// `score >= threshold`.
     pub matched: bool,
 }
 
+/// The answer of a 1:N identification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Identification {
+    /// The face that was identified.
     pub face: Face,
+    /// The similarity the decisions used.
     pub threshold: f32,
+    /// The false-match rate of the threshold (absent when the model is uncalibrated).
     pub fmr: Option<f64>,
     /// Best first; at most `top_k`, one per subject, disabled subjects left out.
     pub candidates: Vec<Candidate>,
@@ -113,7 +138,9 @@ pub struct Identification {
 /// Everything stored about a subject, decrypted: the answer to a data-portability request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubjectExport {
+    /// The subject.
     pub subject: Subject,
+    /// Its templates, decrypted.
     pub templates: Vec<Template>,
 }
 
@@ -123,6 +150,7 @@ pub struct SubjectExport {
 pub struct IndexConfig {
     /// Collections with at least this many templates use HNSW (exact scan below).
     pub hnsw_min_templates: usize,
+    /// The HNSW graph's settings.
     pub hnsw: HnswConfig,
     /// Rebuild an HNSW graph once this share of it is deleted entries.
     pub max_deleted_fraction: f64,
@@ -164,15 +192,22 @@ pub enum IndexSource {
         removed: usize,
     },
     /// An HNSW graph built from the templates, and why no snapshot was used.
-    Built { reason: String },
+    Built {
+        /// Why no snapshot was used.
+        reason: String,
+    },
 }
 
 /// A collection's search index, as [`crate::Engine::index_status`] reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexStatus {
+    /// The collection.
     pub collection: String,
+    /// How many templates the index holds.
     pub templates: usize,
+    /// Whether it is an HNSW graph (else an exact scan).
     pub hnsw: bool,
+    /// How it was made.
     pub source: IndexSource,
     /// Milliseconds the index took to load (templates decrypted, graph restored or built).
     pub load_ms: f64,

@@ -11,6 +11,7 @@
 //! println!("same person: {} (score {:.3})", result.same, result.score);
 //! # Ok::<(), faceprint::Error>(())
 //! ```
+#![warn(missing_docs)]
 
 pub mod align;
 mod batch;

@@ -318,6 +318,7 @@ impl Runtime {
         })
     }
 
+    /// The thread settings the runtime was made with.
     pub fn threading(&self) -> Threading {
         self.threading
     }

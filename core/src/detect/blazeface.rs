@@ -23,6 +23,7 @@ pub struct BlazeFace {
 }
 
 impl BlazeFace {
+    /// Loads detector `model_id` of the pack.
     pub fn load(pack: &ModelPack, model_id: &str, runtime: &Runtime) -> Result<BlazeFace> {
         let entry = pack.entry(model_id)?;
         let pool = runtime.pool(pack, model_id)?;

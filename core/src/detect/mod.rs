@@ -15,22 +15,30 @@ use serde::{Deserialize, Serialize};
 /// An axis-aligned box in image pixels, `(x1, y1)` top-left, `(x2, y2)` bottom-right.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BoundingBox {
+    /// Left edge in pixels.
     pub x1: f32,
+    /// Top edge in pixels.
     pub y1: f32,
+    /// Right edge in pixels.
     pub x2: f32,
+    /// Bottom edge in pixels.
     pub y2: f32,
 }
 
 impl BoundingBox {
+    /// `x2 - x1`.
     pub fn width(&self) -> f32 {
         (self.x2 - self.x1).max(0.0)
     }
+    /// `y2 - y1`.
     pub fn height(&self) -> f32 {
         (self.y2 - self.y1).max(0.0)
     }
+    /// Width times height (0 for an empty box).
     pub fn area(&self) -> f32 {
         self.width() * self.height()
     }
+    /// Intersection over union with `other`, 0..1.
     pub fn iou(&self, other: &BoundingBox) -> f32 {
         let ix = (self.x2.min(other.x2) - self.x1.max(other.x1)).max(0.0);
         let iy = (self.y2.min(other.y2) - self.y1.max(other.y1)).max(0.0);
@@ -52,8 +60,11 @@ impl BoundingBox {
 /// are given in the coordinates of the image as passed in.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Face {
+    /// The face's box in image pixels.
     pub bbox: BoundingBox,
+    /// Left eye, right eye, nose tip, left and right mouth corner (as seen upright), in pixels.
     pub landmarks: [[f32; 2]; 5],
+    /// The detector's confidence, 0..1 (0 for a face placed in a given box).
     pub score: f32,
 }
 

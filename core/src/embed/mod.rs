@@ -98,6 +98,7 @@ impl Embedding {
         Ok(self)
     }
 
+    /// The model the embedding comes from.
     pub fn model_id(&self) -> &str {
         &self.model_id
     }
@@ -107,6 +108,7 @@ impl Embedding {
         &self.vector
     }
 
+    /// Number of dimensions.
     pub fn dim(&self) -> usize {
         self.vector.len()
     }
@@ -156,6 +158,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub trait Embedder: Send + Sync {
     /// The model id stamped on every embedding (e.g. "dlib-resnet-v1").
     fn model_id(&self) -> &str;
+    /// The embedding dimension.
     fn dim(&self) -> usize;
     /// One embedding per face of `image`, in order, computed in batches. With `flip`, each is the
     /// normalised mean of the face and its mirror image.

@@ -25,6 +25,7 @@ pub struct OnnxEmbedder {
 }
 
 impl OnnxEmbedder {
+    /// Loads embedder `model_id` of the pack, checking the graph's input and output names against the manifest.
     pub fn load(pack: &ModelPack, model_id: &str, runtime: &Runtime) -> Result<OnnxEmbedder> {
         let entry = pack.entry(model_id)?;
         let spec = entry

@@ -91,10 +91,12 @@ impl Image {
         raw::from_raw(data, width, height, stride, format, limits)
     }
 
+    /// Width in pixels.
     pub fn width(&self) -> u32 {
         self.width
     }
 
+    /// Height in pixels.
     pub fn height(&self) -> u32 {
         self.height
     }

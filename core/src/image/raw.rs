@@ -6,14 +6,20 @@ use crate::error::{Error, Result};
 #[serde(rename_all = "lowercase")]
 #[repr(C)]
 pub enum PixelFormat {
+    /// Red, green, blue: 3 bytes.
     Rgb,
+    /// Blue, green, red (OpenCV's order): 3 bytes.
     Bgr,
+    /// RGB and alpha (ignored): 4 bytes.
     Rgba,
+    /// BGR and alpha (ignored): 4 bytes.
     Bgra,
+    /// One grey level: 1 byte.
     Gray,
 }
 
 impl PixelFormat {
+    /// Bytes per pixel.
     pub fn bytes_per_pixel(self) -> usize {
         match self {
             PixelFormat::Rgb | PixelFormat::Bgr => 3,

@@ -7,6 +7,7 @@ use crate::error::Result;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
+/// Exact search: every vector compared with the query (the reference the HNSW index is measured against).
 pub struct FlatIndex {
     dim: usize,
     data: Vec<f32>,
@@ -15,6 +16,7 @@ pub struct FlatIndex {
 }
 
 impl FlatIndex {
+    /// An empty index of `dim`-dimensional vectors.
     pub fn new(dim: usize) -> FlatIndex {
         FlatIndex {
             dim,
@@ -24,6 +26,7 @@ impl FlatIndex {
         }
     }
 
+    /// An empty index with room for `n` vectors.
     pub fn with_capacity(dim: usize, n: usize) -> FlatIndex {
         FlatIndex {
             dim,

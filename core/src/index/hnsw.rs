@@ -41,6 +41,7 @@ impl Default for HnswConfig {
     }
 }
 
+/// Approximate search: a hierarchical navigable small-world graph (Malkov & Yashunin), with deletions marked and compacted.
 pub struct HnswIndex {
     dim: usize,
     cfg: HnswConfig,
@@ -112,6 +113,7 @@ struct Plan {
 }
 
 impl HnswIndex {
+    /// An empty index with these graph settings.
     pub fn new(dim: usize, cfg: HnswConfig) -> HnswIndex {
         HnswIndex {
             dim,
@@ -135,14 +137,17 @@ impl HnswIndex {
         }
     }
 
+    /// The graph settings.
     pub fn config(&self) -> HnswConfig {
         self.cfg
     }
 
+    /// Candidates kept per search (recall against speed), for the searches that follow.
     pub fn set_ef_search(&mut self, ef: usize) {
         self.cfg.ef_search = ef.max(1);
     }
 
+    /// Share of the graph's nodes that are deleted and wait for compaction.
     pub fn deleted_fraction(&self) -> f64 {
         self.n_deleted as f64 / self.keys.len().max(1) as f64
     }
@@ -509,10 +514,12 @@ impl<'a> Reader<'a> {
 }
 
 impl HnswGraph {
+    /// Number of live vectors.
     pub fn len(&self) -> usize {
         self.level.len()
     }
 
+    /// True when there are none.
     pub fn is_empty(&self) -> bool {
         self.level.is_empty()
     }

@@ -1,6 +1,6 @@
 //! Nearest-neighbour search over unit vectors: the [`VectorIndex`] trait and an exact flat scan.
 //! The store stays the source of truth: an index is built from it on open, or restored from a
-//! saved graph ([`snapshot`]) whose nodes are joined to the store's templates by id.
+//! saved graph (a snapshot) whose nodes are joined to the store's templates by id.
 
 mod flat;
 mod hnsw;
@@ -15,15 +15,20 @@ use crate::error::Result;
 /// A search hit: the caller's key and the cosine similarity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
+    /// The key the vector was added under.
     pub key: u64,
+    /// Cosine similarity to the query.
     pub score: f32,
 }
 
 /// An index of unit vectors under caller-chosen `u64` keys. Searching takes `&self` (many
 /// concurrent readers); changes take `&mut self` (one writer).
 pub trait VectorIndex: Send + Sync {
+    /// The vectors' dimension.
     fn dim(&self) -> usize;
+    /// Number of vectors.
     fn len(&self) -> usize;
+    /// True when there are none.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

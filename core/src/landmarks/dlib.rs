@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::models::ModelPack;
 
+/// The shape predictor's model id in the pack.
 pub const MODEL_ID: &str = "dlib-shape-predictor-5";
 
 /// The face chip face_recognition computes descriptors on: 150 pixels, padding 0.25.
@@ -151,6 +152,7 @@ impl Reader<'_> {
 }
 
 impl ShapePredictor {
+    /// Loads the predictor from the pack (sha256 checked).
     pub fn load(pack: &ModelPack) -> Result<ShapePredictor> {
         ShapePredictor::parse(&pack.load(MODEL_ID)?)
     }
@@ -304,7 +306,7 @@ fn points(shape: &[f32]) -> Vec<[f32; 2]> {
     shape.chunks_exact(2).map(|c| [c[0], c[1]]).collect()
 }
 
-/// The box dlib's HOG detector would draw around `face` (see [`HOG_CENTRE_WEIGHTS`]): what
+/// The box dlib's HOG detector would draw around `face` (fitted, see the constants above): what
 /// the shape predictor is run in, and what the face_recognition drop-in reports as the face's
 /// location. Whole pixels, clipped to the image as face_recognition clips its boxes.
 pub fn hog_box(face: &Face, width: u32, height: u32) -> BoundingBox {

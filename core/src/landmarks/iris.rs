@@ -16,7 +16,9 @@ const CROP_ENLARGE: f32 = 2.3;
 /// Eyelid opening over eye width, per eye (the eye on the image's left first).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EyeOpenness {
+    /// The eye on the image's left.
     pub left: f32,
+    /// The eye on the image's right.
     pub right: f32,
 }
 
@@ -33,6 +35,7 @@ pub struct IrisModel {
 }
 
 impl IrisModel {
+    /// Loads the iris model from the pack.
     pub fn load(pack: &ModelPack, runtime: &Runtime) -> Result<IrisModel> {
         Ok(IrisModel {
             model: CropModel::load(pack, MODEL_ID, runtime, &[CONTOURS])?,

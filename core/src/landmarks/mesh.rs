@@ -24,6 +24,7 @@ const RECROP_ROLL: f32 = 6.0;
 /// negative towards the camera).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeshLandmarks {
+    /// The 468 points (x, y in pixels, z depth on the same scale).
     pub points: Vec<[f32; 3]>,
     /// The model's face-presence probability (0..1): low when the crop holds no face.
     pub presence: f32,
@@ -54,6 +55,7 @@ impl MeshLandmarks {
         IBUG68_FROM_MESH.map(|i| self.xy(i))
     }
 
+    /// Head pose from the mesh's depth.
     pub fn pose(&self) -> super::HeadPose {
         super::HeadPose::from_mesh(&self.points)
     }
@@ -98,6 +100,7 @@ pub struct FaceMesh {
 }
 
 impl FaceMesh {
+    /// Loads FaceMesh from the pack.
     pub fn load(pack: &ModelPack, runtime: &Runtime) -> Result<FaceMesh> {
         Ok(FaceMesh {
             model: CropModel::load(pack, MODEL_ID, runtime, &[POINTS, PRESENCE])?,

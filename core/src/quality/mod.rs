@@ -24,20 +24,31 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum QualityReason {
+    /// No face in the image.
     NoFace,
+    /// More than one face where one was expected.
     MultipleFaces,
     /// Eyes closer than the profile's minimum: move closer or use a higher resolution.
     TooSmall,
     /// The face runs off the image edge.
     FacePartiallyOutside,
+    /// The face is out of focus or moving.
     Blurry,
+    /// Too dark.
     TooDark,
+    /// Too bright.
     Overexposed,
+    /// Too flat (fog, glare, a washed-out print).
     LowContrast,
+    /// The head is turned too far left or right.
     PoseYaw,
+    /// The head is tilted too far up or down.
     PosePitch,
+    /// The head is tilted too far towards a shoulder.
     PoseRoll,
+    /// An eye is closed.
     EyesClosed,
+    /// A mask, hand or object covers the lower face.
     MaskOrOcclusion,
     /// The detector is unsure this is a face (often occlusion or extreme pose).
     LowConfidence,
@@ -46,6 +57,7 @@ pub enum QualityReason {
 }
 
 impl QualityReason {
+    /// The stable snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
             QualityReason::NoFace => "no_face",
@@ -99,21 +111,35 @@ impl std::fmt::Display for QualityReason {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QualityProfile {
+    /// The profile's name ("authentication", "enrollment", or the caller's).
     pub name: String,
     /// Minimum unified score.
     pub min_score: f32,
+    /// Minimum distance between the eye centres, in pixels.
     pub min_inter_eye_distance: f32,
+    /// Minimum sharpness ([`ImageMetrics::sharpness`]).
     pub min_sharpness: f32,
+    /// Minimum mean luma, 0..1.
     pub min_brightness: f32,
+    /// Maximum mean luma, 0..1.
     pub max_brightness: f32,
+    /// Maximum share of inner-face pixels clipped to black.
     pub max_shadows_clipped: f32,
+    /// Maximum share of inner-face pixels clipped to white.
     pub max_highlights_clipped: f32,
+    /// Minimum RMS contrast of luma, 0..1.
     pub min_contrast: f32,
+    /// Maximum yaw in degrees.
     pub max_yaw: f32,
+    /// Maximum pitch in degrees.
     pub max_pitch: f32,
+    /// Maximum roll in degrees.
     pub max_roll: f32,
+    /// Minimum eyelid opening over eye width (with landmarks on).
     pub min_eye_openness: f32,
+    /// Maximum probability that the lower face is covered (with the mask model on).
     pub max_mask_probability: f32,
+    /// Minimum detector confidence.
     pub min_detector_confidence: f32,
     /// Reject images with more than one face.
     pub single_face: bool,
@@ -225,13 +251,21 @@ impl QualityProfile {
 /// Per-factor scores (0..1) whose product is the unified score; `None` when not measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct QualityFactors {
+    /// From the distance between the eyes.
     pub size: f32,
+    /// From sharpness.
     pub sharpness: f32,
+    /// From brightness and clipping.
     pub exposure: f32,
+    /// From contrast.
     pub contrast: f32,
+    /// From head pose.
     pub pose: f32,
+    /// From the detector's confidence.
     pub confidence: f32,
+    /// From eye opening (with landmarks on).
     pub eyes: Option<f32>,
+    /// From the mask model (when on).
     pub mask: Option<f32>,
 }
 
@@ -259,6 +293,7 @@ pub struct QualityReport {
     pub score: f32,
     /// True when `reasons` is empty.
     pub passed: bool,
+    /// The profile it was measured against.
     pub profile: String,
     /// What to fix, most important first.
     pub reasons: Vec<QualityReason>,
@@ -266,14 +301,19 @@ pub struct QualityReport {
     pub face_count: usize,
     /// The face assessed (the largest), if any.
     pub face: Option<Face>,
+    /// Distance between the eye centres, in pixels.
     pub inter_eye_distance: Option<f32>,
+    /// The detector's confidence in the face.
     pub detector_confidence: Option<f32>,
+    /// Pixel statistics of the inner face.
     pub metrics: Option<ImageMetrics>,
+    /// Head pose.
     pub pose: Option<HeadPose>,
     /// Eyelid opening over eye width per eye (with landmarks on).
     pub eyes: Option<EyeOpenness>,
     /// Probability the lower face is covered (with the mask model on).
     pub mask_probability: Option<f32>,
+    /// The factors of the score.
     pub factors: Option<QualityFactors>,
 }
 

@@ -9,34 +9,46 @@ use crate::image::Image;
 use crate::quality::QualityProfile;
 use serde::{Deserialize, Serialize};
 
+/// How an authentication session matches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum AuthMode {
     /// 1:1 against a claimed subject.
-    Verify { subject: String },
+    Verify {
+        /// The subject the person claims to be.
+        subject: String,
+    },
     /// 1:N over the collection.
     Identify,
 }
 
+/// Settings of an authentication (login) session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthenticationConfig {
+    /// The collection to match against.
     pub collection: String,
+    /// 1:1 against a claimed subject, or 1:N.
     pub mode: AuthMode,
     /// Require passive liveness: frames that look like a spoof are not matched, and
     /// `max_spoof_frames` of them fail the session.
     pub require_liveness: bool,
+    /// Frames that look like a spoof before the session fails.
     pub max_spoof_frames: usize,
     /// Minimum match confidence (default: FMR 1e-4).
     pub threshold: Threshold,
+    /// Quality limits a frame must meet to be matched.
     pub quality: QualityProfile,
     /// Give up (rejected) after this many frames without a match.
     pub max_frames: usize,
+    /// Give up (failed) after this many milliseconds.
     pub timeout_ms: u64,
+    /// For the audit log.
     pub actor: Option<String>,
 }
 
 impl AuthenticationConfig {
+    /// The defaults for `mode` over `collection`: passive liveness required, FMR 1e-4.
     pub fn new(collection: impl Into<String>, mode: AuthMode) -> AuthenticationConfig {
         AuthenticationConfig {
             collection: collection.into(),
@@ -52,9 +64,11 @@ impl AuthenticationConfig {
     }
 }
 
+/// Where an authentication session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthStatus {
+    /// Still looking.
     InProgress,
     /// Matched: `subject` and `score` say who and how well.
     Authenticated,
@@ -67,18 +81,29 @@ pub enum AuthStatus {
 /// The answer to one frame, with the fields the servers send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthenticationProgress {
+    /// Where the session stands after this frame.
     pub status: AuthStatus,
+    /// Frames fed so far.
     pub frames_used: usize,
+    /// Frames allowed.
     pub max_frames: usize,
+    /// Whether a face was found in this frame.
     pub face_detected: bool,
+    /// This frame's quality score, when a face was found.
     pub quality_score: Option<f32>,
+    /// This frame's passive liveness, when checked.
     pub liveness: Option<LivenessSummary>,
+    /// Why the frame could not be used (quality reason names, "spoof_suspected").
     pub obstacles: Vec<String>,
     /// The matched (or best, if not matched) subject of this frame.
     pub subject: Option<String>,
+    /// The similarity of the subject above.
     pub score: Option<f32>,
+    /// The similarity the decision used.
     pub threshold: Option<f32>,
+    /// The false-match rate of that threshold (absent when uncalibrated).
     pub fmr: Option<f64>,
+    /// What to tell the person in front of the camera.
     pub message: String,
 }
 
@@ -95,6 +120,7 @@ pub struct AuthenticationSession {
 }
 
 impl AuthenticationSession {
+    /// Starts a session at `now_ms` (the clock frame timestamps are on).
     pub fn start(config: AuthenticationConfig, now_ms: u64) -> Result<AuthenticationSession> {
         if config.max_frames == 0 || config.max_spoof_frames == 0 {
             return Err(Error::InvalidArgument(
@@ -113,6 +139,7 @@ impl AuthenticationSession {
         })
     }
 
+    /// Where the session stands.
     pub fn status(&self) -> AuthStatus {
         self.status
     }
@@ -134,6 +161,7 @@ impl AuthenticationSession {
         }
     }
 
+    /// Matches one frame taken at `timestamp_ms` (after the previous one) and says where the session stands.
     pub fn feed(
         &mut self,
         engine: &Engine,

@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollmentConfig {
+    /// The collection to enroll into.
     pub collection: String,
+    /// The subject's external id.
     pub subject: String,
+    /// A name for people to read.
     pub display_name: Option<String>,
     /// Samples to collect.
     pub target_samples: usize,
@@ -33,12 +36,14 @@ pub struct EnrollmentConfig {
     pub identity_threshold: Threshold,
     /// Give up after this many frames.
     pub max_frames: usize,
+    /// Give up after this many milliseconds.
     pub timeout_ms: u64,
     /// For the audit log.
     pub actor: Option<String>,
 }
 
 impl EnrollmentConfig {
+    /// The defaults for enrolling `subject` into `collection`: 3 samples, the enrollment quality profile.
     pub fn new(collection: impl Into<String>, subject: impl Into<String>) -> EnrollmentConfig {
         EnrollmentConfig {
             collection: collection.into(),
@@ -56,9 +61,11 @@ impl EnrollmentConfig {
     }
 }
 
+/// Where an enrollment session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnrollmentStatus {
+    /// Still collecting samples.
     Collecting,
     /// Enrolled: `enrollment` holds the report.
     Completed,
@@ -76,18 +83,26 @@ struct Sample {
 /// The answer to one frame, with the fields the servers send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnrollmentProgress {
+    /// Where the session stands after this frame.
     pub status: EnrollmentStatus,
+    /// Samples kept so far.
     pub completed_samples: usize,
+    /// Samples wanted.
     pub target_samples: usize,
     /// Whether this frame was kept as a sample.
     pub accepted: bool,
+    /// Whether a face was found in this frame.
     pub face_detected: bool,
+    /// This frame's quality score, when a face was found.
     pub quality_score: Option<f32>,
+    /// This frame's passive liveness, when checked.
     pub liveness: Option<LivenessSummary>,
     /// Why the frame was not kept (quality reason codes, "spoof_suspected",
     /// "similar_pose", "different_person").
     pub obstacles: Vec<String>,
+    /// What to tell the person in front of the camera.
     pub message: String,
+    /// When completed: what was enrolled.
     pub enrollment: Option<EnrollReport>,
 }
 
@@ -103,6 +118,7 @@ pub struct EnrollmentSession {
 }
 
 impl EnrollmentSession {
+    /// Starts a session at `now_ms` (the clock frame timestamps are on).
     pub fn start(config: EnrollmentConfig, now_ms: u64) -> Result<EnrollmentSession> {
         if config.target_samples == 0 || config.max_frames < config.target_samples {
             return Err(Error::InvalidArgument(
@@ -125,10 +141,12 @@ impl EnrollmentSession {
         })
     }
 
+    /// Where the session stands.
     pub fn status(&self) -> EnrollmentStatus {
         self.status
     }
 
+    /// The session's settings.
     pub fn config(&self) -> &EnrollmentConfig {
         &self.config
     }

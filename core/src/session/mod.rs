@@ -89,9 +89,11 @@ pub(crate) fn observe(
 pub struct LivenessSummary {
     /// This frame's score.
     pub score: f32,
+    /// Whether this frame's score is at or over the threshold.
     pub live: bool,
     /// Mean over the session's frames so far.
     pub session_mean: f32,
+    /// The liveness threshold used.
     pub threshold: f32,
 }
 

@@ -31,6 +31,7 @@ impl std::fmt::Debug for MasterKey {
 }
 
 impl MasterKey {
+    /// A key from its 32 bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> MasterKey {
         let digest = Sha256::new()
             .chain_update(b"faceprint key id v1\0")
@@ -72,10 +73,12 @@ impl MasterKey {
         MasterKey::from_bytes(b)
     }
 
+    /// The key as base64 (what `FACEPRINT_KEY` holds).
     pub fn to_base64(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(*self.key)
     }
 
+    /// A short fingerprint of the key (not the key), stored beside the data to tell keys apart.
     pub fn id(&self) -> &str {
         &self.id
     }

@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 /// A gallery (or tenant): every template in it comes from one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Collection {
+    /// The collection's name, unique in the store.
     pub name: String,
+    /// The model every template of it comes from.
     pub model_id: String,
+    /// That model's embedding dimension.
     pub dim: usize,
     /// Unix time in milliseconds.
     pub created_at: i64,
@@ -27,22 +30,32 @@ pub struct Collection {
 /// A person enrolled in a collection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subject {
+    /// The collection it belongs to.
     pub collection: String,
     /// The caller's identifier, unique within the collection.
     pub external_id: String,
+    /// A name for people to read.
     pub display_name: Option<String>,
+    /// The caller's JSON data about the subject (never biometrics).
     pub metadata: serde_json::Value,
+    /// A disabled subject is kept but never matched.
     pub disabled: bool,
+    /// Unix time in milliseconds.
     pub created_at: i64,
+    /// Unix time in milliseconds of the last change.
     pub updated_at: i64,
+    /// How many templates it has.
     pub templates: usize,
 }
 
 /// A template to add.
 #[derive(Debug, Clone)]
 pub struct NewTemplate {
+    /// The face's embedding.
     pub embedding: Embedding,
+    /// The embedder's version (the model file's sha256 prefix), kept to spot stale templates.
     pub model_version: String,
+    /// The quality score of the photo it came from, when measured.
     pub quality: Option<f32>,
     /// Where it came from (a file name, "camera 3", ...), never the image itself.
     pub source: Option<String>,
@@ -51,29 +64,46 @@ pub struct NewTemplate {
 /// A stored template, decrypted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
+    /// Its id (a UUID), unique in the store.
     pub id: String,
+    /// The subject's external id.
     pub subject: String,
+    /// The embedder's version when it was made.
     pub model_version: String,
+    /// The quality score of its photo, when measured.
     pub quality: Option<f32>,
+    /// Where it came from (a file name, "camera 3", ...).
     pub source: Option<String>,
+    /// Unix time in milliseconds.
     pub created_at: i64,
+    /// The embedding, decrypted.
     pub embedding: Embedding,
 }
 
+/// What an audit record records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
+    /// Subject enrolled (or templates added).
     Enroll,
+    /// 1:1 verification.
     Verify,
+    /// 1:N identification.
     Identify,
+    /// Subject or template deleted.
     Delete,
+    /// Subject disabled.
     Disable,
+    /// Subject enabled.
     Enable,
+    /// Subject exported (its templates left the store).
     Export,
+    /// The store's master key was rotated.
     RotateKey,
 }
 
 impl AuditAction {
+    /// The stable snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::Enroll => "enroll",
@@ -87,6 +117,7 @@ impl AuditAction {
         }
     }
 
+    /// The action named `s` (as [`AuditAction::as_str`] spells it).
     pub fn parse(s: &str) -> Option<AuditAction> {
         [
             AuditAction::Enroll,
@@ -106,19 +137,26 @@ impl AuditAction {
 /// Everything one enrollment writes: see [`TemplateStore::enroll`].
 #[derive(Debug, Clone, Copy)]
 pub struct Enrollment<'a> {
+    /// The collection to enroll into.
     pub collection: &'a str,
+    /// The subject's external id.
     pub external_id: &'a str,
     /// `None` keeps the current value of an existing subject.
     pub display_name: Option<&'a str>,
+    /// The subject's JSON data; `None` keeps the current value.
     pub metadata: Option<&'a serde_json::Value>,
+    /// The templates to add.
     pub templates: &'a [NewTemplate],
+    /// The audit record written with them.
     pub audit: &'a AuditEvent,
 }
 
 /// A collection's templates, with the subjects whose data could not be read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectionTemplates {
+    /// Every template that opened.
     pub templates: Vec<Template>,
+    /// Subjects left out because their data did not open.
     pub damaged: Vec<DamagedSubject>,
 }
 
@@ -126,6 +164,7 @@ pub struct CollectionTemplates {
 /// its id, subject and vector (in one flat array), and which subjects are disabled or damaged.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectionVectors {
+    /// The embedding dimension.
     pub dim: usize,
     /// Subjects with templates here: (external id, disabled).
     pub subjects: Vec<(String, bool)>,
@@ -133,6 +172,7 @@ pub struct CollectionVectors {
     pub templates: Vec<(u32, String)>,
     /// Template `i`'s unit vector is `vectors[i * dim..(i + 1) * dim]`.
     pub vectors: Vec<f32>,
+    /// Subjects left out because their data did not open.
     pub damaged: Vec<DamagedSubject>,
 }
 
@@ -167,10 +207,13 @@ impl CollectionVectors {
 /// A subject left out of [`CollectionTemplates`]: its key or a template did not open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DamagedSubject {
+    /// The collection.
     pub collection: String,
+    /// The subject's external id.
     pub subject: String,
     /// The error's stable code (`decrypt`, `wrong_key`, `store_corrupt`).
     pub code: String,
+    /// What went wrong.
     pub message: String,
 }
 
@@ -179,12 +222,17 @@ pub struct DamagedSubject {
 pub struct AuditEvent {
     /// Unix time in milliseconds.
     pub at: i64,
+    /// What happened.
     pub action: AuditAction,
+    /// The collection, when the action concerns one.
     pub collection: Option<String>,
+    /// The subject, when the action concerns one.
     pub subject: Option<String>,
     /// "ok", "match", "no_match", or an error code.
     pub outcome: String,
+    /// The match score, for verify and identify.
     pub score: Option<f32>,
+    /// How long the call took, in milliseconds.
     pub latency_ms: Option<f64>,
     /// Who asked, as the caller names them.
     pub actor: Option<String>,
@@ -212,7 +260,9 @@ pub trait TemplateStore: Send + Sync {
     /// Creates a collection, or returns it if it exists for the same model; a different model
     /// is [`crate::Error::ModelMismatch`].
     fn ensure_collection(&self, name: &str, model_id: &str, dim: usize) -> Result<Collection>;
+    /// The collection named `name`; `not_found` if there is none.
     fn collection(&self, name: &str) -> Result<Collection>;
+    /// Every collection.
     fn collections(&self) -> Result<Vec<Collection>>;
     /// Creates the subject or updates its name and metadata (`None` keeps the current value).
     fn upsert_subject(
@@ -222,9 +272,11 @@ pub trait TemplateStore: Send + Sync {
         display_name: Option<&str>,
         metadata: Option<&serde_json::Value>,
     ) -> Result<Subject>;
+    /// One subject; `not_found` if there is none.
     fn subject(&self, collection: &str, external_id: &str) -> Result<Subject>;
     /// Subjects ordered by external id.
     fn list_subjects(&self, collection: &str, offset: usize, limit: usize) -> Result<Vec<Subject>>;
+    /// Disables (kept, never matched) or enables a subject.
     fn set_disabled(&self, collection: &str, external_id: &str, disabled: bool) -> Result<()>;
     /// Adds templates to an existing subject, all or none; returns their ids.
     fn add_templates(
@@ -233,6 +285,7 @@ pub trait TemplateStore: Send + Sync {
         external_id: &str,
         templates: &[NewTemplate],
     ) -> Result<Vec<String>>;
+    /// A subject's templates, decrypted.
     fn templates(&self, collection: &str, external_id: &str) -> Result<Vec<Template>>;
     /// Every template of the collection (to build a search index). A subject whose key or
     /// templates do not open is listed in `damaged` instead of failing the whole collection.
@@ -255,6 +308,7 @@ pub trait TemplateStore: Send + Sync {
             .find(|t| t.id == template_id)
             .ok_or_else(|| crate::Error::NotFound(format!("template {template_id:?}")))
     }
+    /// Appends an event to the audit log.
     fn record_audit(&self, event: &AuditEvent) -> Result<()>;
     /// The most recent audit events, newest first.
     fn audit(&self, collection: Option<&str>, limit: usize) -> Result<Vec<AuditEvent>>;

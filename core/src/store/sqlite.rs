@@ -360,10 +360,12 @@ impl SqliteStore {
             .open()
     }
 
+    /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The fingerprint of the key the store is open with ([`MasterKey::id`]).
     pub fn key_id(&self) -> &str {
         self.key.id()
     }
