@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Runs the README's Python and Node code blocks as written, on the real photos they name.
+"""Runs the README's Python, Node and command-line code blocks as written, on the real photos
+they name.
 
-Each ```python block under "### Python" and ```js block under "### Node" is written to a file and
-run in a scratch folder whose ../shared is the data mirror (the README's paths are relative to a
-checkout beside ../shared), with a fresh FACEPRINT_KEY. A block must exit 0 and print what its
-comments promise (checked below). Usage:
+Each ```python block under "### Python", ```js block under "### Node" and ```sh block under
+"## Enroll, verify, identify" (the `faceprint` command's tour) is written to a file and run in a
+scratch folder whose ../shared is the data mirror (the README's paths are relative to a checkout
+beside ../shared) and whose target/release holds this checkout's programs, with a fresh
+FACEPRINT_KEY. A block must exit 0 and print what its comments promise (checked below). Usage:
   run_readme.py --python VENV_PYTHON --node-app DIR_WITH_node_modules/faceprint [--shared DIR]
 """
 import argparse
@@ -24,12 +26,16 @@ EXPECT = {
                 "image_unsupported_format 15"],
                ["True False False 3 (128,)"]],
     "js": [["true", "obama true []", "[ 1, 2, 1 ]", "true image_unsupported_format"]],
+    # The command-line tour: obama identified from the training folder, both faces of the
+    # group photo named, the stored embedding identified, obama verified.
+    "sh": [["obama", "face 1", "obama", "face 2", "biden", '{"candidates":[{"matched":true',
+            '{"face":', '{"deleted":"obama"}', '{"already_done":0']],
 }
 
 
 def blocks(readme: str, section: str, lang: str):
-    """The ```lang blocks between `### section` and the next heading of level 2 or 3."""
-    start = readme.index(f"\n### {section}\n")
+    """The ```lang blocks between the heading `section` and the next heading of level 2 or 3."""
+    start = readme.index(f"\n{section}\n")
     end = re.search(r"\n##?#? ", readme[start + 5:])
     body = readme[start:start + 5 + end.start()] if end else readme[start:]
     return re.findall(rf"```{lang}\n(.*?)```", body, re.S)
@@ -48,16 +54,23 @@ def main() -> int:
         run_dir.mkdir()
         (Path(tmp) / "shared").symlink_to(Path(args.shared).resolve())
         env = dict(os.environ, FACEPRINT_KEY=base64.b64encode(os.urandom(32)).decode())
-        for lang, section in (("python", "Python"), ("js", "Node")):
+        release = run_dir / "target" / "release"
+        release.mkdir(parents=True)
+        (release / "faceprint").symlink_to(REPO / "target" / "release" / "faceprint")
+        for lang, section in (("python", "### Python"), ("js", "### Node"),
+                              ("sh", "## Enroll, verify, identify")):
             found = blocks(readme, section, lang)
             if len(found) != len(EXPECT[lang]):
-                failures.append(f"{len(found)} ```{lang} blocks under ### {section}, "
+                failures.append(f"{len(found)} ```{lang} blocks under {section}, "
                                 f"{len(EXPECT[lang])} expected")
                 continue
             for n, code in enumerate(found):
                 if lang == "python":
                     path = run_dir / f"readme_{n}.py"
                     cmd = [args.python, str(path)]
+                elif lang == "sh":
+                    path = run_dir / f"readme_{n}.sh"
+                    cmd = ["bash", "-euo", "pipefail", str(path)]
                 else:
                     # Beside node_modules, so `import 'faceprint'` resolves to the installed package.
                     path = Path(args.node_app) / f"readme_{n}.mjs"
@@ -82,7 +95,7 @@ def main() -> int:
     if failures:
         print("README blocks FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
-    print("README: the Python and Node examples run as written")
+    print("README: the Python, Node and command-line examples run as written")
     return 0
 
 
