@@ -399,8 +399,9 @@ mod tests {
 
     #[test]
     fn chip_landmarks_of_the_chip_points_are_the_template() {
-        // A face whose dlib points sit exactly where the chip puts them maps the chip onto
-        // the image 1:1 up to the corner-to-corner sampling (149 steps over 150 pixels).
+        // A face whose dlib points sit exactly where the chip puts them: the chip is the image
+        // itself, shifted by half a pixel (dlib's rectangles count pixels inclusively, so the
+        // 150-pixel square spans 149 pixels corner to corner, centred on the same point).
         let points = CHIP_POINTS.map(|p| {
             let f = |v: f64| ((CHIP_PADDING + v) / (2.0 * CHIP_PADDING + 1.0) * CHIP_SIZE) as f32;
             [f(p[0]), f(p[1])]
@@ -414,9 +415,7 @@ mod tests {
         ];
         let got = chip_landmarks(&points, &t, [150, 150]).unwrap();
         for (g, e) in got.iter().zip(&t) {
-            let k = 150.0 / 149.0;
-            let expect = [(e[0] - 75.0) * k + 75.0, (e[1] - 75.0) * k + 75.0];
-            assert!((g[0] - expect[0]).abs() < 1e-3 && (g[1] - expect[1]).abs() < 1e-3);
+            assert!((g[0] - e[0] - 0.5).abs() < 1e-3 && (g[1] - e[1] - 0.5).abs() < 1e-3);
         }
     }
 }
