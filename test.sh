@@ -57,7 +57,7 @@ tests/install/run.sh "$work/install" "$(ls "$work"/faceprint-[0-9]*.tgz)"
 
 echo "== Parity: Rust, C, Python, Node"
 python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint"
-echo "== README: the Python and Node examples, run as written"
+echo "== README: the Python, Node and command-line examples, run as written"
 python3 tests/docs/run_readme.py --python "$work/venv/bin/python" --node-app "$work/app"
 
 echo "== Servers: the face-login page in headless Chromium"
