@@ -34,36 +34,20 @@ impl From<&faceprint::Face> for Face {
 impl Face {
     /// The core's face from one given back by JS; a malformed one is `invalid_argument`.
     pub fn to_core(&self) -> faceprint::Result<faceprint::Face> {
-        let bad = |what: &str| faceprint::Error::InvalidArgument(format!("face: {what}"));
-        let finite = |v: &f64| v.is_finite() && v.abs() < 1e7;
+        let shape = |what: &str| faceprint::Error::InvalidArgument(format!("face: {what}"));
         let [x1, y1, x2, y2] = <[f64; 4]>::try_from(self.bbox.as_slice())
-            .map_err(|_| bad("bbox must be [x1, y1, x2, y2]"))?;
-        if ![x1, y1, x2, y2].iter().all(finite) || x2 <= x1 || y2 <= y1 {
-            return Err(bad("bbox must be finite with x2 > x1 and y2 > y1"));
-        }
-        if self.landmarks.len() != 5
-            || self
-                .landmarks
-                .iter()
-                .any(|p| p.len() != 2 || !p.iter().all(finite))
-        {
-            return Err(bad("landmarks must be five finite [x, y] points"));
+            .map_err(|_| shape("bbox must be [x1, y1, x2, y2]"))?;
+        if self.landmarks.len() != 5 || self.landmarks.iter().any(|p| p.len() != 2) {
+            return Err(shape("landmarks must be five [x, y] points"));
         }
         let p = |i: usize| [self.landmarks[i][0] as f32, self.landmarks[i][1] as f32];
-        Ok(faceprint::Face {
-            bbox: faceprint::BoundingBox {
-                x1: x1 as f32,
-                y1: y1 as f32,
-                x2: x2 as f32,
-                y2: y2 as f32,
-            },
-            landmarks: [p(0), p(1), p(2), p(3), p(4)],
-            score: if self.score.is_finite() {
-                self.score as f32
-            } else {
-                0.0
-            },
-        })
+        let bbox = faceprint::BoundingBox {
+            x1: x1 as f32,
+            y1: y1 as f32,
+            x2: x2 as f32,
+            y2: y2 as f32,
+        };
+        faceprint::Face::checked(bbox, [p(0), p(1), p(2), p(3), p(4)], self.score as f32)
     }
 }
 

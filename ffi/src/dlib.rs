@@ -24,7 +24,7 @@ pub struct faceprint_dlib_face {
 /// The faces of one `faceprint_dlib_faces` call. Immutable: may be shared between threads.
 pub struct faceprint_dlib_face_list(Vec<faceprint_dlib_face>);
 
-/// `count` faces from C, checked: finite numbers, a box with a positive size.
+/// `count` faces from C, checked by the core ([`Face::checked`]).
 unsafe fn faces_in(faces: *const faceprint_face, count: usize) -> Result<Vec<Face>, Failure> {
     if count == 0 {
         return Ok(Vec::new());
@@ -34,27 +34,19 @@ unsafe fn faces_in(faces: *const faceprint_face, count: usize) -> Result<Vec<Fac
     }
     std::slice::from_raw_parts(faces, count)
         .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let numbers = [f.x1, f.y1, f.x2, f.y2].into_iter().chain(f.landmarks);
-            if !numbers.clone().all(f32::is_finite) || f.x2 <= f.x1 || f.y2 <= f.y1 {
-                return Err(Failure::Core(faceprint_core::Error::InvalidArgument(
-                    format!(
-                        "face {i}: numbers must be finite and the box must have a positive size"
-                    ),
-                )));
-            }
+        .map(|f| {
             let p = |k: usize| [f.landmarks[2 * k], f.landmarks[2 * k + 1]];
-            Ok(Face {
-                bbox: BoundingBox {
-                    x1: f.x1,
-                    y1: f.y1,
-                    x2: f.x2,
-                    y2: f.y2,
-                },
-                landmarks: [p(0), p(1), p(2), p(3), p(4)],
-                score: if f.score.is_finite() { f.score } else { 0.0 },
-            })
+            let bbox = BoundingBox {
+                x1: f.x1,
+                y1: f.y1,
+                x2: f.x2,
+                y2: f.y2,
+            };
+            Ok(Face::checked(
+                bbox,
+                [p(0), p(1), p(2), p(3), p(4)],
+                f.score,
+            )?)
         })
         .collect()
 }

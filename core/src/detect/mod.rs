@@ -106,6 +106,27 @@ impl Face {
 }
 
 impl Face {
+    /// A face handed in by a caller (a binding, a stored detection): every number finite and
+    /// the box of positive size, else `invalid_argument`; a score that is not finite becomes 0.
+    pub fn checked(bbox: BoundingBox, landmarks: [[f32; 2]; 5], score: f32) -> Result<Face> {
+        let numbers = [bbox.x1, bbox.y1, bbox.x2, bbox.y2]
+            .into_iter()
+            .chain(landmarks.into_iter().flatten());
+        if !numbers.clone().all(|v| v.is_finite() && v.abs() < 1e7)
+            || bbox.x2 <= bbox.x1
+            || bbox.y2 <= bbox.y1
+        {
+            return Err(crate::Error::InvalidArgument(
+                "face: numbers must be finite and the box must have a positive size".into(),
+            ));
+        }
+        Ok(Face {
+            bbox,
+            landmarks,
+            score: if score.is_finite() { score } else { 0.0 },
+        })
+    }
+
     /// The face in `bbox` when only a box is known (another detector's): landmarks where YuNet
     /// puts them in its own box ([`FACE_CROP_LANDMARKS`]), score 0.
     pub fn in_box(bbox: BoundingBox) -> Face {
