@@ -124,7 +124,7 @@ if [ "$build" = 1 ]; then
   echo "built target/release/faceprint and target/release/faceprint-auth"
 fi
 
-say "Binding tools (C compiler, valgrind, pkg-config, cargo-zigbuild, Node packages)"
+say "Binding tools (C compiler, valgrind, pkg-config, cmake, cargo-zigbuild, Node packages)"
 # The wheel and the Node addon link against glibc 2.28 through zig (PyPI ziglang, above), so
 # they load on every manylinux_2_28 Linux; napi-rs drives it through cargo-zigbuild.
 [ -x .faceprint/cargo/bin/cargo-zigbuild ] \
@@ -135,7 +135,7 @@ ln -sfn "$(.faceprint/venv/bin/python -c 'import os, ziglang; print(os.path.join
   .faceprint/cargo/bin/zig
 .faceprint/cargo/bin/zig version >/dev/null
 missing=()
-for tool in gcc valgrind pkg-config; do
+for tool in gcc valgrind pkg-config cmake; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -152,7 +152,7 @@ need node "install Node.js 18+ (apt-get install nodejs npm)"
 (cd bindings-node && npm install --no-audit --no-fund --loglevel=error)
 echo "ok"
 
-say "Server test tools (CompreFace client, chromium, ffmpeg)"
+say "Server test tools (CompreFace client, chromium, ffmpeg, curl, jq)"
 if [ ! -x .faceprint/compreface-venv/bin/python ]; then
   python3 -m venv .faceprint/compreface-venv
 fi
@@ -163,6 +163,9 @@ fi
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+# The README's server examples talk to it with curl and read its answers with jq.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null

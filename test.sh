@@ -9,7 +9,9 @@
 #      package and ffi/install.sh's prefix installed away from the checkout with an empty
 #      environment, an extract run in each, and no glibc symbol newer than 2.28 in them
 #   5. the parity check: Rust, C, Python and Node on the same inputs
-#   6. the README's Python and Node examples, run as written on the photos they name
+#   6. the README's blocks run as written (tests/docs/run_readme.py): set-up, first run, the
+#      command tour, the face-login server and its curl calls, and the C, Python and Node
+#      installs with the examples run on what they installed
 #   7. the face-login page in headless Chromium with a fake camera (screenshots in
 #      target/screenshots/auth/)
 set -euo pipefail
@@ -40,7 +42,6 @@ echo "== Node: npm package into an empty folder, node --test, tsc"
   npm run --silent build
   git diff --exit-code -- index.d.ts index.js \
     || { echo "bindings-node: the generated index.d.ts/index.js changed: commit them" >&2; exit 1; }
-  cp "$root/.faceprint/lib/libonnxruntime.so.1.31.1" "$root/LICENSE" "$root/NOTICE" .
   npm pack --silent --pack-destination "$work" >/dev/null
 )
 tar -tzf "$work"/faceprint-[0-9]*.tgz > "$work/contents"
@@ -57,8 +58,8 @@ tests/install/run.sh "$work/install" "$(ls "$work"/faceprint-[0-9]*.tgz)"
 
 echo "== Parity: Rust, C, Python, Node"
 python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint"
-echo "== README: the Python, Node and command-line examples, run as written"
-python3 tests/docs/run_readme.py --python "$work/venv/bin/python" --node-app "$work/app"
+echo "== README: every shell, Python, Node and CMake block, run as written"
+python3 tests/docs/run_readme.py
 
 echo "== Servers: the face-login page in headless Chromium"
 node examples/auth-server/tests/browser/run.mjs "$root/target/release/faceprint-auth"
