@@ -32,6 +32,7 @@ pub mod quality;
 pub mod runtime;
 pub mod session;
 pub mod store;
+pub mod track;
 
 pub use batch::{BatchItem, ImageSource};
 pub use compare::{Comparison, Threshold};
