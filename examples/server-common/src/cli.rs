@@ -1,10 +1,16 @@
-//! The command-line tools every server has beside `serve`: create an administrator (password
-//! from stdin, never a default) and manage API keys (the secret printed once).
+//! The command line every server has beside `serve`: `--config`/`--data` ([`DataArgs`]), and
+//! [`Tool`]: create a staff account (password from stdin, never a default) and manage API keys
+//! (the secret printed once). A server's `main` flattens `Tool` into its own commands.
 
-use crate::auth::{admins, api_key, password};
+use crate::auth::api_key::NewApiKey;
+use crate::auth::{admins, api_key, password, Role};
+use crate::config::Config;
 use crate::db::{open_server_db, Migrations};
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
+use std::path::PathBuf;
 
 /// Reads one line from stdin (the password), without echoing it when stdin is a terminal is
 /// not possible without a tty crate, so a terminal user is told to pipe it.
@@ -106,4 +112,159 @@ pub fn parse_rate(s: &str) -> Result<u32, String> {
         ));
     }
     Ok(per_min.round() as u32)
+}
+
+/// `--config FILE` and `--data DIR`, taken by every command of a server.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Configuration file (TOML); FACEPRINT_<SECTION>__<KEY> variables override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data directory (template store, server database, generated keys).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The configuration: defaults with `default_port`, the file, the environment, `--data`.
+    pub fn load<A>(&self, default_port: u16) -> Result<Config<A>, String>
+    where
+        A: Serialize + for<'de> Deserialize<'de> + Default,
+    {
+        let mut c = Config::<A>::load(default_port, self.config.as_deref())?;
+        if let Some(d) = &self.data {
+            c.server.data_dir = d.clone();
+        }
+        Ok(c)
+    }
+}
+
+/// The staff and API-key commands.
+#[derive(Subcommand, Debug)]
+pub enum Tool {
+    /// Staff accounts (administrators, and the other roles the server has).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// API keys (one collection each).
+    #[command(name = "api-key")]
+    ApiKey {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a staff account; the password is read from stdin.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        username: String,
+        /// The account's role (default admin).
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Create a key scoped to one collection; prints it once.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        collection: String,
+        /// Calls allowed: N/min (default from [rate_limit] api_key_default_per_minute), N/s, N/h.
+        #[arg(long)]
+        rate: Option<String>,
+        /// Calls allowed per day (UTC).
+        #[arg(long)]
+        daily_quota: Option<u64>,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        #[command(flatten)]
+        data: DataArgs,
+        id: String,
+    },
+}
+
+impl Tool {
+    /// Runs the command for a server with these migrations and staff roles; answers the JSON
+    /// to print.
+    pub fn run<A>(
+        self,
+        default_port: u16,
+        migrations: &[&Migrations],
+        staff_roles: &[Role],
+    ) -> Result<String, String>
+    where
+        A: Serialize + for<'de> Deserialize<'de> + Default,
+    {
+        match self {
+            Tool::Admin {
+                command:
+                    AdminCommand::Create {
+                        data,
+                        username,
+                        role,
+                    },
+            } => {
+                let role = Role::parse(&role)
+                    .filter(|r| staff_roles.contains(r))
+                    .ok_or_else(|| {
+                        format!(
+                            "--role {role:?}: this server's staff roles are {}",
+                            staff_roles
+                                .iter()
+                                .map(|r| r.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })?;
+                let c = data.load::<A>(default_port)?;
+                create_admin(&c.server.data_dir, migrations, &username, role.as_str())
+            }
+            Tool::ApiKey { command } => match command {
+                KeyCommand::Create {
+                    data,
+                    collection,
+                    rate,
+                    daily_quota,
+                    label,
+                } => {
+                    let c = data.load::<A>(default_port)?;
+                    let rate_per_minute = match rate {
+                        Some(r) => parse_rate(&r)?,
+                        None => c.rate_limit.api_key_default_per_minute,
+                    };
+                    let new = NewApiKey {
+                        collection,
+                        label,
+                        rate_per_minute,
+                        daily_quota,
+                    };
+                    create_api_key(&c.server.data_dir, migrations, &new)
+                }
+                KeyCommand::List { data } => {
+                    list_api_keys(&data.load::<A>(default_port)?.server.data_dir, migrations)
+                }
+                KeyCommand::Revoke { data, id } => revoke_api_key(
+                    &data.load::<A>(default_port)?.server.data_dir,
+                    migrations,
+                    &id,
+                ),
+            },
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
 pub mod request_id;
+pub mod routes;
 pub mod serve;
 pub mod shutdown;
 pub mod stack;

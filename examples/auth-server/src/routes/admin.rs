@@ -1,4 +1,5 @@
-//! `/api/admin`: statistics, users, API keys and the audit trail (role `admin`).
+//! `/api/admin`: statistics, users and API keys (role `admin`); the audit trail and webhooks
+//! are the common crate's (`faceprint_server::routes::admin`).
 
 use crate::repo::users::User;
 use crate::service::admin::{self, Stats, UserPage};
@@ -10,8 +11,6 @@ use faceprint_server::auth::api_key::{self, ApiKeyInfo, NewApiKey};
 use faceprint_server::auth::AdminUser;
 use faceprint_server::caller::Caller;
 use faceprint_server::error::{ApiResult, ErrorBody};
-use faceprint_server::events::{self, Event, EventQuery};
-use faceprint_server::webhooks::{self, Delivery, NewWebhook, Webhook};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -26,10 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enable_user))
         .routes(routes!(list_api_keys, create_api_key))
         .routes(routes!(revoke_api_key))
-        .routes(routes!(audit))
-        .routes(routes!(list_webhooks, create_webhook))
-        .routes(routes!(delete_webhook))
-        .routes(routes!(webhook_deliveries))
 }
 
 type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
@@ -191,116 +186,4 @@ async fn revoke_api_key(
 ) -> ApiResult<StatusCode> {
     admin::revoke_api_key(&state, &caller, &a.principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The audit trail: who, what, when, outcome, score — never images or vectors.
-#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", security(("bearer" = [])), params(EventQuery),
-    responses((status = 200, body = [Event]), (status = 403, body = ErrorBody)))]
-async fn audit(
-    State(state): State<AppState>,
-    _admin: AdminUser,
-    q: QueryOf<EventQuery>,
-) -> ApiResult<Json<Vec<Event>>> {
-    let Query(q) = q?;
-    Ok(Json(
-        state.common().db(move |c| events::query(c, &q)).await?,
-    ))
-}
-
-/// Webhooks (their secrets are shown only when created).
-#[utoipa::path(get, path = "/api/admin/webhooks", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = [Webhook]), (status = 403, body = ErrorBody)))]
-async fn list_webhooks(
-    State(state): State<AppState>,
-    _admin: AdminUser,
-) -> ApiResult<Json<Vec<Webhook>>> {
-    Ok(Json(state.common().db(|c| webhooks::list(c)).await?))
-}
-
-#[derive(Serialize, ToSchema)]
-struct NewWebhookAnswer {
-    #[serde(flatten)]
-    webhook: Webhook,
-    /// The HMAC-SHA256 signing secret, shown once.
-    secret: String,
-}
-
-/// Add a webhook: an https:// URL (or http:// to localhost) and the events it wants
-/// (`enrollment`, `authentication`, or `*`).
-#[utoipa::path(post, path = "/api/admin/webhooks", tag = "admin", security(("bearer" = [])), request_body = NewWebhook,
-    responses((status = 201, body = NewWebhookAnswer), (status = 400, body = ErrorBody)))]
-async fn create_webhook(
-    State(state): State<AppState>,
-    AdminUser(a): AdminUser,
-    caller: Caller,
-    body: Result<Json<NewWebhook>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<(StatusCode, Json<NewWebhookAnswer>)> {
-    let Json(new) = body?;
-    webhooks::check_url(&new.url)?;
-    let (webhook, secret) = state
-        .common()
-        .db(move |c| webhooks::create(c, &new))
-        .await?;
-    state
-        .common()
-        .audit(
-            caller
-                .event("create_webhook", "success")
-                .actor(a.principal.clone())
-                .target(format!("webhook:{}", webhook.id)),
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(NewWebhookAnswer { webhook, secret }),
-    ))
-}
-
-/// Remove a webhook (and its delivery log).
-#[utoipa::path(delete, path = "/api/admin/webhooks/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_webhook(
-    State(state): State<AppState>,
-    AdminUser(a): AdminUser,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let i = id.clone();
-    if !state.common().db(move |c| webhooks::delete(c, &i)).await? {
-        return Err(faceprint_server::ApiError::not_found("no such webhook"));
-    }
-    state
-        .common()
-        .audit(
-            caller
-                .event("delete_webhook", "success")
-                .actor(a.principal.clone())
-                .target(format!("webhook:{id}")),
-        )
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-struct DeliveriesQuery {
-    webhook_id: Option<String>,
-    limit: Option<u32>,
-}
-
-/// The delivery log: every event queued for a webhook, its attempts and its outcome.
-#[utoipa::path(get, path = "/api/admin/webhooks/deliveries", tag = "admin", security(("bearer" = [])), params(DeliveriesQuery),
-    responses((status = 200, body = [Delivery]), (status = 403, body = ErrorBody)))]
-async fn webhook_deliveries(
-    State(state): State<AppState>,
-    _admin: AdminUser,
-    q: QueryOf<DeliveriesQuery>,
-) -> ApiResult<Json<Vec<Delivery>>> {
-    let Query(q) = q?;
-    Ok(Json(
-        state
-            .common()
-            .db(move |c| webhooks::deliveries(c, q.webhook_id.as_deref(), q.limit.unwrap_or(100)))
-            .await?,
-    ))
 }

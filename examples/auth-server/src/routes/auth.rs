@@ -1,4 +1,5 @@
-//! `/api/auth`: signup with a face, login by face, refresh, logout, administrator login.
+//! `/api/auth`: signup with a face, login by face (refresh, logout and administrator login are
+//! the common crate's, `faceprint_server::routes::session`).
 
 use crate::service::accounts::{self, SignedUp, SignupInput};
 use crate::service::login::{self, LoginInput};
@@ -6,13 +7,10 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use faceprint_server::auth::flows;
 use faceprint_server::auth::sessions::IssuedTokens;
-use faceprint_server::auth::AuthUser;
 use faceprint_server::caller::Caller;
-use faceprint_server::error::{ApiError, ApiResult, ErrorBody};
+use faceprint_server::error::{ApiResult, ErrorBody};
 use faceprint_server::upload::Upload;
-use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,9 +19,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup))
         .routes(routes!(login_by_face))
-        .routes(routes!(refresh))
-        .routes(routes!(logout))
-        .routes(routes!(admin_login))
 }
 
 /// Signup form (multipart; or JSON with `photo` as base64 / data URL).
@@ -82,75 +77,5 @@ async fn login_by_face(
     let email = upload.text("email").map(str::to_string);
     Ok(Json(
         login::login_by_face(&state, &caller, LoginInput { photo, email }).await?,
-    ))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct RefreshRequest {
-    refresh_token: String,
-}
-
-/// Trade a refresh token for new tokens. The presented token dies; presenting it again
-/// revokes the whole session.
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = IssuedTokens), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn refresh(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Json<RefreshRequest>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<IssuedTokens>> {
-    let Json(body) = body?;
-    Ok(Json(
-        flows::refresh(
-            state.common(),
-            &body.refresh_token,
-            caller.event("refresh", "success"),
-        )
-        .await?,
-    ))
-}
-
-/// End the current session (its refresh token and access tokens stop working).
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody)))]
-async fn logout(
-    State(state): State<AppState>,
-    user: AuthUser,
-    caller: Caller,
-) -> ApiResult<StatusCode> {
-    flows::logout(state.common(), &user, caller.event("logout", "success")).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct AdminLoginRequest {
-    username: String,
-    password: String,
-}
-
-/// Administrator login with a password (accounts made by `faceprint-auth admin create`).
-/// Five failures in a row lock the account for 15 minutes; every refusal is the same 401.
-#[utoipa::path(post, path = "/api/auth/admin/login", tag = "auth", request_body = AdminLoginRequest,
-    responses((status = 200, body = IssuedTokens), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn admin_login(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Json<AdminLoginRequest>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<IssuedTokens>> {
-    let Json(body) = body?;
-    if body.username.len() > 64 || body.password.len() > 1024 {
-        return Err(ApiError::authentication_failed("oversized credentials"));
-    }
-    Ok(Json(
-        flows::admin_login(
-            state.common(),
-            &body.username,
-            &body.password,
-            &caller.client,
-            caller.event("admin_login", "failure"),
-        )
-        .await?,
     ))
 }

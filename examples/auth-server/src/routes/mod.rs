@@ -20,6 +20,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
     // Unauthenticated routes are limited per client IP.
     let (public, public_api) = OpenApiRouter::<AppState>::new()
         .merge(auth::router())
+        .merge(faceprint_server::routes::session::router())
         .merge(sessions::public_router())
         .split_for_parts();
     let public = public
@@ -31,6 +32,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
     let (private, mut api) = OpenApiRouter::<AppState>::new()
         .merge(me::router())
         .merge(admin::router())
+        .merge(faceprint_server::routes::admin::router())
         .merge(face::router())
         .merge(compreface::router())
         .merge(sessions::router())

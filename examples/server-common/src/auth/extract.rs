@@ -18,6 +18,8 @@ pub enum Role {
     Admin,
     Verifier,
     Auditor,
+    /// Reads what the server shows (the attendance server's dashboards), changes nothing.
+    Viewer,
 }
 
 impl Role {
@@ -27,6 +29,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Verifier => "verifier",
             Role::Auditor => "auditor",
+            Role::Viewer => "viewer",
         }
     }
 
@@ -36,6 +39,7 @@ impl Role {
             "admin" => Role::Admin,
             "verifier" => Role::Verifier,
             "auditor" => Role::Auditor,
+            "viewer" => Role::Viewer,
             _ => return None,
         })
     }

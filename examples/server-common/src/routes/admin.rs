@@ -1,0 +1,135 @@
+//! `/api/admin/audit` and `/api/admin/webhooks`: the audit trail and the webhooks (role
+//! `admin`), the same in every server.
+
+use crate::auth::AdminUser;
+use crate::caller::Caller;
+use crate::error::{ApiResult, ErrorBody};
+use crate::events::{self, Event, EventQuery};
+use crate::state::Common;
+use crate::webhooks::{self, Delivery, NewWebhook, Webhook};
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The audit and webhook routes, for a server whose state gives out its `Common`.
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Common: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(audit))
+        .routes(routes!(list_webhooks, create_webhook))
+        .routes(routes!(delete_webhook))
+        .routes(routes!(webhook_deliveries))
+}
+
+type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+/// The audit trail: who, what, when, outcome, score — never images or vectors.
+#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", security(("bearer" = [])), params(EventQuery),
+    responses((status = 200, body = [Event]), (status = 403, body = ErrorBody)))]
+async fn audit(
+    State(common): State<Common>,
+    _admin: AdminUser,
+    q: QueryOf<EventQuery>,
+) -> ApiResult<Json<Vec<Event>>> {
+    let Query(q) = q?;
+    Ok(Json(common.db(move |c| events::query(c, &q)).await?))
+}
+
+/// Webhooks (their secrets are shown only when created).
+#[utoipa::path(get, path = "/api/admin/webhooks", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [Webhook]), (status = 403, body = ErrorBody)))]
+async fn list_webhooks(
+    State(common): State<Common>,
+    _admin: AdminUser,
+) -> ApiResult<Json<Vec<Webhook>>> {
+    Ok(Json(common.db(|c| webhooks::list(c)).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+struct NewWebhookAnswer {
+    #[serde(flatten)]
+    webhook: Webhook,
+    /// The HMAC-SHA256 signing secret, shown once.
+    secret: String,
+}
+
+/// Add a webhook: an https:// URL (or http:// to localhost) and the events it wants
+/// (`enrollment`, `authentication`, or `*`).
+#[utoipa::path(post, path = "/api/admin/webhooks", tag = "admin", security(("bearer" = [])), request_body = NewWebhook,
+    responses((status = 201, body = NewWebhookAnswer), (status = 400, body = ErrorBody)))]
+async fn create_webhook(
+    State(common): State<Common>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    body: Result<Json<NewWebhook>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<NewWebhookAnswer>)> {
+    let Json(new) = body?;
+    webhooks::check_url(&new.url)?;
+    let (webhook, secret) = common.db(move |c| webhooks::create(c, &new)).await?;
+    common
+        .audit(
+            caller
+                .event("create_webhook", "success")
+                .actor(a.principal.clone())
+                .target(format!("webhook:{}", webhook.id)),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewWebhookAnswer { webhook, secret }),
+    ))
+}
+
+/// Remove a webhook (and its delivery log).
+#[utoipa::path(delete, path = "/api/admin/webhooks/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_webhook(
+    State(common): State<Common>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let i = id.clone();
+    if !common.db(move |c| webhooks::delete(c, &i)).await? {
+        return Err(crate::ApiError::not_found("no such webhook"));
+    }
+    common
+        .audit(
+            caller
+                .event("delete_webhook", "success")
+                .actor(a.principal.clone())
+                .target(format!("webhook:{id}")),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct DeliveriesQuery {
+    webhook_id: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The delivery log: every event queued for a webhook, its attempts and its outcome.
+#[utoipa::path(get, path = "/api/admin/webhooks/deliveries", tag = "admin", security(("bearer" = [])), params(DeliveriesQuery),
+    responses((status = 200, body = [Delivery]), (status = 403, body = ErrorBody)))]
+async fn webhook_deliveries(
+    State(common): State<Common>,
+    _admin: AdminUser,
+    q: QueryOf<DeliveriesQuery>,
+) -> ApiResult<Json<Vec<Delivery>>> {
+    let Query(q) = q?;
+    Ok(Json(
+        common
+            .db(move |c| webhooks::deliveries(c, q.webhook_id.as_deref(), q.limit.unwrap_or(100)))
+            .await?,
+    ))
+}
