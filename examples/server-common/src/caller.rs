@@ -16,6 +16,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A successful `action` by `actor` on `target`, for the audit trail.
+    pub fn done(&self, action: &str, actor: impl Into<String>, target: impl Into<String>) -> Event {
+        self.event(action, "success").actor(actor).target(target)
+    }
+
     /// An audit event stamped with this request's id.
     pub fn event(&self, action: &str, outcome: &str) -> Event {
         let e = Event::new(action, outcome);

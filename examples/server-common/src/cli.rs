@@ -8,7 +8,9 @@ use crate::config::Config;
 use crate::db::{open_server_db, Migrations};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
+use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::path::PathBuf;
 
@@ -265,6 +267,45 @@ impl Tool {
                     &id,
                 ),
             },
+        }
+    }
+}
+
+/// `serve`: the configuration (with `--listen` over it), logging, a runtime, then `run` until it
+/// returns (each server's `run` serves until SIGTERM/SIGINT).
+pub fn serve<A, F, Fut>(
+    data: &DataArgs,
+    listen: Option<SocketAddr>,
+    default_port: u16,
+    run: F,
+) -> Result<Option<String>, String>
+where
+    A: Serialize + for<'de> Deserialize<'de> + Default,
+    F: FnOnce(Config<A>) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut c = data.load::<A>(default_port)?;
+    if let Some(l) = listen {
+        c.server.listen = l;
+    }
+    crate::logging::init(&c.log);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(run(c))?;
+    Ok(None)
+}
+
+/// Ends a command: its answer (JSON) on stdout, or `{"error": …}` on stderr and exit status 1.
+pub fn exit_with(result: Result<Option<String>, String>) {
+    match result {
+        Ok(Some(out)) => println!("{out}"),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("{}", serde_json::json!({ "error": e }));
+            std::process::exit(1);
         }
     }
 }

@@ -26,6 +26,8 @@ pub mod serve;
 pub mod shutdown;
 pub mod stack;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod upload;
 pub mod webhooks;
 

@@ -154,19 +154,15 @@ pub async fn set_disabled(
     }
     state
         .common()
-        .audit(
-            caller
-                .event(
-                    if disabled {
-                        "disable_user"
-                    } else {
-                        "enable_user"
-                    },
-                    "success",
-                )
-                .actor(admin)
-                .target(super::principal(user_id)),
-        )
+        .audit(caller.done(
+            if disabled {
+                "disable_user"
+            } else {
+                "enable_user"
+            },
+            admin,
+            super::principal(user_id),
+        ))
         .await?;
     let uid = user_id.to_string();
     state
@@ -207,12 +203,7 @@ pub async fn create_api_key(
     let out = state.common().db(move |c| api_key::create(c, &new)).await?;
     state
         .common()
-        .audit(
-            caller
-                .event("create_api_key", "success")
-                .actor(admin)
-                .target(format!("api_key:{}", out.0.id)),
-        )
+        .audit(caller.done("create_api_key", admin, format!("api_key:{}", out.0.id)))
         .await?;
     Ok(out)
 }
@@ -229,11 +220,6 @@ pub async fn revoke_api_key(
     }
     state
         .common()
-        .audit(
-            caller
-                .event("revoke_api_key", "success")
-                .actor(admin)
-                .target(format!("api_key:{id}")),
-        )
+        .audit(caller.done("revoke_api_key", admin, format!("api_key:{id}")))
         .await
 }

@@ -1,26 +1,12 @@
 //! Test harness: the whole app over a temp data dir, called in-process (no socket), with
 //! helpers for multipart bodies and JSON answers.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::http::StatusCode;
 use axum::Router;
 use faceprint_auth_server::config::Config;
 use faceprint_auth_server::state::AppState;
-use http_body_util::BodyExt;
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use tower::ServiceExt;
-
-pub fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel)
-}
-
-pub fn photo(rel: &str) -> Vec<u8> {
-    std::fs::read(data(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
+pub use faceprint_server::testing::{data, photo, Form, Reply, TestClient};
 
 pub const OBAMA: &str = "dev/faces/named/obama_obama.jpg";
 pub const OBAMA2: &str = "dev/faces/named/obama_obama2.jpg";
@@ -44,6 +30,15 @@ pub struct TestApp {
     pub app: Router,
     pub state: AppState,
     pub dir: tempfile::TempDir,
+    client: TestClient,
+}
+
+/// The requests helpers (`get`, `post_form`, …) are the common crate's.
+impl std::ops::Deref for TestApp {
+    type Target = TestClient;
+    fn deref(&self) -> &TestClient {
+        &self.client
+    }
 }
 
 impl TestApp {
@@ -70,86 +65,13 @@ impl TestApp {
         config.compute.queue_wait_ms = 30_000;
         tweak(&mut config);
         let state = faceprint_auth_server::open_state(&config).expect("state");
+        let app = faceprint_auth_server::app(state.clone());
         TestApp {
-            app: faceprint_auth_server::app(state.clone()),
+            client: TestClient { app: app.clone() },
+            app,
             state,
             dir,
         }
-    }
-
-    pub async fn call(&self, req: Request<Body>) -> Reply {
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            json,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        self.call(req(Method::GET, path, token).body(Body::empty()).unwrap())
-            .await
-    }
-
-    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
-        self.call(
-            req(Method::DELETE, path, token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-    }
-
-    pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
-        self.call(
-            req(Method::POST, path, token)
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-    }
-
-    pub async fn post_form(&self, path: &str, token: Option<&str>, form: &Form) -> Reply {
-        let (ct, body) = form.encode();
-        self.call(
-            req(Method::POST, path, token)
-                .header(header::CONTENT_TYPE, ct)
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
-    }
-
-    /// Serves the app on a loopback port (WebSocket tests); returns its address.
-    pub async fn serve(&self) -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = self.app.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
-        addr
-    }
-
-    pub async fn post_image(&self, path: &str, token: Option<&str>, bytes: Vec<u8>) -> Reply {
-        self.call(
-            req(Method::POST, path, token)
-                .header(header::CONTENT_TYPE, "image/jpeg")
-                .body(Body::from(bytes))
-                .unwrap(),
-        )
-        .await
     }
 
     /// Signs up and returns (user id, access token, refresh token).
@@ -192,73 +114,5 @@ impl TestApp {
             .with(|c| create(c, &new))
             .unwrap()
             .1
-    }
-}
-
-fn req(method: Method, path: &str, token: Option<&str>) -> axum::http::request::Builder {
-    let b = Request::builder().method(method).uri(path);
-    match token {
-        Some(t) if t.starts_with("fpk_") => b.header("x-api-key", t),
-        Some(t) => b.header(header::AUTHORIZATION, format!("Bearer {t}")),
-        None => b,
-    }
-}
-
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub json: Value,
-    pub text: String,
-}
-
-impl Reply {
-    /// The error code of an error body (and checks the body's shape).
-    pub fn code(&self) -> &str {
-        assert!(
-            self.json["message"].is_string() && self.json["request_id"].is_string(),
-            "not the error body: {}",
-            self.text
-        );
-        self.json["error"].as_str().unwrap_or("")
-    }
-}
-
-/// A multipart form.
-#[derive(Default)]
-pub struct Form {
-    parts: Vec<(String, Option<String>, Vec<u8>)>,
-}
-
-impl Form {
-    pub fn new() -> Form {
-        Form::default()
-    }
-
-    pub fn text(mut self, name: &str, value: &str) -> Form {
-        self.parts
-            .push((name.into(), None, value.as_bytes().to_vec()));
-        self
-    }
-
-    pub fn file(mut self, name: &str, bytes: Vec<u8>) -> Form {
-        self.parts
-            .push((name.into(), Some("photo.jpg".into()), bytes));
-        self
-    }
-
-    pub fn encode(&self) -> (String, Vec<u8>) {
-        let boundary = "----faceprint-test-boundary-7MA4YWxkTrZu0gW";
-        let mut body = Vec::new();
-        for (name, file, bytes) in &self.parts {
-            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-            match file {
-                Some(f) => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes()),
-                None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
-            }
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        (format!("multipart/form-data; boundary={boundary}"), body)
     }
 }

@@ -1,0 +1,49 @@
+//! The attendance server's own settings: the `[app]` section of its configuration.
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PORT: u16 = 8081;
+
+pub type Config = faceprint_server::Config<AppConfig>;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppConfig {
+    /// The template-store collection that holds the employees' faces.
+    pub employees_collection: String,
+    /// False-match rate of identifying a tracked face among all employees (1:N).
+    pub identify_fmr: f64,
+    /// A track is identified again only when its best face's quality rose by this much since
+    /// the last attempt (0..1): once per track, not once per frame.
+    pub reidentify_quality_gain: f32,
+    /// One person seen again on one camera within this many seconds of their last sighting
+    /// extends the same record instead of starting a new one.
+    pub cooldown_secs: u64,
+    /// Cameras running at once; more are refused when enabled.
+    pub max_streams: usize,
+    /// Processed frames a face may go undetected before its track ends.
+    pub track_max_missed: u32,
+    /// Frames a camera's pipeline may hold waiting; beyond it frames are dropped and counted.
+    pub frame_queue: usize,
+    /// Work starts at this local time (HH:MM, UTC unless `utc_offset_minutes`): later first
+    /// check-ins are `late` in the daily summary.
+    pub workday_start: String,
+    /// The site's offset from UTC, for days and `workday_start`.
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            employees_collection: "employees".into(),
+            identify_fmr: 1e-4,
+            reidentify_quality_gain: 0.15,
+            cooldown_secs: 300,
+            max_streams: 8,
+            track_max_missed: 10,
+            frame_queue: 4,
+            workday_start: "09:00".into(),
+            utc_offset_minutes: 0,
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `faceprint-attendance`: attendance from camera streams. `app` builds the router (tests use
+//! it without a socket); `run` opens everything, starts the enabled cameras and serves until
+//! SIGTERM/SIGINT.
+
+pub mod config;
+pub mod repo;
+pub mod routes;
+pub mod service;
+pub mod state;
+
+use axum::Router;
+use config::Config;
+use faceprint_server::Common;
+use state::AppState;
+use std::future::Future;
+
+pub const NAME: &str = "faceprint-attendance";
+
+/// Opens the engine, the store and the server database under the configured data dir.
+pub fn open_state(config: &Config) -> Result<AppState, String> {
+    let common = Common::open(NAME, config, &[&repo::MIGRATIONS])?;
+    Ok(AppState::new(common, config.app.clone()))
+}
+
+/// The whole HTTP application over `state`.
+pub fn app(state: AppState) -> Router {
+    let (routes, api) = routes::router(&state);
+    let api = faceprint_server::openapi::finish(
+        api,
+        "Faceprint attendance",
+        "Employees and their faces, cameras, live status and attendance records.",
+    );
+    let router = routes
+        .merge(faceprint_server::openapi::router(api))
+        .with_state(state.clone());
+    faceprint_server::stack::standard_layers(router, state.common())
+}
+
+/// Starts every enabled camera (a restart resumes them all); a camera that cannot start is
+/// logged and left stopped, the others run.
+pub async fn start_cameras(state: &AppState) -> Result<usize, String> {
+    let cameras = state
+        .common()
+        .db(|c| repo::cameras::list(c))
+        .await
+        .map_err(|e| e.message)?;
+    let mut started = 0;
+    for camera in cameras.into_iter().filter(|c| c.enabled) {
+        let id = camera.id.clone();
+        match state
+            .cameras()
+            .start(state.common(), state.config(), camera)
+        {
+            Ok(()) => started += 1,
+            Err(e) => tracing::warn!(camera = %id, error = ?e, "camera not started"),
+        }
+    }
+    Ok(started)
+}
+
+/// Serves on the configured address until `stop` resolves (the signal, in `main`).
+pub async fn run(
+    config: Config,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let state = open_state(&config)?;
+    let started = start_cameras(&state).await?;
+    tracing::info!(cameras = started, "cameras started");
+    let listener = faceprint_server::serve::bind(config.server.listen).await?;
+    let result =
+        faceprint_server::serve::serve(app(state.clone()), state.common().clone(), listener, stop)
+            .await;
+    // Every pipeline writes its open visits before the process ends.
+    let cameras = state.cameras().clone();
+    let _ = tokio::task::spawn_blocking(move || cameras.stop_all()).await;
+    result
+}

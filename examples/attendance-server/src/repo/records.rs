@@ -1,0 +1,204 @@
+//! `attendance_records`: one row per visit of an employee to a camera's view.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Record {
+    pub id: i64,
+    pub employee_id: String,
+    pub camera_id: String,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    /// Best similarity of the visit's face to the employee's templates.
+    pub score: f32,
+    /// Passive liveness of the frame that was identified (none when not checked).
+    pub liveness_score: Option<f32>,
+    /// The camera pipeline's track of the visit (ids restart with the server).
+    pub track_id: i64,
+    /// `in` (check-in), `out` (check-out) or `seen`.
+    pub direction: String,
+    /// A JPEG face crop was kept with the record (`GET /api/records/{id}/snapshot`).
+    pub has_snapshot: bool,
+}
+
+const COLUMNS: &str = "id, employee_id, camera_id, first_seen_ms, last_seen_ms, score, \
+                       liveness_score, track_id, direction, snapshot IS NOT NULL";
+
+fn row(r: &Row) -> rusqlite::Result<Record> {
+    Ok(Record {
+        id: r.get(0)?,
+        employee_id: r.get(1)?,
+        camera_id: r.get(2)?,
+        first_seen_ms: r.get(3)?,
+        last_seen_ms: r.get(4)?,
+        score: r.get::<_, f64>(5)? as f32,
+        liveness_score: r.get::<_, Option<f64>>(6)?.map(|v| v as f32),
+        track_id: r.get(7)?,
+        direction: r.get(8)?,
+        has_snapshot: r.get(9)?,
+    })
+}
+
+/// A sighting of an identified employee by a camera's pipeline.
+#[derive(Debug, Clone)]
+pub struct Sighting {
+    pub employee_id: String,
+    pub camera_id: String,
+    pub at_ms: i64,
+    pub score: f32,
+    pub liveness_score: Option<f32>,
+    pub track_id: i64,
+    pub snapshot: Option<Vec<u8>>,
+}
+
+/// What [`observe`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observed {
+    /// A new visit: this record was written.
+    New(Record),
+    /// The same visit as this record, which now lasts until the sighting.
+    Extended(i64),
+}
+
+/// Records a sighting (call it inside a transaction, with whatever else must commit with it):
+/// it extends the employee's latest record on that
+/// camera when that ended within `cooldown_ms`, otherwise it is a new visit whose direction
+/// comes from the camera's role (`any`: `in` for the first visit since `day_start_ms`, `out`
+/// after).
+pub fn observe(
+    tx: &Connection,
+    s: &Sighting,
+    cooldown_ms: i64,
+    role: &str,
+    day_start_ms: i64,
+) -> rusqlite::Result<Observed> {
+    let recent: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT id, last_seen_ms FROM attendance_records
+             WHERE employee_id = ?1 AND camera_id = ?2 ORDER BY last_seen_ms DESC LIMIT 1",
+            params![s.employee_id, s.camera_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((id, last)) = recent {
+        if s.at_ms - last <= cooldown_ms && s.at_ms >= last - cooldown_ms {
+            tx.execute(
+                "UPDATE attendance_records SET last_seen_ms = max(last_seen_ms, ?2),
+                     score = max(score, ?3) WHERE id = ?1",
+                params![id, s.at_ms, s.score as f64],
+            )?;
+            tx.execute(
+                "UPDATE employees SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?2) WHERE id = ?1",
+                params![s.employee_id, s.at_ms],
+            )?;
+            return Ok(Observed::Extended(id));
+        }
+    }
+    let direction = match role {
+        "in" => "in",
+        "out" => "out",
+        _ => {
+            let earlier: i64 = tx.query_row(
+                "SELECT count(*) FROM attendance_records WHERE employee_id = ?1
+                 AND first_seen_ms >= ?2 AND first_seen_ms < ?3",
+                params![s.employee_id, day_start_ms, s.at_ms],
+                |r| r.get(0),
+            )?;
+            if earlier == 0 {
+                "in"
+            } else {
+                "out"
+            }
+        }
+    };
+    tx.execute(
+        "INSERT INTO attendance_records (employee_id, camera_id, first_seen_ms, last_seen_ms,
+             score, liveness_score, track_id, direction, snapshot)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            s.employee_id,
+            s.camera_id,
+            s.at_ms,
+            s.score as f64,
+            s.liveness_score.map(|v| v as f64),
+            s.track_id,
+            direction,
+            s.snapshot
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    tx.execute(
+        "UPDATE employees SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?2) WHERE id = ?1",
+        params![s.employee_id, s.at_ms],
+    )?;
+    let record = tx.query_row(
+        &format!("SELECT {COLUMNS} FROM attendance_records WHERE id = ?1"),
+        [id],
+        row,
+    )?;
+    Ok(Observed::New(record))
+}
+
+/// Filters of a records query.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecordQuery {
+    pub employee_id: Option<String>,
+    pub camera_id: Option<String>,
+    /// From this time (ms since the epoch, inclusive).
+    pub from_ms: Option<i64>,
+    /// Until this time (exclusive).
+    pub to_ms: Option<i64>,
+    /// At most this many, newest first (default 100, at most 10,000).
+    pub limit: Option<u32>,
+}
+
+pub fn query(conn: &Connection, q: &RecordQuery) -> rusqlite::Result<Vec<Record>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM attendance_records
+         WHERE (?1 IS NULL OR employee_id = ?1) AND (?2 IS NULL OR camera_id = ?2)
+           AND (?3 IS NULL OR first_seen_ms >= ?3) AND (?4 IS NULL OR first_seen_ms < ?4)
+         ORDER BY first_seen_ms DESC, id DESC LIMIT ?5"
+    ))?;
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let rows = st.query_map(
+        params![q.employee_id, q.camera_id, q.from_ms, q.to_ms, limit],
+        row,
+    )?;
+    rows.collect()
+}
+
+pub fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT snapshot FROM attendance_records WHERE id = ?1",
+            [id],
+            |r| r.get::<_, Option<Vec<u8>>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// Adds `n` unidentified tracks to a camera's count for `day` (YYYY-MM-DD).
+pub fn count_unknown(
+    conn: &Connection,
+    camera_id: &str,
+    day: &str,
+    n: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO unknown_counts (camera_id, day, tracks) VALUES (?1, ?2, ?3)
+         ON CONFLICT (camera_id, day) DO UPDATE SET tracks = tracks + ?3",
+        params![camera_id, day, n],
+    )?;
+    Ok(())
+}
+
+pub fn delete_for_employee(conn: &Connection, employee_id: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM attendance_records WHERE employee_id = ?1",
+        [employee_id],
+    )
+}

@@ -1,0 +1,187 @@
+//! `/api/cameras` (changes: role `admin`; reads: `admin` or `viewer`), pushed frames, and
+//! `/stream/status`: what each camera is doing.
+
+use super::can_read;
+use crate::repo::cameras::{self, Camera};
+use crate::service::cameras::{self as svc, CameraInput};
+use crate::service::source::Frame;
+use crate::service::status::StatusView;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use faceprint_server::auth::{AdminUser, AuthUser};
+use faceprint_server::caller::Caller;
+use faceprint_server::error::{ApiError, ApiResult, ErrorBody};
+use faceprint_server::upload::Upload;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update, delete))
+        .routes(routes!(push_frame))
+        .routes(routes!(status_all))
+        .routes(routes!(status))
+}
+
+type JsonOf<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+#[utoipa::path(get, path = "/api/cameras", tag = "cameras", security(("bearer" = [])),
+    responses((status = 200, body = [Camera]), (status = 403, body = ErrorBody)))]
+async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Vec<Camera>>> {
+    can_read(&user)?;
+    Ok(Json(state.common().db(|c| cameras::list(c)).await?))
+}
+
+/// Add a camera: an RTSP/HTTP URL, a video file, a directory of frames, or `push` (frames
+/// sent to `POST /api/cameras/{id}/frames`). Enabled cameras start at once (409
+/// `too_many_streams` beyond `app.max_streams`).
+#[utoipa::path(post, path = "/api/cameras", tag = "cameras", security(("bearer" = [])), request_body = CameraInput,
+    responses((status = 201, body = Camera), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    body: JsonOf<CameraInput>,
+) -> ApiResult<(StatusCode, Json<Camera>)> {
+    let Json(input) = body?;
+    let c = svc::save(&state, &caller, &a.principal, None, input).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[utoipa::path(get, path = "/api/cameras/{id}", tag = "cameras", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Camera), (status = 404, body = ErrorBody)))]
+async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Camera>> {
+    can_read(&user)?;
+    Ok(Json(svc::get(&state, &id).await?))
+}
+
+/// Change a camera (it restarts with the new settings, or stops when disabled).
+#[utoipa::path(put, path = "/api/cameras/{id}", tag = "cameras", security(("bearer" = [])), params(("id" = String, Path)), request_body = CameraInput,
+    responses((status = 200, body = Camera), (status = 404, body = ErrorBody)))]
+async fn update(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonOf<CameraInput>,
+) -> ApiResult<Json<Camera>> {
+    let Json(input) = body?;
+    Ok(Json(
+        svc::save(&state, &caller, &a.principal, Some(&id), input).await?,
+    ))
+}
+
+/// Stop and remove a camera (its records stay).
+#[utoipa::path(delete, path = "/api/cameras/{id}", tag = "cameras", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete(
+    State(state): State<AppState>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    svc::delete(&state, &caller, &a.principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+struct Accepted {
+    /// False when the pipeline was behind and the frame was dropped (counted in the status).
+    queued: bool,
+}
+
+/// Push one frame (a JPEG/PNG body, multipart or base64 JSON) to a running `push` camera.
+#[utoipa::path(post, path = "/api/cameras/{id}/frames", tag = "cameras", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn push_frame(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+    upload: Upload,
+) -> ApiResult<(StatusCode, Json<Accepted>)> {
+    let camera = svc::get(&state, &id).await?;
+    if camera.kind != cameras::SourceKind::Push {
+        return Err(ApiError::conflict(
+            "not_a_push_camera",
+            "this camera reads its own source",
+        ));
+    }
+    let bytes = upload.require_image("frame")?.bytes.clone();
+    let image = state
+        .common()
+        .model(move |engine| engine.decode(&bytes))
+        .await?;
+    let before = state.cameras().status(&id).map_or(0, |s| s.frames_dropped);
+    let frame = Frame {
+        image,
+        at_ms: faceprint_server::db::now_ms(),
+    };
+    if !state.cameras().push(&id, frame) {
+        return Err(ApiError::conflict(
+            "camera_stopped",
+            "the camera is not running (enable it)",
+        ));
+    }
+    let after = state.cameras().status(&id).map_or(0, |s| s.frames_dropped);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            queued: after == before,
+        }),
+    ))
+}
+
+/// Every camera's status.
+#[utoipa::path(get, path = "/stream/status", tag = "cameras", security(("bearer" = [])),
+    responses((status = 200, body = [StatusView]), (status = 403, body = ErrorBody)))]
+async fn status_all(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<Vec<StatusView>>> {
+    can_read(&user)?;
+    let all = state.common().db(|c| cameras::list(c)).await?;
+    Ok(Json(
+        all.iter()
+            .map(|c| {
+                state
+                    .cameras()
+                    .status(&c.id)
+                    .unwrap_or_else(|| stopped_view(&c.id))
+            })
+            .collect(),
+    ))
+}
+
+/// One camera's status: frame rates in and processed, dropped frames, tracks in view, records,
+/// reconnections and the last error.
+#[utoipa::path(get, path = "/stream/status/{camera}", tag = "cameras", security(("bearer" = [])), params(("camera" = String, Path)),
+    responses((status = 200, body = StatusView), (status = 404, body = ErrorBody)))]
+async fn status(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(camera): Path<String>,
+) -> ApiResult<Json<StatusView>> {
+    can_read(&user)?;
+    svc::get(&state, &camera).await?;
+    Ok(Json(
+        state
+            .cameras()
+            .status(&camera)
+            .unwrap_or_else(|| stopped_view(&camera)),
+    ))
+}
+
+fn stopped_view(id: &str) -> StatusView {
+    let s = crate::service::status::CameraStatus::new(id);
+    s.stopped();
+    s.view()
+}

@@ -1,0 +1,8 @@
+//! What the server does, below its routes: employees, cameras (sources, pipelines, status)
+//! and the attendance records they write.
+
+pub mod cameras;
+pub mod employees;
+pub mod pipeline;
+pub mod source;
+pub mod status;

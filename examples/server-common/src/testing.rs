@@ -1,0 +1,175 @@
+//! Test support for the servers (feature `testing`): an app called in-process (no socket)
+//! or served on a loopback port, multipart forms, answers with their JSON, and the shared
+//! data mirror beside the checkout.
+#![allow(clippy::missing_panics_doc)]
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use tower::ServiceExt;
+
+/// A file of `../shared/data` (the data mirror beside the checkout).
+pub fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel)
+}
+
+/// The bytes of a file of the data mirror.
+pub fn photo(rel: &str) -> Vec<u8> {
+    std::fs::read(data(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Calls a server's router as a client would.
+#[derive(Clone)]
+pub struct TestClient {
+    pub app: Router,
+}
+
+impl TestClient {
+    pub async fn call(&self, req: Request<Body>) -> Reply {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            json,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(req(Method::GET, path, token).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(
+            req(Method::DELETE, path, token)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(
+            req(Method::POST, path, token)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_form(&self, path: &str, token: Option<&str>, form: &Form) -> Reply {
+        let (ct, body) = form.encode();
+        self.call(
+            req(Method::POST, path, token)
+                .header(header::CONTENT_TYPE, ct)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Serves the app on a loopback port (WebSocket tests); returns its address.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        addr
+    }
+
+    pub async fn post_image(&self, path: &str, token: Option<&str>, bytes: Vec<u8>) -> Reply {
+        self.call(
+            req(Method::POST, path, token)
+                .header(header::CONTENT_TYPE, "image/jpeg")
+                .body(Body::from(bytes))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+pub fn req(method: Method, path: &str, token: Option<&str>) -> axum::http::request::Builder {
+    let b = Request::builder().method(method).uri(path);
+    match token {
+        Some(t) if t.starts_with("fpk_") => b.header("x-api-key", t),
+        Some(t) => b.header(header::AUTHORIZATION, format!("Bearer {t}")),
+        None => b,
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// The error code of an error body (and checks the body's shape).
+    pub fn code(&self) -> &str {
+        assert!(
+            self.json["message"].is_string() && self.json["request_id"].is_string(),
+            "not the error body: {}",
+            self.text
+        );
+        self.json["error"].as_str().unwrap_or("")
+    }
+}
+
+/// A multipart form.
+#[derive(Default)]
+pub struct Form {
+    parts: Vec<(String, Option<String>, Vec<u8>)>,
+}
+
+impl Form {
+    pub fn new() -> Form {
+        Form::default()
+    }
+
+    pub fn text(mut self, name: &str, value: &str) -> Form {
+        self.parts
+            .push((name.into(), None, value.as_bytes().to_vec()));
+        self
+    }
+
+    pub fn file(mut self, name: &str, bytes: Vec<u8>) -> Form {
+        self.parts
+            .push((name.into(), Some("photo.jpg".into()), bytes));
+        self
+    }
+
+    pub fn encode(&self) -> (String, Vec<u8>) {
+        let boundary = "----faceprint-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, file, bytes) in &self.parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match file {
+                Some(f) => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes()),
+                None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+            }
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    }
+}
