@@ -119,9 +119,9 @@ ln -sfn "$root/.faceprint/lib/$ORT_LIB" "target/lib/$ORT_LIB"
 echo "target/share/faceprint/models -> models/, target/lib/$ORT_LIB -> .faceprint/lib/"
 
 if [ "$build" = 1 ]; then
-  say "Building the faceprint command (release)"
-  cargo build --release -p faceprint-cli -p faceprint-auth-server
-  echo "built target/release/faceprint and target/release/faceprint-auth"
+  say "Building the faceprint command and the servers (release)"
+  cargo build --release -p faceprint-cli -p faceprint-auth-server -p faceprint-attendance-server
+  echo "built target/release/faceprint, faceprint-auth and faceprint-attendance"
 fi
 
 say "Binding tools (C compiler, valgrind, pkg-config, cmake, cargo-zigbuild, Node packages)"

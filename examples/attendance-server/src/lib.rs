@@ -18,6 +18,11 @@ pub const NAME: &str = "faceprint-attendance";
 
 /// Opens the engine, the store and the server database under the configured data dir.
 pub fn open_state(config: &Config) -> Result<AppState, String> {
+    service::calendar::parse_clock(&config.app.workday_start)
+        .map_err(|e| format!("app.workday_start: {e}"))?;
+    if !(-840..=840).contains(&config.app.utc_offset_minutes) {
+        return Err("app.utc_offset_minutes must be within -840..=840".into());
+    }
     let common = Common::open(NAME, config, &[&repo::MIGRATIONS])?;
     Ok(AppState::new(common, config.app.clone()))
 }

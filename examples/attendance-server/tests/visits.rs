@@ -242,6 +242,31 @@ async fn a_recorded_camera_gives_one_record_per_visit() {
     }
     // The stranger was followed and counted, never recorded.
     assert_eq!(last["unknown_tracks"], 1, "{last}");
+    // The day's summary: everyone enrolled was seen (present or late by 09:00 UTC).
+    let r = site.client.get("/api/attendance/summary", Some(&site.token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let day = &r.json;
+    assert_eq!(day["absent"], 0, "{day}");
+    assert_eq!(day["present"].as_u64().unwrap() + day["late"].as_u64().unwrap(), 3, "{day}");
+    for e in day["employees"].as_array().unwrap() {
+        let first = e["first_seen_ms"].as_i64().unwrap();
+        let nine = first - first.rem_euclid(86_400_000) + 9 * 3_600_000;
+        assert_eq!(e["status"], if first > nine { "late" } else { "present" }, "{e}");
+        let want = if e["name"] == "Colin_Powell" { 2 } else { 1 };
+        assert_eq!(e["visits"], want, "{e}");
+    }
+    assert!(day["unknown_tracks"].as_i64().unwrap() >= 1, "{day}");
+    // CSV: a header and one line per record, with the employees' names.
+    let r = site
+        .client
+        .get(&format!("/api/records/export.csv?camera_id={lobby}"), Some(&site.token))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = r.text.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", r.text);
+    assert!(lines[0].starts_with("record_id,employee_id,employee,camera_id,camera,direction"));
+    assert_eq!(lines.iter().filter(|l| l.contains(",Colin_Powell,")).count(), 2, "{}", r.text);
     // The kiosk matched the employees' faces but recorded none: they are photos.
     let r = site
         .client

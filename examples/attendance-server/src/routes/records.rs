@@ -1,7 +1,9 @@
-//! `/api/records`: attendance records (role `admin` or `viewer`).
+//! `/api/records` and `/api/attendance`: attendance records, the day's summary and CSV export
+//! (role `admin` or `viewer`).
 
 use super::can_read;
 use crate::repo::records::{self, Record, RecordQuery};
+use crate::service::attendance::{self, DaySummary};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -9,13 +11,17 @@ use axum::response::IntoResponse;
 use axum::Json;
 use faceprint_server::auth::AuthUser;
 use faceprint_server::error::{ApiError, ApiResult, ErrorBody};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
+        .routes(routes!(export_csv))
         .routes(routes!(snapshot))
+        .routes(routes!(summary))
 }
 
 type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
@@ -50,4 +56,48 @@ async fn snapshot(
         .await?
         .ok_or_else(|| ApiError::not_found("no snapshot for this record"))?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg")], jpeg))
+}
+
+/// The same records as CSV (site times, employee and camera names beside their ids).
+#[utoipa::path(get, path = "/api/records/export.csv", tag = "records", security(("bearer" = [])), params(RecordQuery),
+    responses((status = 200, content_type = "text/csv"), (status = 403, body = ErrorBody)))]
+async fn export_csv(
+    State(state): State<AppState>,
+    user: AuthUser,
+    q: QueryOf<RecordQuery>,
+) -> ApiResult<impl IntoResponse> {
+    can_read(&user)?;
+    let Query(q) = q?;
+    let body = attendance::csv(&state, q).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"attendance.csv\"",
+            ),
+        ],
+        body,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct SummaryQuery {
+    /// YYYY-MM-DD in site time (default: today).
+    day: Option<String>,
+}
+
+/// A day per active employee: `present` (first seen by `app.workday_start`), `late` or
+/// `absent`, with first and last sighting and visits.
+#[utoipa::path(get, path = "/api/attendance/summary", tag = "records", security(("bearer" = [])), params(SummaryQuery),
+    responses((status = 200, body = DaySummary), (status = 400, body = ErrorBody)))]
+async fn summary(
+    State(state): State<AppState>,
+    user: AuthUser,
+    q: QueryOf<SummaryQuery>,
+) -> ApiResult<Json<DaySummary>> {
+    can_read(&user)?;
+    let Query(q) = q?;
+    Ok(Json(attendance::summary(&state, q.day.as_deref()).await?))
 }

@@ -1,6 +1,8 @@
 //! What the server does, below its routes: employees, cameras (sources, pipelines, status)
 //! and the attendance records they write.
 
+pub mod attendance;
+pub mod calendar;
 pub mod cameras;
 pub mod employees;
 pub mod pipeline;

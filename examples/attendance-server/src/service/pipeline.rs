@@ -2,6 +2,7 @@
 //! best face, identify a track once (again only when its best face got much better), check
 //! passive liveness on that face, and write one attendance record per visit.
 
+use super::calendar::{day_start_ms, local_day};
 use super::source::Frame;
 use super::status::{CameraStatus, TrackView};
 use crate::config::AppConfig;
@@ -363,28 +364,6 @@ fn memo_last_seen(memos: &HashMap<u64, TrackMemo>, id: u64) -> i64 {
     memos.get(&id).map_or(0, |m| m.last_seen_ms)
 }
 
-/// Midnight of the site's day containing `at_ms`, in ms since the epoch.
-pub fn day_start_ms(at_ms: i64, utc_offset_minutes: i32) -> i64 {
-    let off = i64::from(utc_offset_minutes) * 60_000;
-    (at_ms + off).div_euclid(86_400_000) * 86_400_000 - off
-}
-
-/// The site's date of `at_ms` as YYYY-MM-DD.
-pub fn local_day(at_ms: i64, utc_offset_minutes: i32) -> String {
-    let days = (at_ms + i64::from(utc_offset_minutes) * 60_000).div_euclid(86_400_000);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 /// A JPEG of the face with a margin, for a record's snapshot.
 fn crop_jpeg(image: &Image, face: &Face) -> Option<Vec<u8>> {
     let (w, h) = (image.width() as f32, image.height() as f32);
@@ -398,21 +377,4 @@ fn crop_jpeg(image: &Image, face: &Face) -> Option<Vec<u8>> {
     let mut out = std::io::Cursor::new(Vec::new());
     crop.write_to(&mut out, image::ImageFormat::Jpeg).ok()?;
     Some(out.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn site_days() {
-        // 2026-12-02 23:30 UTC is already 2026-12-03 at UTC+1.
-        let t = 1_796_254_200_000;
-        assert_eq!(local_day(t, 0), "2026-12-02");
-        assert_eq!(local_day(t, 60), "2026-12-03");
-        assert_eq!(local_day(0, 0), "1970-01-01");
-        assert_eq!(local_day(951_782_400_000, 0), "2000-02-29");
-        assert_eq!(day_start_ms(t, 0), 1_796_169_600_000);
-        assert_eq!(day_start_ms(t, 60), 1_796_256_000_000 - 3_600_000);
-    }
 }
