@@ -3,107 +3,18 @@
 //! track and written as one record per visit.
 
 mod scene;
+mod site;
 
 use axum::http::StatusCode;
-use faceprint_attendance_server::config::Config;
-use faceprint_server::testing::{photo, Form, TestClient};
 use scene::{lfw, Visit};
 use serde_json::{json, Value};
+use site::Site;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-struct Site {
-    client: TestClient,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn site(tweak: impl FnOnce(&mut Config)) -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_testing(dir.path());
-    config.log.level = "error".into();
-    faceprint_server::logging::init(&config.log);
-    config.compute.queue_wait_ms = 30_000;
-    tweak(&mut config);
-    let state = faceprint_attendance_server::open_state(&config).expect("state");
-    let client = TestClient {
-        app: faceprint_attendance_server::app(state.clone()),
-    };
-    let hash = faceprint_server::auth::password::hash("a long test password").unwrap();
-    state
-        .common()
-        .database()
-        .with(|c| faceprint_server::auth::admins::create(c, "root", &hash, "admin"))
-        .unwrap();
-    let r = client
-        .post_json(
-            "/api/auth/admin/login",
-            None,
-            json!({"username": "root", "password": "a long test password"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    Site {
-        token: r.json["access_token"].as_str().unwrap().to_string(),
-        client,
-        _dir: dir,
-    }
-}
-
-impl Site {
-    /// Adds an employee with their enrollment photos; answers the id.
-    async fn employee(&self, name: &str, photos: &[String]) -> String {
-        let r = self
-            .client
-            .post_json("/api/employees", Some(&self.token), json!({ "name": name }))
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        let id = r.json["id"].as_str().unwrap().to_string();
-        let mut form = Form::new();
-        for p in photos {
-            form = form.file("photo", photo(p));
-        }
-        let r = self
-            .client
-            .post_form(
-                &format!("/api/employees/{id}/faces"),
-                Some(&self.token),
-                &form,
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        assert!(r.json["accepted"].as_u64().unwrap() >= 1, "{}", r.text);
-        id
-    }
-
-    /// Adds a camera playing `video`; answers its id.
-    async fn camera(&self, name: &str, video: &std::path::Path, liveness: bool) -> String {
-        let r = self
-            .client
-            .post_json(
-                "/api/cameras",
-                Some(&self.token),
-                json!({"name": name, "kind": "file", "source": video.to_str().unwrap(),
-                       "settings": {"fps": 5, "width": 640, "liveness": liveness}}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        r.json["id"].as_str().unwrap().to_string()
-    }
-
-    async fn status(&self, camera: &str) -> Value {
-        let s = self
-            .client
-            .get(&format!("/stream/status/{camera}"), Some(&self.token))
-            .await;
-        assert_eq!(s.status, StatusCode::OK, "{}", s.text);
-        s.json
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_camera_gives_one_record_per_visit() {
-    let site = site(|c| c.app.cooldown_secs = 4).await;
+    let site = Site::new(|c| c.app.cooldown_secs = 4).await;
     let people = [
         ("Colin_Powell", [1, 3]),
         ("Tony_Blair", [1, 2]),
@@ -158,13 +69,14 @@ async fn a_recorded_camera_gives_one_record_per_visit() {
             to: (400.0, 140.0),
         },
     ];
-    let video = site._dir.path().join("scene.mp4");
+    let video = site.dir().join("scene.mp4");
     scene::encode(&visits, 215, &video);
 
     // Two cameras on the same recording: "lobby" records visits; "kiosk" also requires
     // passive liveness, which these faces (photos pasted into a scene) must fail.
-    let lobby = site.camera("lobby", &video, false).await;
-    let kiosk = site.camera("kiosk", &video, true).await;
+    let camera = |liveness: bool| json!({"kind": "file", "source": video, "settings": {"fps": 5, "width": 640, "liveness": liveness}});
+    let lobby = site.camera("lobby", camera(false)).await;
+    let kiosk = site.camera("kiosk", camera(true)).await;
     // Watch the live status while the file plays: which tracks each employee had.
     let mut tracks_of: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(150);
@@ -243,15 +155,26 @@ async fn a_recorded_camera_gives_one_record_per_visit() {
     // The stranger was followed and counted, never recorded.
     assert_eq!(last["unknown_tracks"], 1, "{last}");
     // The day's summary: everyone enrolled was seen (present or late by 09:00 UTC).
-    let r = site.client.get("/api/attendance/summary", Some(&site.token)).await;
+    let r = site
+        .client
+        .get("/api/attendance/summary", Some(&site.token))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let day = &r.json;
     assert_eq!(day["absent"], 0, "{day}");
-    assert_eq!(day["present"].as_u64().unwrap() + day["late"].as_u64().unwrap(), 3, "{day}");
+    assert_eq!(
+        day["present"].as_u64().unwrap() + day["late"].as_u64().unwrap(),
+        3,
+        "{day}"
+    );
     for e in day["employees"].as_array().unwrap() {
         let first = e["first_seen_ms"].as_i64().unwrap();
         let nine = first - first.rem_euclid(86_400_000) + 9 * 3_600_000;
-        assert_eq!(e["status"], if first > nine { "late" } else { "present" }, "{e}");
+        assert_eq!(
+            e["status"],
+            if first > nine { "late" } else { "present" },
+            "{e}"
+        );
         let want = if e["name"] == "Colin_Powell" { 2 } else { 1 };
         assert_eq!(e["visits"], want, "{e}");
     }
@@ -259,14 +182,28 @@ async fn a_recorded_camera_gives_one_record_per_visit() {
     // CSV: a header and one line per record, with the employees' names.
     let r = site
         .client
-        .get(&format!("/api/records/export.csv?camera_id={lobby}"), Some(&site.token))
+        .get(
+            &format!("/api/records/export.csv?camera_id={lobby}"),
+            Some(&site.token),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(r.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let lines: Vec<&str> = r.text.lines().collect();
     assert_eq!(lines.len(), 5, "{}", r.text);
     assert!(lines[0].starts_with("record_id,employee_id,employee,camera_id,camera,direction"));
-    assert_eq!(lines.iter().filter(|l| l.contains(",Colin_Powell,")).count(), 2, "{}", r.text);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains(",Colin_Powell,"))
+            .count(),
+        2,
+        "{}",
+        r.text
+    );
     // The kiosk matched the employees' faces but recorded none: they are photos.
     let r = site
         .client

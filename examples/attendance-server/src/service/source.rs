@@ -155,10 +155,14 @@ fn run_ffmpeg(
                 }
             }
             Ok(None) => {
-                let code = child.0.wait().ok().and_then(|s| s.code());
-                break match (camera.kind, code) {
+                use std::os::unix::process::ExitStatusExt;
+                let status = child.0.wait().ok();
+                break match (camera.kind, status.and_then(|s| s.code())) {
                     (SourceKind::File, Some(0)) => Ended::Finished,
-                    _ => Ended::Broken(String::new()),
+                    _ => match status.and_then(|s| s.signal()) {
+                        Some(sig) => Ended::Broken(format!("ffmpeg was killed (signal {sig})")),
+                        None => Ended::Broken(String::new()),
+                    },
                 };
             }
             Err(e) => break Ended::Broken(format!("reading ffmpeg's frames: {e}")),
