@@ -57,6 +57,12 @@ async fn a_killed_decoder_is_restarted_and_a_dead_url_retried_while_others_run()
         s["state"] == "running" && s["decoder_pid"].is_u64() && s["frames_in"].as_u64() > Some(5)
     })
     .await;
+    // The live view: MJPEG parts, each a 640x480 JPEG.
+    let jpegs = site.live_frames(&a, 2).await;
+    for jpeg in &jpegs {
+        let img = image::load_from_memory(jpeg).expect("a JPEG part");
+        assert_eq!((img.width(), img.height()), (640, 480));
+    }
     let pid = running["decoder_pid"].as_u64().unwrap() as i32;
     let b_before = site.status(&b).await["frames_processed"].as_u64().unwrap();
     // SAFETY: kill(2) on a child process of this test, by its pid.
@@ -66,7 +72,10 @@ async fn a_killed_decoder_is_restarted_and_a_dead_url_retried_while_others_run()
     })
     .await;
     println!("after the kill: {broken}");
-    assert_eq!(broken["last_error"], "ffmpeg was killed (signal 9)", "{broken}");
+    assert_eq!(
+        broken["last_error"], "ffmpeg was killed (signal 9)",
+        "{broken}"
+    );
     let back = wait_for(&site, &a, "camera a to run again", |s| {
         s["state"] == "running" && s["decoder_pid"].as_u64().is_some_and(|p| p as i32 != pid)
     })

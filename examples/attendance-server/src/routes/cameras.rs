@@ -24,6 +24,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(get, update, delete))
         .routes(routes!(push_frame))
+        .merge(
+            // The live view is an <img>: its token comes in the query.
+            OpenApiRouter::new()
+                .routes(routes!(live))
+                .layer(axum::Extension(faceprint_server::auth::QueryToken)),
+        )
         .routes(routes!(status_all))
         .routes(routes!(status))
 }
@@ -184,4 +190,57 @@ fn stopped_view(id: &str) -> StatusView {
     let s = crate::service::status::CameraStatus::new(id);
     s.stopped();
     s.view()
+}
+
+/// The camera's frames with boxes, track ids and names drawn, as MJPEG
+/// (`multipart/x-mixed-replace`, for an `<img>`; the token may be the `access_token` query
+/// parameter). 409 when the camera is not running, 503 beyond 16 viewers.
+#[utoipa::path(get, path = "/stream/{camera}", tag = "cameras", security(("bearer" = [])), params(("camera" = String, Path)),
+    responses((status = 200, content_type = "multipart/x-mixed-replace"), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn live(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(camera): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    can_read(&user)?;
+    svc::get(&state, &camera).await?;
+    let view = state
+        .cameras()
+        .live(&camera)
+        .ok_or_else(|| ApiError::conflict("camera_stopped", "the camera is not running"))?;
+    let (frames, viewer) = view.watch().ok_or_else(ApiError::busy)?;
+    let stop = state.common().shutdown().token.clone();
+    let parts = futures_util::stream::unfold(
+        (frames, viewer, stop),
+        |(mut frames, viewer, stop)| async move {
+            tokio::select! {
+                changed = frames.changed() => changed.ok()?,
+                // Server shutting down: end the stream so the connection can close.
+                _ = stop.cancelled() => return None,
+            }
+            let jpeg = frames.borrow_and_update().clone()?;
+            let mut part = Vec::with_capacity(jpeg.len() + 96);
+            part.extend_from_slice(
+                format!(
+                    "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                    jpeg.len()
+                )
+                .as_bytes(),
+            );
+            part.extend_from_slice(&jpeg);
+            part.extend_from_slice(b"\r\n");
+            Some((
+                Ok::<_, std::convert::Infallible>(bytes::Bytes::from(part)),
+                (frames, viewer, stop),
+            ))
+        },
+    );
+    axum::response::Response::builder()
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            "multipart/x-mixed-replace; boundary=frame",
+        )
+        .header(axum::http::header::CACHE_CONTROL, "no-store")
+        .body(axum::body::Body::from_stream(parts))
+        .map_err(ApiError::internal)
 }

@@ -107,6 +107,7 @@ impl Cameras {
                 let _ = t.join();
             }
             r.status.stopped();
+            r.status.live.close();
             self.stopped
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -142,6 +143,15 @@ impl Cameras {
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
             .map(|s| s.view())
+    }
+
+    /// The live view of a running camera.
+    pub fn live(&self, id: &str) -> Option<Arc<super::live::LiveView>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map(|r| r.status.live.clone())
     }
 
     pub fn is_running(&self, id: &str) -> bool {

@@ -5,6 +5,7 @@ pub mod attendance;
 pub mod calendar;
 pub mod cameras;
 pub mod employees;
+pub mod live;
 pub mod pipeline;
 pub mod source;
 pub mod status;

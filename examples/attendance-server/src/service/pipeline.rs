@@ -87,12 +87,25 @@ impl Pipeline {
         })
     }
 
-    /// Runs one frame from the source (only every `process_every`-th is analysed).
+    /// Runs one frame from the source (only every `process_every`-th is analysed; every one is
+    /// shown to live viewers, with the latest tracks).
     pub fn process(&mut self, frame: Frame) -> Result<(), String> {
         self.frames += 1;
-        if (self.frames - 1) % u64::from(self.camera.settings.process_every) != 0 {
-            return Ok(());
+        let sampled = (self.frames - 1) % u64::from(self.camera.settings.process_every) == 0;
+        let result = if sampled {
+            self.analyse(&frame)
+        } else {
+            Ok(())
+        };
+        if self.status.live.watched() {
+            self.status
+                .live
+                .publish(&frame.image, &self.status.tracks());
         }
+        result
+    }
+
+    fn analyse(&mut self, frame: &Frame) -> Result<(), String> {
         let faces: Vec<Face> = self
             .engine
             .detect(&frame.image)
@@ -109,7 +122,7 @@ impl Pipeline {
                 if t.hits == 1 {
                     self.status.track_started(1);
                 }
-                self.observe_face(t.id, t.confirmed, &frame, &faces[d])?;
+                self.observe_face(t.id, t.confirmed, frame, &faces[d])?;
             }
             let memo = self.memos.get(&t.id);
             let who = memo.and_then(|m| m.identified.as_ref());

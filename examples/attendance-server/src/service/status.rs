@@ -67,6 +67,8 @@ pub struct StatusView {
 
 pub struct CameraStatus {
     camera_id: String,
+    /// The annotated frames for viewers.
+    pub live: std::sync::Arc<super::live::LiveView>,
     state: Mutex<(SourceState, Option<u64>)>,
     last_error: Mutex<Option<String>>,
     tracks: Mutex<Vec<TrackView>>,
@@ -94,6 +96,7 @@ impl CameraStatus {
     pub fn new(camera_id: &str) -> CameraStatus {
         CameraStatus {
             camera_id: camera_id.to_string(),
+            live: Default::default(),
             state: Mutex::new((SourceState::Starting, None)),
             last_error: Mutex::new(None),
             tracks: Mutex::new(Vec::new()),
@@ -158,6 +161,10 @@ impl CameraStatus {
 
     pub fn spoof_track(&self) {
         self.spoofs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn tracks(&self) -> Vec<TrackView> {
+        self.tracks.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     pub fn set_tracks(&self, tracks: Vec<TrackView>) {

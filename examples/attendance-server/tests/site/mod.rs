@@ -97,4 +97,63 @@ impl Site {
         assert_eq!(s.status, StatusCode::OK, "{}", s.text);
         s.json
     }
+
+    /// The first `n` JPEGs of a camera's MJPEG live view (token in the query, as an `<img>`
+    /// sends it).
+    pub async fn live_frames(&self, camera: &str, n: usize) -> Vec<Vec<u8>> {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let req = axum::http::Request::get(format!("/stream/{camera}?access_token={}", self.token))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = self.client.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()["content-type"],
+            "multipart/x-mixed-replace; boundary=frame"
+        );
+        let mut body = res.into_body();
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while out.len() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no frames on the live view"
+            );
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(30), body.frame())
+                .await
+                .expect("a live frame in 30 s")
+                .expect("the stream ended")
+                .unwrap();
+            if let Ok(data) = frame.into_data() {
+                buf.extend_from_slice(&data);
+            }
+            // Parts: --frame, headers with Content-Length, a blank line, the JPEG, CRLF.
+            while let Some(end) = find(&buf, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                assert!(
+                    head.starts_with("--frame\r\nContent-Type: image/jpeg"),
+                    "{head}"
+                );
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .unwrap()
+                    .trim()
+                    .parse()
+                    .unwrap();
+                if buf.len() < end + 4 + len + 2 {
+                    break;
+                }
+                out.push(buf[end + 4..end + 4 + len].to_vec());
+                buf.drain(..end + 4 + len + 2);
+            }
+        }
+        out
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }

@@ -79,8 +79,14 @@ impl AuthUser {
     }
 }
 
+/// Marks routes whose token may come as the `access_token` query parameter: what a browser
+/// fetches by itself (an `<img>` of a live MJPEG view) cannot send a header. Add it as an
+/// `Extension` layer on those routes only (request logs carry paths, never queries).
+#[derive(Debug, Clone, Copy)]
+pub struct QueryToken;
+
 /// The bearer token of the request, if any (header, or `access_token` query for WebSocket
-/// upgrades, which browsers cannot send headers with).
+/// upgrades and routes marked with [`QueryToken`], which browsers cannot send headers with).
 pub fn bearer(parts: &Parts) -> Option<String> {
     if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
         let v = v.to_str().ok()?;
@@ -89,7 +95,9 @@ pub fn bearer(parts: &Parts) -> Option<String> {
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_string());
     }
-    if parts.headers.get(header::UPGRADE).is_some() {
+    if parts.headers.get(header::UPGRADE).is_some()
+        || parts.extensions.get::<QueryToken>().is_some()
+    {
         let q = parts.uri.query()?;
         return q
             .split('&')
