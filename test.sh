@@ -10,7 +10,7 @@
 #      environment, an extract run in each, and no glibc symbol newer than 2.28 in them
 #   5. the parity check: Rust, C, Python and Node on the same inputs
 #   6. the README's blocks run as written (tests/docs/run_readme.py): set-up, first run, the
-#      command tour, the face-login server and its curl calls, and the C, Python and Node
+#      command tour, the face-login server and its curl calls, the attendance tour, and the C, Python and Node
 #      installs with the examples run on what they installed
 #   7. the face-login page in headless Chromium with a fake camera (screenshots in
 #      target/screenshots/auth/)

@@ -9,7 +9,8 @@ Two places, as a reader would use them:
   `pip` of a fresh virtual environment land nowhere real; afterwards `git status` must be clean;
 - a scratch folder whose ../shared is the data mirror (the README's paths are relative to a
   checkout beside ../shared) and whose target/release holds this checkout's programs, for the
-  commands that use them (first run, the `faceprint` tour, the face-login server).
+  commands that use them (first run, the `faceprint` tour, the face-login and attendance
+  servers).
 Every block gets a fresh FACEPRINT_KEY, must exit 0 and print what its comments promise (EXPECT
 below). The Python and Node examples run on what the README's install blocks installed, with no
 FACEPRINT_MODELS: the model packages must be found by themselves. `./test.sh` is the command
@@ -45,6 +46,14 @@ EXPECT = {
     ("### Start it", "sh"): [[], [re.compile(r'"username":"root"'), "fpk_",
                                   re.compile(r'"collection":"partner-a"'),
                                   '{"revoked":"']],
+    # The attendance tour: staff made, an employee enrolled from two photos, the video
+    # camera's one visit recorded, the day's summary and the CSV.
+    ("### Run it", "sh"): [[], [re.compile(r'"username":"root","role":"admin"'),
+                                re.compile(r'"username":"guard","role":"viewer"'),
+                                '{"accepted":2,"rejected":[]}',
+                                re.compile(r'"state":"finished".*"records_written":1'),
+                                '{"direction":"in"', re.compile(r'"present":1|"late":1'),
+                                "record_id,employee_id,employee"]],
     ("### User API (curl)", "sh"): [[
         re.compile("^" + UUID + "$"), re.compile("^" + UUID + "$"),
         re.compile(r'"email":"obama@example.com"'),
@@ -61,7 +70,6 @@ EXPECT = {
     ("### Node", "js"): [["true", "obama true []", "[ 1, 2, 1 ]",
                           "true image_unsupported_format"]],
 }
-SERVER = "http://127.0.0.1:8080"
 
 
 def blocks(readme: str, section: str, lang: str):
@@ -83,7 +91,7 @@ class Run:
         release = self.scratch / "target" / "release"
         release.mkdir(parents=True)
         (tmp / "shared").symlink_to(shared.resolve())
-        for program in ("faceprint", "faceprint-auth"):
+        for program in ("faceprint", "faceprint-auth", "faceprint-attendance"):
             (release / program).symlink_to(REPO / "target" / "release" / program)
         self.venv = tmp / "venv"
         # Building from the checkout with HOME elsewhere: cargo and rustup keep their own homes.
@@ -200,20 +208,23 @@ class Run:
             self.run("### Node", "js", n, ["node", str(path)], self.scratch, self.install_env,
                      expect)
 
-    def server_blocks(self):
+    def server(self, url: str, section: str, then: tuple = ()):
+        """Starts a server with the first ```sh block of `section` (it puts the server in the
+        background), waits until it is ready, runs the section's other blocks and the sections
+        in `then`, and stops it."""
         try:
-            urllib.request.urlopen(f"{SERVER}/health", timeout=2)
-            self.failures.append(f"{SERVER} already answers: stop that server first")
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            self.failures.append(f"{url} already answers: stop that server first")
             return
         except OSError:
             pass
-        found = self.section("### Start it", "sh")
+        found = self.section(section, "sh")
         if not found:
             return
-        (start, _), admin = found
-        log = open(self.home.parent / "server.log", "w")
-        # The start block puts the server in the background and returns; its own session lets
-        # the whole group be stopped afterwards.
+        (start, _), rest = found[0], found[1:]
+        log_path = self.home.parent / f"server-{section.strip('# ').replace(' ', '_')}.log"
+        log = open(log_path, "w")
+        # Its own session lets the whole group be stopped afterwards.
         server = subprocess.Popen(["bash", "-euo", "pipefail", "-c", start], cwd=self.scratch,
                                   env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
@@ -221,28 +232,29 @@ class Run:
             deadline = time.monotonic() + 120
             while True:
                 try:
-                    urllib.request.urlopen(f"{SERVER}/health/ready", timeout=2)
+                    urllib.request.urlopen(f"{url}/health/ready", timeout=2)
                     break
                 except OSError:
                     if time.monotonic() > deadline:
-                        self.failures.append("### Start it: not ready in 120 s:\n"
-                                             + (self.home.parent / "server.log").read_text()[-2000:])
+                        self.failures.append(f"{section}: not ready in 120 s:\n"
+                                             + log_path.read_text()[-2000:])
                         return
                     time.sleep(0.3)
-            print("-- ### Start it ```sh block 1: ready")
-            path = self.home.parent / "admin.sh"
-            path.write_text(admin[0])
-            self.run("### Start it", "sh", 1, ["bash", "-euo", "pipefail", str(path)],
-                     self.scratch, self.env, admin[1])
-            self.shell("### User API (curl)", self.scratch, self.env)
+            print(f"-- {section} ```sh block 1: ready")
+            for n, (code, expect) in enumerate(rest, start=1):
+                path = self.home.parent / f"server_{n}.sh"
+                path.write_text(code)
+                self.run(section, "sh", n, ["bash", "-euo", "pipefail", str(path)],
+                         self.scratch, self.env, expect)
+            for other in then:
+                self.shell(other, self.scratch, self.env)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
             log.close()
-            text = (self.home.parent / "server.log").read_text()
+            text = log_path.read_text()
             if "panicked" in text:
-                self.failures.append(f"the server panicked:\n{text[-3000:]}")
-
+                self.failures.append(f"the server of {section} panicked:\n{text[-3000:]}")
 
 def git_status() -> str:
     return subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True,
@@ -261,7 +273,8 @@ def main() -> int:
         r.setup_block()
         r.shell("## First run", r.scratch, r.env)
         r.shell("## Enroll, verify, identify", r.scratch, r.env)
-        r.server_blocks()
+        r.server("http://127.0.0.1:8080", "### Start it", ("### User API (curl)",))
+        r.server("http://127.0.0.1:8081", "### Run it")
         r.c_blocks()
         r.python_blocks()
         r.node_blocks()

@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_PORT: u16 = 8081;
+/// 127.0.0.1:8081, data in ./faceprint-attendance-data.
+pub const DEFAULTS: faceprint_server::config::Defaults = faceprint_server::config::Defaults {
+    port: 8081,
+    data_dir: "faceprint-attendance-data",
+};
 
 pub type Config = faceprint_server::Config<AppConfig>;
 

@@ -34,14 +34,14 @@ fn main() {
     let args = Args::parse();
     let result = match args.command {
         Command::Serve { data, listen } => {
-            cli::serve(&data, listen, config::DEFAULT_PORT, |c: config::Config| {
+            cli::serve(&data, listen, config::DEFAULTS, |c: config::Config| {
                 run(c, faceprint_server::shutdown::signal())
             })
         }
         // Staff are administrators or viewers (dashboards and records, no changes).
         Command::Tool(tool) => tool
             .run::<config::AppConfig>(
-                config::DEFAULT_PORT,
+                config::DEFAULTS,
                 &[&repo::MIGRATIONS],
                 &[Role::Admin, Role::Viewer],
             )

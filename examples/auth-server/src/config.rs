@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_PORT: u16 = 8080;
+/// 127.0.0.1:8080, data in ./faceprint-data.
+pub const DEFAULTS: faceprint_server::config::Defaults = faceprint_server::config::Defaults {
+    port: 8080,
+    data_dir: "faceprint-data",
+};
 
 pub type Config = faceprint_server::Config<AppConfig>;
 

@@ -34,12 +34,12 @@ fn main() {
     let args = Args::parse();
     let result = match args.command {
         Command::Serve { data, listen } => {
-            cli::serve(&data, listen, config::DEFAULT_PORT, |c: config::Config| {
+            cli::serve(&data, listen, config::DEFAULTS, |c: config::Config| {
                 run(c, faceprint_server::shutdown::signal())
             })
         }
         Command::Tool(tool) => tool
-            .run::<config::AppConfig>(config::DEFAULT_PORT, &[&repo::MIGRATIONS], &[Role::Admin])
+            .run::<config::AppConfig>(config::DEFAULTS, &[&repo::MIGRATIONS], &[Role::Admin])
             .map(Some),
     };
     cli::exit_with(result);

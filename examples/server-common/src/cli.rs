@@ -4,7 +4,7 @@
 
 use crate::auth::api_key::NewApiKey;
 use crate::auth::{admins, api_key, password, Role};
-use crate::config::Config;
+use crate::config::{Config, Defaults};
 use crate::db::{open_server_db, Migrations};
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -128,12 +128,12 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// The configuration: defaults with `default_port`, the file, the environment, `--data`.
-    pub fn load<A>(&self, default_port: u16) -> Result<Config<A>, String>
+    /// The configuration: the server's defaults, the file, the environment, `--data`.
+    pub fn load<A>(&self, defaults: Defaults) -> Result<Config<A>, String>
     where
         A: Serialize + for<'de> Deserialize<'de> + Default,
     {
-        let mut c = Config::<A>::load(default_port, self.config.as_deref())?;
+        let mut c = Config::<A>::load(defaults, self.config.as_deref())?;
         if let Some(d) = &self.data {
             c.server.data_dir = d.clone();
         }
@@ -206,7 +206,7 @@ impl Tool {
     /// to print.
     pub fn run<A>(
         self,
-        default_port: u16,
+        defaults: Defaults,
         migrations: &[&Migrations],
         staff_roles: &[Role],
     ) -> Result<String, String>
@@ -234,7 +234,7 @@ impl Tool {
                                 .join(", ")
                         )
                     })?;
-                let c = data.load::<A>(default_port)?;
+                let c = data.load::<A>(defaults)?;
                 create_admin(&c.server.data_dir, migrations, &username, role.as_str())
             }
             Tool::ApiKey { command } => match command {
@@ -245,7 +245,7 @@ impl Tool {
                     daily_quota,
                     label,
                 } => {
-                    let c = data.load::<A>(default_port)?;
+                    let c = data.load::<A>(defaults)?;
                     let rate_per_minute = match rate {
                         Some(r) => parse_rate(&r)?,
                         None => c.rate_limit.api_key_default_per_minute,
@@ -259,13 +259,11 @@ impl Tool {
                     create_api_key(&c.server.data_dir, migrations, &new)
                 }
                 KeyCommand::List { data } => {
-                    list_api_keys(&data.load::<A>(default_port)?.server.data_dir, migrations)
+                    list_api_keys(&data.load::<A>(defaults)?.server.data_dir, migrations)
                 }
-                KeyCommand::Revoke { data, id } => revoke_api_key(
-                    &data.load::<A>(default_port)?.server.data_dir,
-                    migrations,
-                    &id,
-                ),
+                KeyCommand::Revoke { data, id } => {
+                    revoke_api_key(&data.load::<A>(defaults)?.server.data_dir, migrations, &id)
+                }
             },
         }
     }
@@ -276,7 +274,7 @@ impl Tool {
 pub fn serve<A, F, Fut>(
     data: &DataArgs,
     listen: Option<SocketAddr>,
-    default_port: u16,
+    defaults: Defaults,
     run: F,
 ) -> Result<Option<String>, String>
 where
@@ -284,7 +282,7 @@ where
     F: FnOnce(Config<A>) -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
-    let mut c = data.load::<A>(default_port)?;
+    let mut c = data.load::<A>(defaults)?;
     if let Some(l) = listen {
         c.server.listen = l;
     }

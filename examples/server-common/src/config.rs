@@ -256,15 +256,24 @@ impl Default for LogConfig {
     }
 }
 
+/// What differs between the servers' defaults: the port and the data dir, so two servers
+/// started side by side in one folder do not share a database.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    pub port: u16,
+    pub data_dir: &'static str,
+}
+
 impl<App> Config<App>
 where
     App: Serialize + for<'de> Deserialize<'de> + Default,
 {
-    /// Defaults with the server's own port.
-    pub fn with_port(port: u16) -> Self {
+    /// Defaults with the server's own port and data dir.
+    pub fn with_defaults(defaults: Defaults) -> Self {
         Config {
             server: ServerConfig {
-                listen: SocketAddr::from(([127, 0, 0, 1], port)),
+                listen: SocketAddr::from(([127, 0, 0, 1], defaults.port)),
+                data_dir: PathBuf::from(defaults.data_dir),
                 ..ServerConfig::default()
             },
             limits: LimitsConfig::default(),
@@ -278,9 +287,10 @@ where
         }
     }
 
-    /// Defaults (with the server's port) ← `file` (when given) ← `FACEPRINT_*__*` variables.
-    pub fn load(default_port: u16, file: Option<&Path>) -> Result<Self, String> {
-        let mut fig = Figment::from(Serialized::defaults(Self::with_port(default_port)));
+    /// Defaults (the server's port and data dir) ← `file` (when given) ← `FACEPRINT_*__*`
+    /// variables.
+    pub fn load(defaults: Defaults, file: Option<&Path>) -> Result<Self, String> {
+        let mut fig = Figment::from(Serialized::defaults(Self::with_defaults(defaults)));
         if let Some(f) = file {
             if !f.is_file() {
                 return Err(format!("config file {} does not exist", f.display()));
@@ -333,7 +343,10 @@ where
 
     /// A configuration for tests: a temp data dir, quick timeouts, generous limits.
     pub fn for_testing(data_dir: &Path) -> Self {
-        let mut c = Self::with_port(0);
+        let mut c = Self::with_defaults(Defaults {
+            port: 0,
+            data_dir: "faceprint-data",
+        });
         c.server.data_dir = data_dir.to_path_buf();
         c.server.shutdown_grace_secs = 2;
         c.log.level = "warn".into();
