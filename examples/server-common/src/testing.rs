@@ -173,3 +173,41 @@ impl Form {
         (format!("multipart/form-data; boundary={boundary}"), body)
     }
 }
+
+/// A loopback port nobody listens on (for a server process a test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a server binary as its one command runs it (`serve --listen --data`); its stderr is
+/// piped for the test to read.
+pub fn spawn_server(bin: &str, data: &Path, port: u16) -> std::process::Child {
+    std::process::Command::new(bin)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (up to 60 s) until `base/health/ready` answers 200.
+pub async fn wait_ready(base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{base} not ready in 60 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
