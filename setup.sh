@@ -175,7 +175,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 # playwright-core drives Debian's chromium (it downloads no browser).
-(cd examples/auth-server/tests/browser && npm install --no-audit --no-fund --loglevel=error)
+(cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
 echo "ok"
 
 say "Set-up complete"

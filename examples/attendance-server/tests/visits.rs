@@ -72,6 +72,16 @@ async fn a_recorded_camera_gives_one_record_per_visit() {
     let video = site.dir().join("scene.mp4");
     scene::encode(&visits, 215, &video);
 
+    // A webhook for the check-ins and check-outs (nobody listens: the deliveries queue).
+    let r = site
+        .client
+        .post_json(
+            "/api/admin/webhooks",
+            Some(&site.token),
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["check_in", "check_out"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     // Two cameras on the same recording: "lobby" records visits; "kiosk" also requires
     // passive liveness, which these faces (photos pasted into a scene) must fail.
     let camera = |liveness: bool| json!({"kind": "file", "source": video, "settings": {"fps": 5, "width": 640, "liveness": liveness}});
@@ -154,6 +164,38 @@ async fn a_recorded_camera_gives_one_record_per_visit() {
     }
     // The stranger was followed and counted, never recorded.
     assert_eq!(last["unknown_tracks"], 1, "{last}");
+    // Powell's first visit of the day checked him in, the second out (role `any`); each
+    // record queued its webhook event.
+    let directions: Vec<&str> = records
+        .iter()
+        .rev()
+        .filter(|r| ids.get(r["employee_id"].as_str().unwrap()) == Some(&"Colin_Powell"))
+        .map(|r| r["direction"].as_str().unwrap())
+        .collect();
+    assert_eq!(directions, ["in", "out"]);
+    let r = site
+        .client
+        .get("/api/admin/webhooks/deliveries", Some(&site.token))
+        .await;
+    let events: Vec<&str> = r
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "check_in").count(),
+        3,
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        events.iter().filter(|e| **e == "check_out").count(),
+        1,
+        "{}",
+        r.text
+    );
     // The day's summary: everyone enrolled was seen (present or late by 09:00 UTC).
     let r = site
         .client

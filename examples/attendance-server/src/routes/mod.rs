@@ -2,6 +2,7 @@
 
 pub mod cameras;
 pub mod employees;
+pub mod pages;
 pub mod records;
 
 use crate::state::AppState;
@@ -22,6 +23,7 @@ pub fn router(_state: &AppState) -> (Router<AppState>, OpenApi) {
         .split_for_parts();
     let router = Router::new()
         .merge(routes)
+        .merge(pages::router())
         .merge(faceprint_server::health::router());
     (router, api)
 }

@@ -224,7 +224,19 @@ impl CameraStatus {
             .lock()
             .map(|s| *s)
             .unwrap_or((SourceState::Stopped, None));
-        let fps = self.rate.lock().map(|r| r.fps).unwrap_or((0.0, 0.0));
+        // Until the first five-second window closes, the rate so far.
+        let fps = self
+            .rate
+            .lock()
+            .map(|r| {
+                let elapsed = r.window_start.elapsed().as_secs_f32();
+                if r.fps == (0.0, 0.0) && elapsed >= 1.0 {
+                    (r.counts.0 as f32 / elapsed, r.counts.1 as f32 / elapsed)
+                } else {
+                    r.fps
+                }
+            })
+            .unwrap_or((0.0, 0.0));
         let last = self.last_frame_ms.load(Ordering::Relaxed);
         let pid = self.pid.load(Ordering::Relaxed);
         StatusView {

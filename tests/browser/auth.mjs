@@ -3,31 +3,23 @@
 // photos: sign up by camera, log out, log in by face, a different person refused, the admin
 // page's statistics. Screenshots go to target/screenshots/auth/.
 //
-//   node examples/auth-server/tests/browser/run.mjs [path/to/faceprint-auth]
-import { chromium } from 'playwright-core';
+//   node tests/browser/auth.mjs [path/to/faceprint-auth]
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { freePort, launch } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../../../..');
+const root = resolve(here, '../..');
 const bin = process.argv[2] || join(root, 'target/release/faceprint-auth');
 const lfw = resolve(root, '../shared/data/lfw/images');
 const shots = join(root, 'target/screenshots/auth');
 mkdirSync(shots, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'faceprint-browser-'));
 const data = join(work, 'data');
-
-function freePort() {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); });
-  });
-}
 
 // A video that holds each photo for one second (10 fps, 640x480, the photo filling the frame:
 // a border around it reads as a printed photo to passive liveness), as Chromium's fake camera.
@@ -50,20 +42,6 @@ async function waitResult(page, text) {
   }
 }
 
-async function browser(camera) {
-  const profile = mkdtempSync(join(work, 'profile-'));
-  return chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1100, height: 900 },
-    args: [
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${camera}`,
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync',
-    ],
-  });
-}
-
 const powell = ['0001', '0003', '0008', '0009'].map((n) => join(lfw, `Colin_Powell/Colin_Powell_${n}.jpg`));
 const bush = ['0004', '0005', '0007'].map((n) => join(lfw, `George_W_Bush/George_W_Bush_${n}.jpg`));
 const camA = video('powell', powell);
@@ -84,7 +62,7 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
   // Person A: sign up by camera, log out, log in by face.
-  let ctx = await browser(camA);
+  let ctx = await launch(work, camA);
   let page = ctx.pages()[0] || (await ctx.newPage());
   page.on('pageerror', (e) => { throw e; });
   await page.goto(base + '/');
@@ -107,7 +85,7 @@ try {
   await ctx.close();
 
   // Person B: refused.
-  ctx = await browser(camB);
+  ctx = await launch(work, camB);
   page = ctx.pages()[0] || (await ctx.newPage());
   await page.goto(base + '/');
   await page.click('#login');
