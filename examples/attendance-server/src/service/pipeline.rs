@@ -50,6 +50,7 @@ pub struct Pipeline {
     memos: HashMap<u64, TrackMemo>,
     frames: u64,
     frame_quality: QualityProfile,
+    detection: faceprint::DetectionOptions,
 }
 
 impl Pipeline {
@@ -73,6 +74,13 @@ impl Pipeline {
             single_face: false,
             ..QualityProfile::authentication()
         };
+        // A camera frame with nobody in it is the common case: no second pass on a padded
+        // copy (that retry is for photos cropped tight to a face) and no rotation search.
+        let detection = faceprint::DetectionOptions {
+            crop_retry_margin: 0.0,
+            rotation_search: false,
+            ..common.engine().config().detection
+        };
         Ok(Pipeline {
             engine: common.engine().clone(),
             db: common.database().clone(),
@@ -84,6 +92,7 @@ impl Pipeline {
             memos: HashMap::new(),
             frames: 0,
             frame_quality,
+            detection,
         })
     }
 
@@ -108,7 +117,7 @@ impl Pipeline {
     fn analyse(&mut self, frame: &Frame) -> Result<(), String> {
         let faces: Vec<Face> = self
             .engine
-            .detect(&frame.image)
+            .detect_with(&frame.image, &self.detection)
             .map_err(|e| e.to_string())?
             .into_iter()
             .filter(|f| self.wanted(f))

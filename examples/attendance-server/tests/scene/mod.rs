@@ -29,7 +29,7 @@ pub fn lfw(person: &str, n: u32) -> String {
 }
 
 /// The face region of an LFW photo (they are 250x250 with the face in the middle).
-fn face_patch(rel: &str) -> RgbImage {
+pub fn patch(rel: &str) -> RgbImage {
     let img = image::open(faceprint_server::testing::data(rel))
         .unwrap_or_else(|e| panic!("{rel}: {e}"))
         .to_rgb8();
@@ -66,7 +66,7 @@ pub fn frame(n: u32, visits: &[Visit], patches: &[RgbImage]) -> RgbImage {
 
 /// Encodes the scene with ffmpeg (libx264) into `out`; answers the frame count.
 pub fn encode(visits: &[Visit], frames: u32, out: &Path) -> u32 {
-    let patches: Vec<RgbImage> = visits.iter().map(|v| face_patch(&v.photo)).collect();
+    let patches: Vec<RgbImage> = visits.iter().map(|v| patch(&v.photo)).collect();
     let mut child = Command::new("ffmpeg")
         .args([
             "-nostdin",
