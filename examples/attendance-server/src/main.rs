@@ -1,51 +1,17 @@
 //! `faceprint-attendance`: serve, and the staff and API-key tools.
 
-use clap::{Parser, Subcommand};
 use faceprint_attendance_server::{config, repo, run};
 use faceprint_server::auth::Role;
-use faceprint_server::cli::{self, DataArgs, Tool};
-use std::net::SocketAddr;
-
-#[derive(Parser)]
-#[command(
-    name = "faceprint-attendance",
-    version,
-    about = "Attendance from camera streams reference server"
-)]
-struct Args {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run the server (127.0.0.1:8081 unless told otherwise) and every enabled camera.
-    Serve {
-        #[command(flatten)]
-        data: DataArgs,
-        #[arg(long)]
-        listen: Option<SocketAddr>,
-    },
-    #[command(flatten)]
-    Tool(Tool),
-}
+use faceprint_server::cli::Server;
 
 fn main() {
-    let args = Args::parse();
-    let result = match args.command {
-        Command::Serve { data, listen } => {
-            cli::serve(&data, listen, config::DEFAULTS, |c: config::Config| {
-                run(c, faceprint_server::shutdown::signal())
-            })
-        }
+    Server {
+        name: "faceprint-attendance",
+        about: "Attendance from camera streams reference server",
+        defaults: config::DEFAULTS,
+        migrations: &[&repo::MIGRATIONS],
         // Staff are administrators or viewers (dashboards and records, no changes).
-        Command::Tool(tool) => tool
-            .run::<config::AppConfig>(
-                config::DEFAULTS,
-                &[&repo::MIGRATIONS],
-                &[Role::Admin, Role::Viewer],
-            )
-            .map(Some),
-    };
-    cli::exit_with(result);
+        staff_roles: &[Role::Admin, Role::Viewer],
+    }
+    .main(|c: config::Config| run(c, faceprint_server::shutdown::signal()));
 }

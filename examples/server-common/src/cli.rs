@@ -269,41 +269,91 @@ impl Tool {
     }
 }
 
-/// `serve`: the configuration (with `--listen` over it), logging, a runtime, then `run` until it
-/// returns (each server's `run` serves until SIGTERM/SIGINT).
-pub fn serve<A, F, Fut>(
-    data: &DataArgs,
-    listen: Option<SocketAddr>,
-    defaults: Defaults,
-    run: F,
-) -> Result<Option<String>, String>
-where
-    A: Serialize + for<'de> Deserialize<'de> + Default,
-    F: FnOnce(Config<A>) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    let mut c = data.load::<A>(defaults)?;
-    if let Some(l) = listen {
-        c.server.listen = l;
-    }
-    crate::logging::init(&c.log);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(64)
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(run(c))?;
-    Ok(None)
+/// What a server's binary is: its name and one line about it, its defaults, its tables and
+/// staff roles, and how it serves.
+pub struct Server {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub defaults: Defaults,
+    pub migrations: &'static [&'static Migrations],
+    pub staff_roles: &'static [Role],
 }
 
-/// Ends a command: its answer (JSON) on stdout, or `{"error": …}` on stderr and exit status 1.
-pub fn exit_with(result: Result<Option<String>, String>) {
-    match result {
-        Ok(Some(out)) => println!("{out}"),
-        Ok(None) => {}
-        Err(e) => {
-            eprintln!("{}", serde_json::json!({ "error": e }));
-            std::process::exit(1);
+/// The commands of every server binary: `serve` and the staff and API-key tools.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (on 127.0.0.1 unless told otherwise).
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Address to listen on (default: the server's port on 127.0.0.1).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    #[command(flatten)]
+    Tool(Tool),
+}
+
+impl Server {
+    /// A server binary's `main`: parses the command line; `serve` loads the configuration
+    /// (`--listen` over it), starts logging and a runtime and runs `run` until it returns (each
+    /// server's `run` serves until SIGTERM/SIGINT); a tool prints its JSON answer. Errors go
+    /// to stderr as `{"error": …}` with exit status 1.
+    pub fn main<A, F, Fut>(&self, run: F)
+    where
+        A: Serialize + for<'de> Deserialize<'de> + Default,
+        F: FnOnce(Config<A>) -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        use clap::{FromArgMatches, Subcommand as _};
+        // The enum's doc comment would become the about text: the server's own goes on after.
+        let cmd = Command::augment_subcommands(clap::Command::new(self.name))
+            .about(self.about)
+            .version(env!("CARGO_PKG_VERSION"))
+            .subcommand_required(true)
+            .arg_required_else_help(true);
+        let command = match Command::from_arg_matches(&cmd.get_matches()) {
+            Ok(c) => c,
+            Err(e) => e.exit(),
+        };
+        let result = match command {
+            Command::Serve { data, listen } => self.serve::<A, F, Fut>(&data, listen, run),
+            Command::Tool(tool) => tool
+                .run::<A>(self.defaults, self.migrations, self.staff_roles)
+                .map(Some),
+        };
+        match result {
+            Ok(Some(out)) => println!("{out}"),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("{}", serde_json::json!({ "error": e }));
+                std::process::exit(1);
+            }
         }
+    }
+
+    fn serve<A, F, Fut>(
+        &self,
+        data: &DataArgs,
+        listen: Option<SocketAddr>,
+        run: F,
+    ) -> Result<Option<String>, String>
+    where
+        A: Serialize + for<'de> Deserialize<'de> + Default,
+        F: FnOnce(Config<A>) -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        let mut c = data.load::<A>(self.defaults)?;
+        if let Some(l) = listen {
+            c.server.listen = l;
+        }
+        crate::logging::init(&c.log);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .max_blocking_threads(64)
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(run(c))?;
+        Ok(None)
     }
 }
