@@ -1,5 +1,6 @@
 //! `attendance_records`: one row per visit of an employee to a camera's view.
 
+use super::employees;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -89,10 +90,7 @@ pub fn observe(
                      score = max(score, ?3) WHERE id = ?1",
                 params![id, s.at_ms, s.score as f64],
             )?;
-            tx.execute(
-                "UPDATE employees SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?2) WHERE id = ?1",
-                params![s.employee_id, s.at_ms],
-            )?;
+            employees::seen(tx, &s.employee_id, s.at_ms)?;
             return Ok(Observed::Extended(id));
         }
     }
@@ -129,10 +127,7 @@ pub fn observe(
         ],
     )?;
     let id = tx.last_insert_rowid();
-    tx.execute(
-        "UPDATE employees SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?2) WHERE id = ?1",
-        params![s.employee_id, s.at_ms],
-    )?;
+    employees::seen(tx, &s.employee_id, s.at_ms)?;
     let record = tx.query_row(
         &format!("SELECT {COLUMNS} FROM attendance_records WHERE id = ?1"),
         [id],

@@ -4,7 +4,7 @@
 use super::can_read;
 use crate::repo::cameras::{self, Camera};
 use crate::service::cameras::{self as svc, CameraInput};
-use crate::service::source::Frame;
+use crate::service::source::{Frame, Offered};
 use crate::service::status::StatusView;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -126,24 +126,21 @@ async fn push_frame(
         .common()
         .model(move |engine| engine.decode(&bytes))
         .await?;
-    let before = state.cameras().status(&id).map_or(0, |s| s.frames_dropped);
     let frame = Frame {
         image,
         at_ms: faceprint_server::db::now_ms(),
     };
-    if !state.cameras().push(&id, frame) {
-        return Err(ApiError::conflict(
-            "camera_stopped",
-            "the camera is not running (enable it)",
-        ));
-    }
-    let after = state.cameras().status(&id).map_or(0, |s| s.frames_dropped);
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            queued: after == before,
-        }),
-    ))
+    let queued = match state.cameras().push(&id, frame) {
+        Offered::Queued => true,
+        Offered::Dropped => false,
+        Offered::Closed => {
+            return Err(ApiError::conflict(
+                "camera_stopped",
+                "the camera is not running (enable it)",
+            ))
+        }
+    };
+    Ok((StatusCode::ACCEPTED, Json(Accepted { queued })))
 }
 
 /// Every camera's status.

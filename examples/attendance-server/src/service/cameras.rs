@@ -154,22 +154,15 @@ impl Cameras {
             .map(|r| r.status.live.clone())
     }
 
-    pub fn is_running(&self, id: &str) -> bool {
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(id)
-    }
-
-    /// Hands a pushed frame to a running camera; false when it is not running.
-    pub fn push(&self, id: &str, frame: Frame) -> bool {
+    /// Hands a pushed frame to a camera (`Closed` when it is not running).
+    pub fn push(&self, id: &str, frame: Frame) -> source::Offered {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         match running.get(id) {
             Some(r) => {
                 r.status.running();
                 source::offer(&r.queue, &r.status, frame)
             }
-            None => false,
+            None => source::Offered::Closed,
         }
     }
 }

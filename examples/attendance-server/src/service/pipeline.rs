@@ -358,15 +358,18 @@ impl Pipeline {
     }
 
     fn end_track(&mut self, track_id: u64, confirmed: bool) -> Result<(), String> {
+        // An identified track's visit lasts until its last sighting; the memo goes either way.
+        let last = self
+            .memos
+            .get(&track_id)
+            .filter(|m| m.identified.is_some())
+            .map(|m| m.last_seen_ms);
+        let written = last.map_or(Ok(()), |at| self.write_sighting(track_id, at));
         let Some(memo) = self.memos.remove(&track_id) else {
-            return Ok(());
+            return written;
         };
         if memo.identified.is_some() {
-            let last = memo.last_seen_ms;
-            self.memos.insert(track_id, memo);
-            let r = self.write_sighting(track_id, last);
-            self.memos.remove(&track_id);
-            return r;
+            return written;
         }
         if confirmed && memo.spoof {
             self.status.spoof_track();

@@ -19,16 +19,26 @@ pub struct Frame {
     pub at_ms: i64,
 }
 
+/// What became of a frame handed to a pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offered {
+    Queued,
+    /// The queue was full: dropped and counted.
+    Dropped,
+    /// The pipeline is gone (the camera stopped).
+    Closed,
+}
+
 /// Hands a frame to the pipeline, or drops it (counted) when the queue is full.
-pub fn offer(queue: &SyncSender<Frame>, status: &CameraStatus, frame: Frame) -> bool {
+pub fn offer(queue: &SyncSender<Frame>, status: &CameraStatus, frame: Frame) -> Offered {
     status.frame_in();
     match queue.try_send(frame) {
-        Ok(()) => true,
+        Ok(()) => Offered::Queued,
         Err(TrySendError::Full(_)) => {
             status.dropped();
-            true
+            Offered::Dropped
         }
-        Err(TrySendError::Disconnected(_)) => false,
+        Err(TrySendError::Disconnected(_)) => Offered::Closed,
     }
 }
 
@@ -150,7 +160,7 @@ fn run_ffmpeg(
                     image,
                     at_ms: faceprint_server::db::now_ms(),
                 };
-                if !offer(queue, status, frame) {
+                if offer(queue, status, frame) == Offered::Closed {
                     break Ended::Stopped;
                 }
             }
@@ -273,7 +283,7 @@ fn run_dir(
             image,
             at_ms: faceprint_server::db::now_ms(),
         };
-        if !offer(queue, status, frame) {
+        if offer(queue, status, frame) == Offered::Closed {
             return Ended::Stopped;
         }
     }
