@@ -23,6 +23,9 @@ pub struct AppConfig {
     /// One person seen again on one camera within this many seconds of their last sighting
     /// extends the same record instead of starting a new one.
     pub cooldown_secs: u64,
+    /// Keep each track nobody was identified in (`/api/unknown-tracks`: camera, times, quality;
+    /// a face crop only on cameras with `snapshots`). Off: they are only counted per day.
+    pub keep_unknown_tracks: bool,
     /// Cameras running at once; more are refused when enabled.
     pub max_streams: usize,
     /// Processed frames a face may go undetected before its track ends.
@@ -43,11 +46,28 @@ impl Default for AppConfig {
             identify_fmr: 1e-4,
             reidentify_quality_gain: 0.15,
             cooldown_secs: 300,
+            keep_unknown_tracks: false,
             max_streams: 8,
             track_max_missed: 10,
             frame_queue: 4,
             workday_start: "09:00".into(),
             utc_offset_minutes: 0,
+        }
+    }
+}
+
+/// An API key of the attendance server feeds one push camera: its scope is that camera's id
+/// (a gateway in front of a camera pushes frames with it, and can do nothing else).
+impl faceprint_server::auth::api_key::KeyScope for AppConfig {
+    fn check_scope(&self, conn: &rusqlite::Connection, scope: &str) -> Result<(), String> {
+        match crate::repo::cameras::get(conn, scope).map_err(|e| e.to_string())? {
+            Some(c) if c.kind == crate::repo::cameras::SourceKind::Push => Ok(()),
+            Some(_) => Err(format!(
+                "camera {scope} reads its own source: keys are for push cameras"
+            )),
+            None => Err(format!(
+                "no camera {scope}: an API key's collection is the id of the push camera it feeds"
+            )),
         }
     }
 }

@@ -57,14 +57,11 @@ pub fn create_api_key(
     data_dir: &Path,
     migrations: &[&Migrations],
     new: &api_key::NewApiKey,
+    rule: &dyn api_key::KeyScope,
 ) -> Result<String, String> {
-    if new.collection.trim().is_empty() || new.collection.len() > 256 {
-        return Err("--collection must be 1 to 256 characters".into());
-    }
-    if new.rate_per_minute == 0 {
-        return Err("--rate must be at least 1/min".into());
-    }
     let db = open_server_db(data_dir, migrations, 1)?;
+    db.with(|c| Ok(api_key::check_new(c, new, rule)))
+        .map_err(|e| e.to_string())??;
     let (info, secret) = db
         .with(|c| api_key::create(c, new))
         .map_err(|e| e.to_string())?;
@@ -211,7 +208,7 @@ impl Tool {
         staff_roles: &[Role],
     ) -> Result<String, String>
     where
-        A: Serialize + for<'de> Deserialize<'de> + Default,
+        A: Serialize + for<'de> Deserialize<'de> + Default + api_key::KeyScope,
     {
         match self {
             Tool::Admin {
@@ -256,7 +253,7 @@ impl Tool {
                         rate_per_minute,
                         daily_quota,
                     };
-                    create_api_key(&c.server.data_dir, migrations, &new)
+                    create_api_key(&c.server.data_dir, migrations, &new, &c.app)
                 }
                 KeyCommand::List { data } => {
                     list_api_keys(&data.load::<A>(defaults)?.server.data_dir, migrations)
@@ -301,7 +298,7 @@ impl Server {
     /// to stderr as `{"error": …}` with exit status 1.
     pub fn main<A, F, Fut>(&self, run: F)
     where
-        A: Serialize + for<'de> Deserialize<'de> + Default,
+        A: Serialize + for<'de> Deserialize<'de> + Default + api_key::KeyScope,
         F: FnOnce(Config<A>) -> Fut,
         Fut: Future<Output = Result<(), String>>,
     {

@@ -67,6 +67,7 @@ struct Inner {
     outbox: crate::webhooks::Outbox,
     draining: AtomicBool,
     started: Instant,
+    key_scope: Arc<dyn crate::auth::api_key::KeyScope>,
 }
 
 impl Common {
@@ -78,7 +79,10 @@ impl Common {
         name: &'static str,
         config: &Config<A>,
         migrations: &[&Migrations],
-    ) -> Result<Common, String> {
+    ) -> Result<Common, String>
+    where
+        A: crate::auth::api_key::KeyScope + Clone,
+    {
         let settings = Settings::of(config);
         crate::metrics::recorder();
         let data = &settings.server.data_dir;
@@ -113,6 +117,7 @@ impl Common {
             outbox: crate::webhooks::Outbox::default(),
             draining: AtomicBool::new(false),
             started: Instant::now(),
+            key_scope: Arc::new(config.app.clone()),
         })))
     }
 
@@ -148,6 +153,11 @@ impl Common {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
+    }
+
+    /// What this server lets an API key be scoped to.
+    pub fn key_scope(&self) -> &dyn crate::auth::api_key::KeyScope {
+        &*self.0.key_scope
     }
 
     pub fn tokens(&self) -> &TokenKeys {

@@ -41,6 +41,7 @@ impl TestClient {
             headers,
             json,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            body: bytes.to_vec(),
         }
     }
 
@@ -120,6 +121,8 @@ pub struct Reply {
     pub headers: HeaderMap,
     pub json: Value,
     pub text: String,
+    /// The body as sent (images).
+    pub body: Vec<u8>,
 }
 
 impl Reply {

@@ -8,7 +8,8 @@ use faceprint_server::db::Migrations;
 
 pub const MIGRATIONS: Migrations = Migrations {
     component: "attendance",
-    steps: &[r#"
+    steps: &[
+        r#"
 CREATE TABLE employees (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -55,5 +56,22 @@ CREATE TABLE unknown_counts (
     tracks INTEGER NOT NULL,
     PRIMARY KEY (camera_id, day)
 );
-"#],
+"#,
+        r#"
+-- Tracks nobody was identified in, kept only when app.keep_unknown_tracks is on: when and
+-- where, no template; a face crop only when the camera keeps snapshots.
+CREATE TABLE unknown_tracks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    camera_id TEXT NOT NULL,
+    track_id INTEGER NOT NULL,
+    -- unknown (matched nobody) or spoof (matched someone, failed liveness)
+    kind TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    best_quality REAL NOT NULL,
+    snapshot BLOB
+);
+CREATE INDEX unknown_tracks_time ON unknown_tracks (first_seen_ms);
+"#,
+    ],
 };

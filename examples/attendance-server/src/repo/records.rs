@@ -42,12 +42,13 @@ fn row(r: &Row) -> rusqlite::Result<Record> {
     })
 }
 
-/// A sighting of an identified employee by a camera's pipeline.
+/// A sighting of an identified employee by a camera's pipeline, from `first_ms` to `last_ms`.
 #[derive(Debug, Clone)]
 pub struct Sighting {
     pub employee_id: String,
     pub camera_id: String,
-    pub at_ms: i64,
+    pub first_ms: i64,
+    pub last_ms: i64,
     pub score: f32,
     pub liveness_score: Option<f32>,
     pub track_id: i64,
@@ -64,10 +65,9 @@ pub enum Observed {
 }
 
 /// Records a sighting (call it inside a transaction, with whatever else must commit with it):
-/// it extends the employee's latest record on that
-/// camera when that ended within `cooldown_ms`, otherwise it is a new visit whose direction
-/// comes from the camera's role (`any`: `in` for the first visit since `day_start_ms`, `out`
-/// after).
+/// it extends the employee's latest record on that camera when that ended within
+/// `cooldown_ms` of the sighting's start, otherwise it is a new visit whose direction comes
+/// from the camera's role (`any`: `in` for the first visit since `day_start_ms`, `out` after).
 pub fn observe(
     tx: &Connection,
     s: &Sighting,
@@ -84,13 +84,13 @@ pub fn observe(
         )
         .optional()?;
     if let Some((id, last)) = recent {
-        if s.at_ms - last <= cooldown_ms && s.at_ms >= last - cooldown_ms {
+        if s.first_ms - last <= cooldown_ms && s.last_ms >= last - cooldown_ms {
             tx.execute(
                 "UPDATE attendance_records SET last_seen_ms = max(last_seen_ms, ?2),
                      score = max(score, ?3) WHERE id = ?1",
-                params![id, s.at_ms, s.score as f64],
+                params![id, s.last_ms, s.score as f64],
             )?;
-            employees::seen(tx, &s.employee_id, s.at_ms)?;
+            employees::seen(tx, &s.employee_id, s.last_ms)?;
             return Ok(Observed::Extended(id));
         }
     }
@@ -101,7 +101,7 @@ pub fn observe(
             let earlier: i64 = tx.query_row(
                 "SELECT count(*) FROM attendance_records WHERE employee_id = ?1
                  AND first_seen_ms >= ?2 AND first_seen_ms < ?3",
-                params![s.employee_id, day_start_ms, s.at_ms],
+                params![s.employee_id, day_start_ms, s.first_ms],
                 |r| r.get(0),
             )?;
             if earlier == 0 {
@@ -114,11 +114,12 @@ pub fn observe(
     tx.execute(
         "INSERT INTO attendance_records (employee_id, camera_id, first_seen_ms, last_seen_ms,
              score, liveness_score, track_id, direction, snapshot)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             s.employee_id,
             s.camera_id,
-            s.at_ms,
+            s.first_ms,
+            s.last_ms,
             s.score as f64,
             s.liveness_score.map(|v| v as f64),
             s.track_id,
@@ -127,7 +128,7 @@ pub fn observe(
         ],
     )?;
     let id = tx.last_insert_rowid();
-    employees::seen(tx, &s.employee_id, s.at_ms)?;
+    employees::seen(tx, &s.employee_id, s.last_ms)?;
     let record = tx.query_row(
         &format!("SELECT {COLUMNS} FROM attendance_records WHERE id = ?1"),
         [id],
@@ -196,4 +197,148 @@ pub fn delete_for_employee(conn: &Connection, employee_id: &str) -> rusqlite::Re
         "DELETE FROM attendance_records WHERE employee_id = ?1",
         [employee_id],
     )
+}
+
+/// A track nobody was identified in (kept only with `app.keep_unknown_tracks`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct UnknownTrack {
+    pub id: i64,
+    pub camera_id: String,
+    pub track_id: i64,
+    /// `unknown` (matched no employee) or `spoof` (matched one, failed liveness).
+    pub kind: String,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    /// Quality of the track's best face (0..1).
+    pub best_quality: f32,
+    pub has_snapshot: bool,
+}
+
+/// A track to keep: no template, a face crop only when the camera keeps snapshots.
+#[derive(Debug, Clone)]
+pub struct NewUnknownTrack {
+    pub camera_id: String,
+    pub track_id: i64,
+    pub kind: &'static str,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    pub best_quality: f32,
+    pub snapshot: Option<Vec<u8>>,
+}
+
+pub fn keep_unknown(conn: &Connection, t: &NewUnknownTrack) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO unknown_tracks (camera_id, track_id, kind, first_seen_ms, last_seen_ms,
+             best_quality, snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            t.camera_id,
+            t.track_id,
+            t.kind,
+            t.first_seen_ms,
+            t.last_seen_ms,
+            t.best_quality as f64,
+            t.snapshot
+        ],
+    )?;
+    Ok(())
+}
+
+/// Kept unknown tracks, newest first (the records query's camera, range and limit; its
+/// `employee_id` must be empty).
+pub fn unknown_tracks(conn: &Connection, q: &RecordQuery) -> rusqlite::Result<Vec<UnknownTrack>> {
+    let mut st = conn.prepare(
+        "SELECT id, camera_id, track_id, kind, first_seen_ms, last_seen_ms, best_quality,
+             snapshot IS NOT NULL FROM unknown_tracks
+         WHERE (?1 IS NULL OR camera_id = ?1)
+           AND (?2 IS NULL OR first_seen_ms >= ?2) AND (?3 IS NULL OR first_seen_ms < ?3)
+         ORDER BY first_seen_ms DESC, id DESC LIMIT ?4",
+    )?;
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let rows = st.query_map(params![q.camera_id, q.from_ms, q.to_ms, limit], |r| {
+        Ok(UnknownTrack {
+            id: r.get(0)?,
+            camera_id: r.get(1)?,
+            track_id: r.get(2)?,
+            kind: r.get(3)?,
+            first_seen_ms: r.get(4)?,
+            last_seen_ms: r.get(5)?,
+            best_quality: r.get::<_, f64>(6)? as f32,
+            has_snapshot: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+pub fn unknown_snapshot(conn: &Connection, id: i64) -> rusqlite::Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT snapshot FROM unknown_tracks WHERE id = ?1",
+            [id],
+            |r| r.get::<_, Option<Vec<u8>>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sighting(first_ms: i64, last_ms: i64) -> Sighting {
+        Sighting {
+            employee_id: "e1".into(),
+            camera_id: "c1".into(),
+            first_ms,
+            last_ms,
+            score: 0.6,
+            liveness_score: None,
+            track_id: 1,
+            snapshot: None,
+        }
+    }
+
+    #[test]
+    fn a_visit_is_one_record_until_the_cooldown_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = faceprint_server::db::open_server_db(dir.path(), &[&super::super::MIGRATIONS], 1)
+            .unwrap();
+        db.with(|c| {
+            // The first sighting of the day is a new visit spanning the track, checking in.
+            let Observed::New(r) = observe(c, &sighting(1_000, 5_000), 4_000, "any", 0)? else {
+                panic!("not a new visit");
+            };
+            assert_eq!(
+                (r.first_seen_ms, r.last_seen_ms, r.direction.as_str()),
+                (1_000, 5_000, "in")
+            );
+            // Seen again within the cooldown: the same visit, now longer.
+            assert_eq!(
+                observe(c, &sighting(8_000, 8_000), 4_000, "any", 0)?,
+                Observed::Extended(r.id)
+            );
+            // A late, out-of-order sighting inside the visit does not shorten it.
+            assert_eq!(
+                observe(c, &sighting(6_000, 6_000), 4_000, "any", 0)?,
+                Observed::Extended(r.id)
+            );
+            let q = RecordQuery::default();
+            assert_eq!(query(c, &q)?[0].last_seen_ms, 8_000);
+            // After the cooldown: a second visit, which checks out.
+            let Observed::New(second) = observe(c, &sighting(20_000, 21_000), 4_000, "any", 0)?
+            else {
+                panic!("not a new visit");
+            };
+            assert_eq!(second.direction, "out");
+            // An entrance camera checks in whatever the hour.
+            let mut s = sighting(40_000, 40_000);
+            s.camera_id = "door".into();
+            let Observed::New(third) = observe(c, &s, 4_000, "in", 0)? else {
+                panic!("not a new visit");
+            };
+            assert_eq!(third.direction, "in");
+            assert_eq!(query(c, &q)?.len(), 3);
+            Ok(())
+        })
+        .unwrap();
+    }
 }

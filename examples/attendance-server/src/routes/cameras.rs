@@ -1,21 +1,18 @@
-//! `/api/cameras` (changes: role `admin`; reads: `admin` or `viewer`), pushed frames, and
-//! `/stream/status`: what each camera is doing.
+//! `/api/cameras` (changes: role `admin`; reads: `admin` or `viewer`), the live view
+//! `/stream/{camera}` and `/stream/status`: what each camera is doing. Pushed frames are
+//! `ingest.rs`.
 
-use super::can_read;
+use super::Reader;
 use crate::repo::cameras::{self, Camera};
 use crate::service::cameras::{self as svc, CameraInput};
-use crate::service::source::{Frame, Offered};
 use crate::service::status::StatusView;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use faceprint_server::auth::{AdminUser, AuthUser};
+use faceprint_server::auth::AdminUser;
 use faceprint_server::caller::Caller;
 use faceprint_server::error::{ApiError, ApiResult, ErrorBody};
-use faceprint_server::upload::Upload;
-use serde::Serialize;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,7 +20,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get, update, delete))
-        .routes(routes!(push_frame))
         .merge(
             // The live view is an <img>: its token comes in the query.
             OpenApiRouter::new()
@@ -38,8 +34,7 @@ type JsonOf<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 #[utoipa::path(get, path = "/api/cameras", tag = "cameras", security(("bearer" = [])),
     responses((status = 200, body = [Camera]), (status = 403, body = ErrorBody)))]
-async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Vec<Camera>>> {
-    can_read(&user)?;
+async fn list(State(state): State<AppState>, _reader: Reader) -> ApiResult<Json<Vec<Camera>>> {
     Ok(Json(state.common().db(|c| cameras::list(c)).await?))
 }
 
@@ -63,10 +58,9 @@ async fn create(
     responses((status = 200, body = Camera), (status = 404, body = ErrorBody)))]
 async fn get(
     State(state): State<AppState>,
-    user: AuthUser,
+    _reader: Reader,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Camera>> {
-    can_read(&user)?;
     Ok(Json(svc::get(&state, &id).await?))
 }
 
@@ -99,58 +93,13 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, ToSchema)]
-struct Accepted {
-    /// False when the pipeline was behind and the frame was dropped (counted in the status).
-    queued: bool,
-}
-
-/// Push one frame (a JPEG/PNG body, multipart or base64 JSON) to a running `push` camera.
-#[utoipa::path(post, path = "/api/cameras/{id}/frames", tag = "cameras", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 202, body = Accepted), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn push_frame(
-    State(state): State<AppState>,
-    _admin: AdminUser,
-    Path(id): Path<String>,
-    upload: Upload,
-) -> ApiResult<(StatusCode, Json<Accepted>)> {
-    let camera = svc::get(&state, &id).await?;
-    if camera.kind != cameras::SourceKind::Push {
-        return Err(ApiError::conflict(
-            "not_a_push_camera",
-            "this camera reads its own source",
-        ));
-    }
-    let bytes = upload.require_image("frame")?.bytes.clone();
-    let image = state
-        .common()
-        .model(move |engine| engine.decode(&bytes))
-        .await?;
-    let frame = Frame {
-        image,
-        at_ms: faceprint_server::db::now_ms(),
-    };
-    let queued = match state.cameras().push(&id, frame) {
-        Offered::Queued => true,
-        Offered::Dropped => false,
-        Offered::Closed => {
-            return Err(ApiError::conflict(
-                "camera_stopped",
-                "the camera is not running (enable it)",
-            ))
-        }
-    };
-    Ok((StatusCode::ACCEPTED, Json(Accepted { queued })))
-}
-
 /// Every camera's status.
 #[utoipa::path(get, path = "/stream/status", tag = "cameras", security(("bearer" = [])),
     responses((status = 200, body = [StatusView]), (status = 403, body = ErrorBody)))]
 async fn status_all(
     State(state): State<AppState>,
-    user: AuthUser,
+    _reader: Reader,
 ) -> ApiResult<Json<Vec<StatusView>>> {
-    can_read(&user)?;
     let all = state.common().db(|c| cameras::list(c)).await?;
     Ok(Json(
         all.iter()
@@ -170,10 +119,9 @@ async fn status_all(
     responses((status = 200, body = StatusView), (status = 404, body = ErrorBody)))]
 async fn status(
     State(state): State<AppState>,
-    user: AuthUser,
+    _reader: Reader,
     Path(camera): Path<String>,
 ) -> ApiResult<Json<StatusView>> {
-    can_read(&user)?;
     svc::get(&state, &camera).await?;
     Ok(Json(
         state
@@ -196,10 +144,9 @@ fn stopped_view(id: &str) -> StatusView {
     responses((status = 200, content_type = "multipart/x-mixed-replace"), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn live(
     State(state): State<AppState>,
-    user: AuthUser,
+    _reader: Reader,
     Path(camera): Path<String>,
 ) -> ApiResult<axum::response::Response> {
-    can_read(&user)?;
     svc::get(&state, &camera).await?;
     let view = state
         .cameras()

@@ -417,3 +417,37 @@ pub async fn delete(state: &AppState, caller: &Caller, actor: &str, id: &str) ->
         .audit(caller.done("delete_camera", actor, format!("camera:{id}")))
         .await
 }
+
+/// The push camera `id` (404 when there is none, 409 when it reads its own source).
+pub async fn push_camera(state: &AppState, id: &str) -> ApiResult<Camera> {
+    let camera = get(state, id).await?;
+    if camera.kind != SourceKind::Push {
+        return Err(ApiError::conflict(
+            "not_a_push_camera",
+            "this camera reads its own source",
+        ));
+    }
+    Ok(camera)
+}
+
+/// Decodes a pushed JPEG/PNG (on the model gate: 503 `busy` when it is full) and hands it to
+/// the running push camera `id`: true when queued, false when dropped because the pipeline
+/// is behind (counted in its status); 409 `camera_stopped` when the camera is not running.
+pub async fn push_frame(state: &AppState, id: &str, bytes: Vec<u8>) -> ApiResult<bool> {
+    let image = state
+        .common()
+        .model(move |engine| engine.decode(&bytes))
+        .await?;
+    let frame = Frame {
+        image,
+        at_ms: faceprint_server::db::now_ms(),
+    };
+    match state.cameras().push(id, frame) {
+        source::Offered::Queued => Ok(true),
+        source::Offered::Dropped => Ok(false),
+        source::Offered::Closed => Err(ApiError::conflict(
+            "camera_stopped",
+            "the camera is not running (enable it)",
+        )),
+    }
+}

@@ -8,7 +8,7 @@ use super::status::{CameraStatus, TrackView};
 use crate::config::AppConfig;
 use crate::repo::cameras::Camera;
 use crate::repo::employees;
-use crate::repo::records::{self, Observed, Sighting};
+use crate::repo::records::{self, NewUnknownTrack, Observed, Sighting};
 use faceprint::track::{Tracker, TrackerConfig};
 use faceprint::{Engine, Face, FaceEmbedding, Image, QualityProfile, Threshold};
 use faceprint_server::db::Db;
@@ -180,11 +180,20 @@ impl Pipeline {
         frame: &Frame,
         face: &Face,
     ) -> Result<(), String> {
-        let quality = self
-            .engine
-            .face_quality(&frame.image, face, 1, &self.frame_quality)
-            .map(|r| r.score)
-            .unwrap_or(0.0);
+        let gain = self.app.reidentify_quality_gain;
+        // A face is ranked only while a better one could still change the answer: not for an
+        // identified track whose next attempt would need a quality above 1.
+        let settled = self.memos.get(&track_id).is_some_and(|m| {
+            m.identified.is_some() && m.tried_at_quality.is_some_and(|q| q + gain > 1.0)
+        });
+        let quality = if settled {
+            f32::MIN
+        } else {
+            self.engine
+                .face_quality(&frame.image, face, 1, &self.frame_quality)
+                .map(|r| r.score)
+                .unwrap_or(0.0)
+        };
         let memo = self.memos.entry(track_id).or_insert_with(|| TrackMemo {
             first_seen_ms: frame.at_ms,
             last_seen_ms: frame.at_ms,
@@ -207,7 +216,7 @@ impl Pipeline {
             (_, None) => true,
             // Identified: only a much better face may change the answer; not identified: the
             // same rule, so a track is not re-run every frame.
-            (_, Some(q)) => memo.best_quality >= q + self.app.reidentify_quality_gain,
+            (_, Some(q)) => memo.best_quality >= q + gain,
         };
         if retry {
             self.identify(track_id)?;
@@ -283,24 +292,25 @@ impl Pipeline {
             name,
             score: best.score,
         });
+        let last = memo.last_seen_ms;
         if previous
             .as_ref()
             .is_some_and(|p| p.employee_id == employee_id)
         {
-            return self.write_sighting(track_id, memo_last_seen(&self.memos, track_id));
+            return self.write_sighting(track_id, last);
         }
-        let sighting = Sighting {
+        memo.last_written_ms = last;
+        // The visit from the track's first frame to now, in one transaction.
+        self.record(Sighting {
             employee_id,
             camera_id: self.camera.id.clone(),
-            at_ms: first,
+            first_ms: first,
+            last_ms: last,
             score: best.score,
             liveness_score: liveness,
             track_id: track_id as i64,
             snapshot,
-        };
-        self.record(sighting)?;
-        let last = memo_last_seen(&self.memos, track_id);
-        self.write_sighting(track_id, last)
+        })
     }
 
     /// Writes a sighting of the track's employee (a new visit, or the one it extends).
@@ -315,7 +325,8 @@ impl Pipeline {
         let sighting = Sighting {
             employee_id: who.employee_id.clone(),
             camera_id: self.camera.id.clone(),
-            at_ms,
+            first_ms: at_ms,
+            last_ms: at_ms,
             score: who.score,
             liveness_score: None,
             track_id: track_id as i64,
@@ -327,7 +338,7 @@ impl Pipeline {
     fn record(&self, sighting: Sighting) -> Result<(), String> {
         let cooldown = self.app.cooldown_secs as i64 * 1000;
         let role = self.camera.role.as_str();
-        let day_start = day_start_ms(sighting.at_ms, self.app.utc_offset_minutes);
+        let day_start = day_start_ms(sighting.first_ms, self.app.utc_offset_minutes);
         let camera_name = self.camera.name.clone();
         let observed = self
             .db
@@ -371,22 +382,44 @@ impl Pipeline {
         if memo.identified.is_some() {
             return written;
         }
-        if confirmed && memo.spoof {
-            self.status.spoof_track();
-        } else if confirmed {
-            self.status.unknown_track();
-            let day = local_day(memo.first_seen_ms, self.app.utc_offset_minutes);
-            let camera = self.camera.id.clone();
-            self.db
-                .with(move |c| records::count_unknown(c, &camera, &day, 1))
-                .map_err(|e| e.to_string())?;
+        if !confirmed {
+            return Ok(());
         }
-        Ok(())
+        let kind = if memo.spoof {
+            self.status.spoof_track();
+            "spoof"
+        } else {
+            self.status.unknown_track();
+            "unknown"
+        };
+        let kept = self.app.keep_unknown_tracks.then(|| NewUnknownTrack {
+            camera_id: self.camera.id.clone(),
+            track_id: track_id as i64,
+            kind,
+            first_seen_ms: memo.first_seen_ms,
+            last_seen_ms: memo.last_seen_ms,
+            best_quality: memo.best_quality.max(0.0),
+            snapshot: match (&memo.best, self.camera.settings.snapshots) {
+                (Some((image, face)), true) => crop_jpeg(image, face),
+                _ => None,
+            },
+        });
+        let day = local_day(memo.first_seen_ms, self.app.utc_offset_minutes);
+        let camera = self.camera.id.clone();
+        let counted = !memo.spoof;
+        self.db
+            .with(move |c| {
+                let tx = c.transaction()?;
+                if counted {
+                    records::count_unknown(&tx, &camera, &day, 1)?;
+                }
+                if let Some(t) = &kept {
+                    records::keep_unknown(&tx, t)?;
+                }
+                tx.commit()
+            })
+            .map_err(|e| e.to_string())
     }
-}
-
-fn memo_last_seen(memos: &HashMap<u64, TrackMemo>, id: u64) -> i64 {
-    memos.get(&id).map_or(0, |m| m.last_seen_ms)
 }
 
 /// A JPEG of the face with a margin, for a record's snapshot.

@@ -1,4 +1,4 @@
-//! `/api/admin`: statistics, users and API keys (role `admin`); the audit trail and webhooks
+//! `/api/admin`: statistics and users (role `admin`); the audit trail, webhooks and API keys
 //! are the common crate's (`faceprint_server::routes::admin`).
 
 use crate::repo::users::User;
@@ -7,12 +7,11 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use faceprint_server::auth::api_key::{self, ApiKeyInfo, NewApiKey};
 use faceprint_server::auth::AdminUser;
 use faceprint_server::caller::Caller;
 use faceprint_server::error::{ApiResult, ErrorBody};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,8 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_user))
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
-        .routes(routes!(list_api_keys, create_api_key))
-        .routes(routes!(revoke_api_key))
 }
 
 type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
@@ -118,72 +115,4 @@ async fn enable_user(
     Ok(Json(
         admin::set_disabled(&state, &caller, &a.principal, &id, false).await?,
     ))
-}
-
-/// API keys (never their secrets).
-#[utoipa::path(get, path = "/api/admin/api-keys", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = [ApiKeyInfo]), (status = 403, body = ErrorBody)))]
-async fn list_api_keys(
-    State(state): State<AppState>,
-    _admin: AdminUser,
-) -> ApiResult<Json<Vec<ApiKeyInfo>>> {
-    Ok(Json(state.common().db(|c| api_key::list(c)).await?))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct NewKeyRequest {
-    collection: String,
-    label: Option<String>,
-    /// Default: the server's `rate_limit.api_key_default_per_minute`.
-    rate_per_minute: Option<u32>,
-    daily_quota: Option<u64>,
-}
-
-#[derive(Serialize, ToSchema)]
-struct NewKeyAnswer {
-    #[serde(flatten)]
-    info: ApiKeyInfo,
-    /// Shown once: only its hash is kept.
-    key: String,
-}
-
-/// Create an API key scoped to one collection; the answer is the only time its secret is shown.
-#[utoipa::path(post, path = "/api/admin/api-keys", tag = "admin", security(("bearer" = [])), request_body = NewKeyRequest,
-    responses((status = 201, body = NewKeyAnswer), (status = 400, body = ErrorBody)))]
-async fn create_api_key(
-    State(state): State<AppState>,
-    AdminUser(a): AdminUser,
-    caller: Caller,
-    body: Result<Json<NewKeyRequest>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<(StatusCode, Json<NewKeyAnswer>)> {
-    let Json(b) = body?;
-    let rate = b.rate_per_minute.unwrap_or(
-        state
-            .common()
-            .settings()
-            .rate_limit
-            .api_key_default_per_minute,
-    );
-    let new = NewApiKey {
-        collection: b.collection,
-        label: b.label,
-        rate_per_minute: rate,
-        daily_quota: b.daily_quota,
-    };
-    let (info, key) = admin::create_api_key(&state, &caller, &a.principal, new).await?;
-    Ok((StatusCode::CREATED, Json(NewKeyAnswer { info, key })))
-}
-
-/// Revoke an API key.
-#[utoipa::path(delete, path = "/api/admin/api-keys/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn revoke_api_key(
-    State(state): State<AppState>,
-    AdminUser(a): AdminUser,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    admin::revoke_api_key(&state, &caller, &a.principal, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -4,7 +4,6 @@
 use super::accounts;
 use crate::repo::users::{self, User};
 use crate::state::AppState;
-use faceprint_server::auth::api_key::{self, ApiKeyInfo, NewApiKey};
 use faceprint_server::auth::sessions;
 use faceprint_server::caller::Caller;
 use faceprint_server::error::{ApiError, ApiResult};
@@ -179,47 +178,4 @@ pub async fn delete_user(
     user_id: &str,
 ) -> ApiResult<()> {
     accounts::delete_account(state, caller, user_id, admin).await
-}
-
-pub async fn create_api_key(
-    state: &AppState,
-    caller: &Caller,
-    admin: &str,
-    new: NewApiKey,
-) -> ApiResult<(ApiKeyInfo, String)> {
-    if new.collection.trim().is_empty() || new.collection.len() > 256 {
-        return Err(ApiError::bad_request(
-            "collection must be 1 to 256 characters",
-        ));
-    }
-    if new.collection == state.config().users_collection {
-        return Err(ApiError::bad_request(
-            "the users' collection cannot be given to an API key",
-        ));
-    }
-    if new.rate_per_minute == 0 {
-        return Err(ApiError::bad_request("rate_per_minute must be at least 1"));
-    }
-    let out = state.common().db(move |c| api_key::create(c, &new)).await?;
-    state
-        .common()
-        .audit(caller.done("create_api_key", admin, format!("api_key:{}", out.0.id)))
-        .await?;
-    Ok(out)
-}
-
-pub async fn revoke_api_key(
-    state: &AppState,
-    caller: &Caller,
-    admin: &str,
-    id: &str,
-) -> ApiResult<()> {
-    let k = id.to_string();
-    if !state.common().db(move |c| api_key::revoke(c, &k)).await? {
-        return Err(ApiError::not_found("no open API key with this id"));
-    }
-    state
-        .common()
-        .audit(caller.done("revoke_api_key", admin, format!("api_key:{id}")))
-        .await
 }

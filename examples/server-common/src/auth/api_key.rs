@@ -38,6 +38,25 @@ pub struct NewApiKey {
     pub daily_quota: Option<u64>,
 }
 
+/// What a server lets an API key be scoped to: the face-login server any collection but its
+/// users', the attendance server one of its push cameras. A server's `[app]` settings implement
+/// it; the HTTP route and the `api-key create` tool both ask it.
+pub trait KeyScope: Send + Sync + 'static {
+    /// Ok, or why `scope` cannot be given to a key (shown to the administrator).
+    fn check_scope(&self, conn: &Connection, scope: &str) -> Result<(), String>;
+}
+
+/// The rules of every new key (scope length, rate) and then the server's scope rule.
+pub fn check_new(conn: &Connection, new: &NewApiKey, rule: &dyn KeyScope) -> Result<(), String> {
+    if new.collection.trim().is_empty() || new.collection.len() > 256 {
+        return Err("collection must be 1 to 256 characters".into());
+    }
+    if new.rate_per_minute == 0 {
+        return Err("rate_per_minute must be at least 1".into());
+    }
+    rule.check_scope(conn, &new.collection)
+}
+
 fn row_info(r: &rusqlite::Row) -> rusqlite::Result<ApiKeyInfo> {
     Ok(ApiKeyInfo {
         id: r.get(0)?,

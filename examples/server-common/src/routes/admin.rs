@@ -1,6 +1,8 @@
-//! `/api/admin/audit` and `/api/admin/webhooks`: the audit trail and the webhooks (role
-//! `admin`), the same in every server.
+//! `/api/admin/audit`, `/api/admin/webhooks` and `/api/admin/api-keys`: the audit trail, the
+//! webhooks and the API keys (role `admin`), the same in every server (what a key may be scoped
+//! to is the server's [`KeyScope`](crate::auth::api_key::KeyScope)).
 
+use crate::auth::api_key::{self, ApiKeyInfo, NewApiKey};
 use crate::auth::AdminUser;
 use crate::caller::Caller;
 use crate::error::{ApiResult, ErrorBody};
@@ -26,6 +28,8 @@ where
         .routes(routes!(list_webhooks, create_webhook))
         .routes(routes!(delete_webhook))
         .routes(routes!(webhook_deliveries))
+        .routes(routes!(list_api_keys, create_api_key))
+        .routes(routes!(revoke_api_key))
 }
 
 type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
@@ -132,4 +136,91 @@ async fn webhook_deliveries(
             .db(move |c| webhooks::deliveries(c, q.webhook_id.as_deref(), q.limit.unwrap_or(100)))
             .await?,
     ))
+}
+
+/// API keys (never their secrets).
+#[utoipa::path(get, path = "/api/admin/api-keys", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [ApiKeyInfo]), (status = 403, body = ErrorBody)))]
+async fn list_api_keys(
+    State(common): State<Common>,
+    _admin: AdminUser,
+) -> ApiResult<Json<Vec<ApiKeyInfo>>> {
+    Ok(Json(common.db(|c| api_key::list(c)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewKeyRequest {
+    /// What the key is scoped to: a collection (face login), a push camera's id (attendance).
+    collection: String,
+    label: Option<String>,
+    /// Default: the server's `rate_limit.api_key_default_per_minute`.
+    rate_per_minute: Option<u32>,
+    daily_quota: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct NewKeyAnswer {
+    #[serde(flatten)]
+    info: ApiKeyInfo,
+    /// Shown once: only its hash is kept.
+    key: String,
+}
+
+/// Create an API key scoped to one collection (or what the server scopes keys to); the answer
+/// is the only time its secret is shown.
+#[utoipa::path(post, path = "/api/admin/api-keys", tag = "admin", security(("bearer" = [])), request_body = NewKeyRequest,
+    responses((status = 201, body = NewKeyAnswer), (status = 400, body = ErrorBody)))]
+async fn create_api_key(
+    State(common): State<Common>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    body: Result<Json<NewKeyRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<(StatusCode, Json<NewKeyAnswer>)> {
+    let Json(b) = body?;
+    let new = NewApiKey {
+        collection: b.collection,
+        label: b.label,
+        rate_per_minute: b
+            .rate_per_minute
+            .unwrap_or(common.settings().rate_limit.api_key_default_per_minute),
+        daily_quota: b.daily_quota,
+    };
+    let rule = common.clone();
+    let (info, key) = common
+        .db(move |c| {
+            Ok(match api_key::check_new(c, &new, rule.key_scope()) {
+                Ok(()) => Ok(api_key::create(c, &new)?),
+                Err(why) => Err(why),
+            })
+        })
+        .await?
+        .map_err(crate::ApiError::bad_request)?;
+    common
+        .audit(caller.done(
+            "create_api_key",
+            &a.principal,
+            format!("api_key:{}", info.id),
+        ))
+        .await?;
+    Ok((StatusCode::CREATED, Json(NewKeyAnswer { info, key })))
+}
+
+/// Revoke an API key.
+#[utoipa::path(delete, path = "/api/admin/api-keys/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn revoke_api_key(
+    State(common): State<Common>,
+    AdminUser(a): AdminUser,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let k = id.clone();
+    if !common.db(move |c| api_key::revoke(c, &k)).await? {
+        return Err(crate::ApiError::not_found("no open API key with this id"));
+    }
+    common
+        .audit(caller.done("revoke_api_key", &a.principal, format!("api_key:{id}")))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
