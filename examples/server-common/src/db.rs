@@ -92,6 +92,22 @@ impl Db {
         out
     }
 
+    /// Runs `f` in a write transaction and commits it. IMMEDIATE: the write lock is taken
+    /// first, so a transaction that reads before it writes waits for other writers (busy
+    /// timeout) instead of failing with SQLITE_BUSY when it upgrades, as a deferred one does
+    /// when another connection wrote since its read.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
     /// Applies the missing steps of `m`, each in its own transaction.
     pub fn migrate(&self, m: &Migrations) -> rusqlite::Result<()> {
         self.with(|conn| {
@@ -265,4 +281,45 @@ pub fn open_server_db(
             .map_err(|e| format!("migrating the server database ({}): {e}", m.component))?;
     }
     Ok(db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writers that read before they write (a visit's record, a counter) must wait for each
+    /// other, not fail: with deferred transactions this fails with SQLITE_BUSY at once.
+    #[test]
+    fn concurrent_read_then_write_transactions_all_commit() {
+        let dir = std::env::temp_dir().join(format!("fp-db-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = open_server_db(&dir, &[], 8).unwrap();
+        db.with(|c| c.execute_batch("CREATE TABLE counter (n INTEGER NOT NULL UNIQUE)"))
+            .unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    for _ in 0..40 {
+                        db.write(|tx| {
+                            let n: i64 =
+                                tx.query_row("SELECT coalesce(max(n), 0) FROM counter", [], |r| {
+                                    r.get(0)
+                                })?;
+                            tx.execute("INSERT INTO counter (n) VALUES (?1)", [n + 1])
+                        })
+                        .expect("a write transaction that waited its turn");
+                    }
+                });
+            }
+        });
+        let (count, max): (i64, i64) = db
+            .with(|c| {
+                c.query_row("SELECT count(*), max(n) FROM counter", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .unwrap();
+        assert_eq!((count, max), (240, 240));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

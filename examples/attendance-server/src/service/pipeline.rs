@@ -342,9 +342,8 @@ impl Pipeline {
         let camera_name = self.camera.name.clone();
         let observed = self
             .db
-            .with(move |c| {
-                let tx = c.transaction()?;
-                let observed = records::observe(&tx, &sighting, cooldown, role, day_start)?;
+            .write(move |tx| {
+                let observed = records::observe(tx, &sighting, cooldown, role, day_start)?;
                 if let Observed::New(r) = &observed {
                     // Queued with the record: a record is never without its webhook event.
                     let event = if r.direction == "out" {
@@ -355,9 +354,8 @@ impl Pipeline {
                     let payload = serde_json::json!({
                         "record": r, "camera_name": camera_name,
                     });
-                    faceprint_server::webhooks::enqueue(&tx, event, &payload)?;
+                    faceprint_server::webhooks::enqueue(tx, event, &payload)?;
                 }
-                tx.commit()?;
                 Ok(observed)
             })
             .map_err(|e| e.to_string())?;
@@ -408,15 +406,14 @@ impl Pipeline {
         let camera = self.camera.id.clone();
         let counted = !memo.spoof;
         self.db
-            .with(move |c| {
-                let tx = c.transaction()?;
+            .write(move |tx| {
                 if counted {
-                    records::count_unknown(&tx, &camera, &day, 1)?;
+                    records::count_unknown(tx, &camera, &day, 1)?;
                 }
                 if let Some(t) = &kept {
-                    records::keep_unknown(&tx, t)?;
+                    records::keep_unknown(tx, t)?;
                 }
-                tx.commit()
+                Ok(())
             })
             .map_err(|e| e.to_string())
     }

@@ -98,7 +98,7 @@ pub fn set_status(conn: &Connection, id: &str, status: &str) -> rusqlite::Result
 
 /// Deletes the account row and its login sessions in one transaction.
 pub fn delete(conn: &mut Connection, id: &str) -> rusqlite::Result<bool> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     faceprint_server::auth::sessions::delete_all(&tx, &format!("user:{id}"))?;
     let n = tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
     tx.commit()?;
