@@ -189,6 +189,17 @@ async fn a_gateway_pushes_frames_with_its_key_over_http_and_websocket() {
         "{status}"
     );
 
+    // The same counts for Prometheus, per camera.
+    let m = site.client.get("/metrics", None).await;
+    let line = format!(
+        "faceprint_camera_frames_in_total{{camera=\"{gate}\"}} {}",
+        status["frames_in"]
+    );
+    assert!(m.text.contains(&line), "no {line} in /metrics");
+    assert!(m
+        .text
+        .contains(&format!("faceprint_camera_up{{camera=\"{gate}\"}} 1")));
+
     // Stop the camera: its open tracks end and are written.
     let r = site
         .client

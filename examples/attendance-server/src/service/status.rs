@@ -1,5 +1,7 @@
 //! A camera's live status, written by its source and pipeline threads, read by the status
-//! routes: counters are atomics, the rest sits behind short locks.
+//! routes: counters are atomics, the rest sits behind short locks. Each count also goes to
+//! `/metrics` (`faceprint_camera_*{camera="…"}`), with `faceprint_camera_up` (1 while frames
+//! come or are awaited), for alerts on a camera that stopped delivering.
 
 use serde::Serialize;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
@@ -133,6 +135,7 @@ impl CameraStatus {
 
     pub fn frame_in(&self) {
         self.frames_in.fetch_add(1, Ordering::Relaxed);
+        self.count("faceprint_camera_frames_in_total");
         self.last_frame_ms
             .store(faceprint_server::db::now_ms(), Ordering::Relaxed);
         self.roll(1, 0);
@@ -140,11 +143,13 @@ impl CameraStatus {
 
     pub fn processed(&self) {
         self.processed.fetch_add(1, Ordering::Relaxed);
+        self.count("faceprint_camera_frames_processed_total");
         self.roll(0, 1);
     }
 
     pub fn dropped(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
+        self.count("faceprint_camera_frames_dropped_total");
     }
 
     pub fn track_started(&self, n: u64) {
@@ -153,14 +158,17 @@ impl CameraStatus {
 
     pub fn record_written(&self) {
         self.records.fetch_add(1, Ordering::Relaxed);
+        self.count("faceprint_camera_records_total");
     }
 
     pub fn unknown_track(&self) {
         self.unknown.fetch_add(1, Ordering::Relaxed);
+        self.count("faceprint_camera_unknown_tracks_total");
     }
 
     pub fn spoof_track(&self) {
         self.spoofs.fetch_add(1, Ordering::Relaxed);
+        self.count("faceprint_camera_spoof_tracks_total");
     }
 
     pub fn tracks(&self) -> Vec<TrackView> {
@@ -177,6 +185,16 @@ impl CameraStatus {
         if let Ok(mut s) = self.state.lock() {
             *s = (state, retry_in_ms);
         }
+        let up = matches!(state, SourceState::Running | SourceState::Waiting);
+        metrics::gauge!("faceprint_camera_up", "camera" => self.camera_id.clone()).set(if up {
+            1.0
+        } else {
+            0.0
+        });
+    }
+
+    fn count(&self, name: &'static str) {
+        metrics::counter!(name, "camera" => self.camera_id.clone()).increment(1);
     }
 
     pub fn running(&self) {
@@ -197,11 +215,13 @@ impl CameraStatus {
 
     pub fn reconnecting(&self, error: String, retry_in_ms: u64) {
         self.reconnects.fetch_add(1, Ordering::Relaxed);
+        self.count("faceprint_camera_reconnects_total");
         self.error(error);
         self.set_state(SourceState::Reconnecting, Some(retry_in_ms));
     }
 
     pub fn error(&self, error: String) {
+        self.count("faceprint_camera_errors_total");
         if let Ok(mut e) = self.last_error.lock() {
             *e = Some(error);
         }
