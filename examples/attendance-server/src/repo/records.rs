@@ -166,10 +166,22 @@ pub fn query(conn: &Connection, q: &RecordQuery) -> rusqlite::Result<Vec<Record>
     rows.collect()
 }
 
-pub fn snapshot(conn: &Connection, id: i64) -> rusqlite::Result<Option<Vec<u8>>> {
+/// Which table a face crop is kept in.
+#[derive(Debug, Clone, Copy)]
+pub enum CropOf {
+    Record,
+    UnknownTrack,
+}
+
+/// The JPEG face crop kept with a record or an unknown track, if any.
+pub fn snapshot(conn: &Connection, of: CropOf, id: i64) -> rusqlite::Result<Option<Vec<u8>>> {
+    let table = match of {
+        CropOf::Record => "attendance_records",
+        CropOf::UnknownTrack => "unknown_tracks",
+    };
     Ok(conn
         .query_row(
-            "SELECT snapshot FROM attendance_records WHERE id = ?1",
+            &format!("SELECT snapshot FROM {table} WHERE id = ?1"),
             [id],
             |r| r.get::<_, Option<Vec<u8>>>(0),
         )
@@ -267,17 +279,6 @@ pub fn unknown_tracks(conn: &Connection, q: &RecordQuery) -> rusqlite::Result<Ve
         })
     })?;
     rows.collect()
-}
-
-pub fn unknown_snapshot(conn: &Connection, id: i64) -> rusqlite::Result<Option<Vec<u8>>> {
-    Ok(conn
-        .query_row(
-            "SELECT snapshot FROM unknown_tracks WHERE id = ?1",
-            [id],
-            |r| r.get::<_, Option<Vec<u8>>>(0),
-        )
-        .optional()?
-        .flatten())
 }
 
 #[cfg(test)]

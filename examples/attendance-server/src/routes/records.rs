@@ -2,7 +2,7 @@
 //! (role `admin` or `viewer`).
 
 use super::Reader;
-use crate::repo::records::{self, Record, RecordQuery, UnknownTrack};
+use crate::repo::records::{self, CropOf, Record, RecordQuery, UnknownTrack};
 use crate::service::attendance::{self, DaySummary};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -49,12 +49,7 @@ async fn snapshot(
     _reader: Reader,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    let jpeg = state
-        .common()
-        .db(move |c| records::snapshot(c, id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no snapshot for this record"))?;
-    Ok(([(header::CONTENT_TYPE, "image/jpeg")], jpeg))
+    crop(&state, CropOf::Record, id).await
 }
 
 /// The same records as CSV (site times, employee and camera names beside their ids).
@@ -130,10 +125,14 @@ async fn unknown_snapshot(
     _reader: Reader,
     Path(id): Path<i64>,
 ) -> ApiResult<impl IntoResponse> {
+    crop(&state, CropOf::UnknownTrack, id).await
+}
+
+async fn crop(state: &AppState, of: CropOf, id: i64) -> ApiResult<impl IntoResponse> {
     let jpeg = state
         .common()
-        .db(move |c| records::unknown_snapshot(c, id))
+        .db(move |c| records::snapshot(c, of, id))
         .await?
-        .ok_or_else(|| ApiError::not_found("no snapshot for this track"))?;
+        .ok_or_else(|| ApiError::not_found("no snapshot kept with it"))?;
     Ok(([(header::CONTENT_TYPE, "image/jpeg")], jpeg))
 }
