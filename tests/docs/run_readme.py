@@ -47,13 +47,15 @@ EXPECT = {
                                   re.compile(r'"collection":"partner-a"'),
                                   '{"revoked":"']],
     # The attendance tour: staff made, an employee enrolled from two photos, the video
-    # camera's one visit recorded, the day's summary and the CSV.
+    # camera's one visit recorded, the day's summary and the CSV, a frame pushed with a key.
     ("### Run it", "sh"): [[], [re.compile(r'"username":"root","role":"admin"'),
                                 re.compile(r'"username":"guard","role":"viewer"'),
                                 '{"accepted":2,"rejected":[]}',
                                 re.compile(r'"state":"finished".*"records_written":1'),
                                 '{"direction":"in"', re.compile(r'"present":1|"late":1'),
-                                "record_id,employee_id,employee"]],
+                                "record_id,employee_id,employee",
+                                # the push camera's key took a frame
+                                '{"queued":true}']],
     ("### User API (curl)", "sh"): [[
         re.compile("^" + UUID + "$"), re.compile("^" + UUID + "$"),
         re.compile(r'"email":"obama@example.com"'),
