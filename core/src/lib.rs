@@ -18,6 +18,7 @@ mod batch;
 pub mod compare;
 mod config_json;
 pub mod detect;
+pub mod document;
 pub mod embed;
 mod engine;
 mod error;
