@@ -326,6 +326,7 @@ impl EngineBuilder {
                 mask: LazyModel::default(),
                 passive: LazyModel::default(),
                 dlib_shape: LazyModel::default(),
+                ocr: LazyModel::default(),
             }),
         };
         // A threshold the caller chose must be usable: fail now, not on the first compare.
@@ -352,6 +353,7 @@ struct Inner {
     mask: LazyModel<MaskDetector>,
     passive: LazyModel<PassiveLiveness>,
     dlib_shape: LazyModel<ShapePredictor>,
+    ocr: LazyModel<crate::document::ocr::Ocr>,
 }
 
 /// Detect, align, embed and compare faces. Clone it freely: clones share models and sessions.
@@ -856,6 +858,13 @@ impl Engine {
     fn mask_detector(&self) -> Result<Arc<MaskDetector>> {
         let (rt, pack) = self.runtime_and_pack();
         self.inner.mask.get(|| MaskDetector::load(pack, rt))
+    }
+
+    pub(crate) fn ocr(&self) -> Result<Arc<crate::document::ocr::Ocr>> {
+        let (rt, pack) = self.runtime_and_pack();
+        self.inner
+            .ocr
+            .get(|| crate::document::ocr::Ocr::load(pack, rt))
     }
 
     fn passive_liveness(&self) -> Result<Arc<PassiveLiveness>> {

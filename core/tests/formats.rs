@@ -172,3 +172,26 @@ fn patch_tiff_size(t: &mut [u8], width: u32, height: u32) {
         t[at + 8..at + 12].copy_from_slice(&value.to_le_bytes());
     }
 }
+
+#[test]
+fn a_jpeg_without_its_end_marker_decodes_when_its_data_is_whole() {
+    // Some writers and copies lose the last two bytes (FFD9): the pixels are all there. The
+    // dev set's Dutch passport is such a file.
+    let e = engine();
+    let whole = encode(&photo(), ImageFormat::Jpeg);
+    assert_eq!(&whole[whole.len() - 2..], [0xFF, 0xD9]);
+    let no_marker = &whole[..whole.len() - 2];
+    let a = e.decode(&whole).unwrap();
+    let b = e
+        .decode(no_marker)
+        .expect("a whole JPEG without FFD9 decodes");
+    assert_eq!(a.as_rgb(), b.as_rgb());
+    let passport = std::fs::read(dev("documents/98_pass-nld.jpg")).unwrap();
+    assert_ne!(&passport[passport.len() - 2..], [0xFF, 0xD9]);
+    e.decode(&passport).expect("the passport decodes");
+    // Cut inside the scan data it is still refused.
+    for cut in [whole.len() / 2, whole.len() - 200] {
+        let err = e.decode(&whole[..cut]).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ImageTruncated, "cut at {cut}: {err}");
+    }
+}

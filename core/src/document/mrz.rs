@@ -337,6 +337,10 @@ fn clean(line: &str) -> String {
 }
 
 fn check_passes(lines: &[Vec<u8>], check: &Check) -> (char, char, bool) {
+    let fits = |l: usize, e: usize| lines.get(l).is_some_and(|line| line.len() >= e);
+    if !check.data.iter().all(|&(l, _, e)| fits(l, e)) || !fits(check.digit.0, check.digit.1 + 1) {
+        return ('?', '?', false);
+    }
     let mut data: String = check
         .data
         .iter()
@@ -429,20 +433,20 @@ fn longest_filler_run(line: &[u8]) -> Option<(usize, usize)> {
     best
 }
 
-/// Lengthens line `n` to the width: fillers at the end, unless putting them inside a run of
-/// fillers makes strictly more check digits pass (then that is a repair).
-fn lengthen(format: MrzFormat, lines: &mut [Vec<u8>], n: usize, repairs: &mut Vec<Repair>) {
+/// Lengthens line `n`, read as `raw` (shorter than the width), in `lines` (every line already
+/// at the width, `n` padded at the end): fillers stay at the end unless putting them inside a
+/// run of fillers makes strictly more check digits pass (then that is a repair).
+fn lengthen(
+    format: MrzFormat,
+    lines: &mut [Vec<u8>],
+    n: usize,
+    raw: &[u8],
+    repairs: &mut Vec<Repair>,
+) {
     let width = format.width();
-    let missing = width - lines[n].len();
-    let mut padded = lines[n].clone();
-    padded.resize(width, b'<');
-    let mut best = (padded, None);
-    let mut best_score = {
-        let mut trial = lines.to_vec();
-        trial[n] = best.0.clone();
-        passing(format, &trial)
-    };
-    let raw = lines[n].clone();
+    let missing = width - raw.len();
+    let mut best = (lines[n].clone(), None);
+    let mut best_score = passing(format, lines);
     let mut i = 0;
     while i < raw.len() {
         if raw[i] != b'<' {
@@ -483,11 +487,14 @@ fn lengthen(format: MrzFormat, lines: &mut [Vec<u8>], n: usize, repairs: &mut Ve
 }
 
 /// Tries to make `check` pass by changing one, then two, confusable characters of its data and
-/// digit; answers the repairs when exactly one way does it. When several do, the composite
+/// digit; answers the repairs when exactly one way does it. A way counts only if every other
+/// check digit over a changed character passes too (the composite alone does not repair a
+/// document number whose own digit still fails). When several ways remain, the composite
 /// (which weighs the same characters differently) may single one out.
 fn repair_check(
     lines: &[Vec<u8>],
     check: &Check,
+    others: &[&Check],
     composite: Option<&Check>,
     classes: &[Vec<Class>],
 ) -> Option<Vec<(usize, usize, u8)>> {
@@ -517,7 +524,19 @@ fn repair_check(
         }
         t
     };
-    let apply = |changes: &[(usize, usize, u8)]| check_passes(&changed(changes), check).2;
+    let covers = |c: &Check, (l, x): (usize, usize)| {
+        c.digit == (l, x)
+            || c.data
+                .iter()
+                .any(|&(cl, s, e)| cl == l && (s..e).contains(&x))
+    };
+    let apply = |changes: &[(usize, usize, u8)]| {
+        let t = changed(changes);
+        check_passes(&t, check).2
+            && others.iter().all(|o| {
+                !changes.iter().any(|&(l, x, _)| covers(o, (l, x))) || check_passes(&t, o).2
+            })
+    };
     for size in 1..=2 {
         let mut found: Vec<Vec<(usize, usize, u8)>> = Vec::new();
         if size == 1 {
@@ -624,11 +643,19 @@ impl Mrz {
             .map(|l| shorten(l.as_bytes().to_vec(), width))
             .collect();
         let mut repairs = Vec::new();
-        // Short lines: the checked ones last, so their filler placement sees the others.
-        for n in 0..lines.len() {
-            if lines[n].len() < width {
-                lengthen(format, &mut lines, n, &mut repairs);
-            }
+        // Every line padded at the end first, so each short line's filler placement is
+        // judged against complete lines.
+        let short: Vec<(usize, Vec<u8>)> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.len() < width)
+            .map(|(n, l)| (n, l.clone()))
+            .collect();
+        for l in &mut lines {
+            l.resize(width, b'<');
+        }
+        for (n, raw) in short {
+            lengthen(format, &mut lines, n, &raw, &mut repairs);
         }
         let classes = classes(format);
         let layout = layout(format);
@@ -638,7 +665,13 @@ impl Mrz {
             if check_passes(&lines, check).2 {
                 continue;
             }
-            if let Some(changes) = repair_check(&lines, check, layout.composite.as_ref(), &classes)
+            let others: Vec<&Check> = layout
+                .checks
+                .iter()
+                .filter(|o| o.field != check.field && check.field == "composite")
+                .collect();
+            if let Some(changes) =
+                repair_check(&lines, check, &others, layout.composite.as_ref(), &classes)
             {
                 for (l, x, to) in changes {
                     field_repairs.push(Repair {
@@ -895,6 +928,34 @@ mod tests {
         assert!(m.valid, "{:?}", m.checks);
         assert_eq!(m.document_number, number);
         assert_eq!(m.optional_data, "");
+    }
+
+    #[test]
+    fn any_lines_parse_or_are_refused_without_panicking() {
+        // Lines of every length around the formats' widths, from zone characters and noise.
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<<<<<<< .,(";
+        let mut seed = 12345u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for _ in 0..3000 {
+            let count = 1 + next() % 4;
+            let lines: Vec<String> = (0..count)
+                .map(|_| {
+                    let len = next() % 52;
+                    (0..len)
+                        .map(|_| alphabet[next() % alphabet.len()] as char)
+                        .collect()
+                })
+                .collect();
+            if let Some(m) = Mrz::parse(&lines) {
+                assert_eq!(m.lines.len(), m.format.lines());
+                assert!(m.lines.iter().all(|l| l.len() == m.format.width()));
+            }
+        }
     }
 
     #[test]

@@ -202,15 +202,20 @@ fn check_complete(bytes: &[u8], format: ImageFormat) -> Result<()> {
             for i in (1..bytes.len()).rev() {
                 if bytes[i - 1] == 0xFF {
                     match bytes[i] {
-                        0xD9 => return super::jpeg_scan::check(bytes),
+                        0xD9 => return super::jpeg_scan::check(bytes).map(|_| ()),
                         0xDA => break,
                         _ => {}
                     }
                 }
             }
-            Err(Error::ImageTruncated(
-                "JPEG has no end-of-image marker".into(),
-            ))
+            // No end marker: still whole when every MCU of the frame is in the scan data
+            // (some writers and copies drop the last two bytes); otherwise cut short.
+            match super::jpeg_scan::check(bytes)? {
+                true => Ok(()),
+                false => Err(Error::ImageTruncated(
+                    "JPEG has no end-of-image marker".into(),
+                )),
+            }
         }
         ImageFormat::Png => {
             if bytes.windows(4).rev().take(64).any(|w| w == b"IEND") {

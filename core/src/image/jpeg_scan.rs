@@ -128,8 +128,9 @@ struct Component {
 }
 
 /// `Err(ImageTruncated)` when the scan data cannot hold the frame; `Ok` otherwise, and
-/// whenever the file is something this check does not walk.
-pub(super) fn check(b: &[u8]) -> Result<()> {
+/// whenever the file is something this check does not walk. `Ok(true)`: every MCU of the
+/// frame was counted in its scan data (the pixels are all there).
+pub(super) fn check(b: &[u8]) -> Result<bool> {
     let be16 = |at: usize| {
         b.get(at..at + 2)
             .map(|x| u16::from_be_bytes([x[0], x[1]]) as usize)
@@ -139,10 +140,11 @@ pub(super) fn check(b: &[u8]) -> Result<()> {
     let mut frame: Option<(u64, u64, Vec<Component>, bool)> = None;
     let mut scans: Vec<Scan> = Vec::new();
     let mut entropy_bytes = 0u64;
+    let mut counted = false;
     let mut i = 2;
     while i + 1 < b.len() {
         if b[i] != 0xFF {
-            return Ok(());
+            return Ok(false);
         }
         let marker = b[i + 1];
         match marker {
@@ -158,22 +160,22 @@ pub(super) fn check(b: &[u8]) -> Result<()> {
             _ => {}
         }
         let Some(len) = be16(i + 2) else {
-            return Ok(());
+            return Ok(false);
         };
         let seg = i + 4;
         let Some(body) = b.get(seg..(seg + len).saturating_sub(2).max(seg)) else {
-            return Ok(());
+            return Ok(false);
         };
         match marker {
             0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
                 let (Some(h), Some(w), Some(&n)) = (be16(seg + 1), be16(seg + 3), body.get(5))
                 else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 let mut comps = Vec::new();
                 for c in 0..n as usize {
                     let (Some(&id), Some(&hv)) = (body.get(6 + 3 * c), body.get(7 + 3 * c)) else {
-                        return Ok(());
+                        return Ok(false);
                     };
                     comps.push(Component {
                         id,
@@ -190,10 +192,10 @@ pub(super) fn check(b: &[u8]) -> Result<()> {
                     let counts = &body[at + 1..at + 17];
                     let n: usize = counts.iter().map(|&c| c as usize).sum();
                     let Some(symbols) = body.get(at + 17..at + 17 + n) else {
-                        return Ok(());
+                        return Ok(false);
                     };
                     if class > 1 || id > 3 {
-                        return Ok(());
+                        return Ok(false);
                     }
                     tables[class][id] = Some(Table::new(counts, symbols));
                     at += 17 + n;
@@ -202,18 +204,18 @@ pub(super) fn check(b: &[u8]) -> Result<()> {
             0xDD => restart_interval = be16(seg).unwrap_or(0) as u64,
             0xDA => {
                 let Some((_, _, comps, _)) = &frame else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 let Some(&ns) = body.first() else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 let mut members = Vec::new();
                 for c in 0..ns as usize {
                     let (Some(&id), Some(&t)) = (body.get(1 + 2 * c), body.get(2 + 2 * c)) else {
-                        return Ok(());
+                        return Ok(false);
                     };
                     let Some(index) = comps.iter().position(|x| x.id == id) else {
-                        return Ok(());
+                        return Ok(false);
                     };
                     members.push((index, (t >> 4) as usize & 3, (t & 15) as usize & 3));
                 }
@@ -231,7 +233,7 @@ pub(super) fn check(b: &[u8]) -> Result<()> {
             entropy_bytes += (i - start) as u64;
             if scans.len() == 1 && frame.as_ref().is_some_and(|f| f.3) {
                 // Count before a later DHT could replace the tables this scan used.
-                count_mcus(
+                counted = count_mcus(
                     b,
                     &scans[0],
                     frame.as_ref().map(|f| (f.0, f.1, &f.2)).unwrap(),
@@ -242,8 +244,11 @@ pub(super) fn check(b: &[u8]) -> Result<()> {
         }
     }
     let Some((w, h, comps, true)) = frame else {
-        return Ok(());
+        return Ok(false);
     };
+    if counted {
+        return Ok(true);
+    }
     let (hmax, vmax) = comps
         .iter()
         .fold((1, 1), |(a, b), c| (a.max(c.h), b.max(c.v)));
@@ -257,20 +262,20 @@ pub(super) fn check(b: &[u8]) -> Result<()> {
              {entropy_bytes} bytes of scan data can hold"
         )));
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Walks the first scan of a baseline frame when it covers every component, counting the
-/// complete MCUs; fewer than the frame needs is truncation.
+/// complete MCUs; fewer than the frame needs is truncation. `Ok(true)`: all were counted.
 fn count_mcus(
     b: &[u8],
     (members, start): &Scan,
     (w, h, comps): (u64, u64, &Vec<Component>),
     tables: &[[Option<Table>; 4]; 2],
     restart_interval: u64,
-) -> Result<()> {
+) -> Result<bool> {
     if members.len() != comps.len() || w == 0 || h == 0 {
-        return Ok(());
+        return Ok(false);
     }
     let (hmax, vmax) = comps
         .iter()
@@ -297,7 +302,7 @@ fn count_mcus(
     let mut coders = Vec::new();
     for &(dc, ac, n) in &units {
         let (Some(dc), Some(ac)) = (&tables[0][dc], &tables[1][ac]) else {
-            return Ok(());
+            return Ok(false);
         };
         coders.push((dc, ac, n));
     }
@@ -318,16 +323,16 @@ fn count_mcus(
         for &(dc, ac, n) in &coders {
             for _ in 0..n {
                 let Some(size) = dc.decode(&mut bits) else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 if size > 16 {
-                    return Ok(());
+                    return Ok(false);
                 }
                 bits.skip(size);
                 let mut k = 1;
                 while k < 64 {
                     let Some(rs) = ac.decode(&mut bits) else {
-                        return Ok(());
+                        return Ok(false);
                     };
                     let (run, size) = (rs >> 4, rs & 15);
                     if size == 0 {
@@ -342,7 +347,7 @@ fn count_mcus(
                     k += 1;
                 }
                 if k > 64 {
-                    return Ok(()); // corrupt, not short: the decoder's to judge
+                    return Ok(false); // corrupt, not short: the decoder's to judge
                 }
                 if bits.ended {
                     break 'mcus;
@@ -357,5 +362,5 @@ fn count_mcus(
             "JPEG scan data ends after about {rows} of the {h} rows its header declares"
         )));
     }
-    Ok(())
+    Ok(complete == total)
 }
