@@ -107,3 +107,83 @@ fn the_zones_of_the_dev_documents_read_with_every_check_digit() {
     );
     assert!(rate >= 0.9, "{passed}/{eligible}");
 }
+
+/// The dev documents that show the holder's face (the Spanish card is its back; the British
+/// page's photo is pixelated out).
+const WITH_PORTRAIT: &[&str] = &[
+    "100_pass-cze.jpg",
+    "100_pass-fin.png",
+    "100_pass-isl.png",
+    "100_pass-lux.jpg",
+    "100_pass-uto.jpg",
+    "100_visa-usa.jpg",
+    "25_pass-uto.jpg",
+    "33_id-usa.jpg",
+    "79_pass-can.jpg",
+    "98_pass-nld.jpg",
+    "passport-td2.jpg",
+    "passport-td3.jpg",
+];
+
+#[test]
+fn the_portrait_is_found_in_every_orientation_of_the_page() {
+    with_data!();
+    let e = engine();
+    let (mut right, mut total) = (0, 0);
+    println!("document           0    90   180  270  (orientation found, score)");
+    for file in WITH_PORTRAIT {
+        let page = e.open(dev(&format!("documents/{file}"))).unwrap();
+        let mut row = Vec::new();
+        let mut upright_centre = None;
+        for turns in 0..4u32 {
+            total += 1;
+            let turned = page.rotated(turns);
+            let start = Instant::now();
+            let found = e.document_portrait(&turned);
+            let ms = start.elapsed().as_millis();
+            match found {
+                Ok(p) => {
+                    let want = (4 - turns) % 4 * 90;
+                    let b = &p.face.bbox;
+                    let centre = ((b.x1 + b.x2) / 2.0, (b.y1 + b.y2) / 2.0);
+                    // The same face: its centre, turned back, where the upright page has it.
+                    let same_place = match (turns, upright_centre) {
+                        (0, _) => {
+                            upright_centre = Some(centre);
+                            true
+                        }
+                        (_, Some((ux, uy))) => {
+                            let (w, h) = (page.width() as f32, page.height() as f32);
+                            let (x, y) = centre;
+                            let (bx, by) = match turns {
+                                1 => (y, h - x),
+                                2 => (w - x, h - y),
+                                _ => (w - y, x),
+                            };
+                            (bx - ux).abs() < 0.1 * w && (by - uy).abs() < 0.1 * h
+                        }
+                        _ => false,
+                    };
+                    let ok = p.orientation_degrees == want && same_place;
+                    if ok {
+                        right += 1;
+                    }
+                    row.push(format!(
+                        "{}{} {:.2} {ms}ms",
+                        p.orientation_degrees,
+                        if ok { "" } else { "!" },
+                        p.face.score
+                    ));
+                }
+                Err(err) => row.push(format!("{}", err.code())),
+            }
+        }
+        println!("{file:<18} {}", row.join("  "));
+    }
+    let rate = right as f64 / total as f64;
+    println!(
+        "portrait found upright-corrected in {right}/{total} page orientations ({:.1} %)",
+        rate * 100.0
+    );
+    assert!(rate >= 0.9, "{right}/{total}");
+}

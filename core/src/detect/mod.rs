@@ -304,33 +304,37 @@ pub(crate) fn detect_with_retries(
         if found.is_empty() {
             continue;
         }
-        // Inverse of the clockwise rotation applied by `Image::rotated`.
-        let back = |[x, y]: [f32; 2]| -> [f32; 2] {
-            match turns {
-                1 => [y, h - 1.0 - x],
-                2 => [w - 1.0 - x, h - 1.0 - y],
-                _ => [w - 1.0 - y, x],
-            }
-        };
         return Ok(found
             .into_iter()
-            .map(|f| {
-                let a = back([f.bbox.x1, f.bbox.y1]);
-                let b = back([f.bbox.x2, f.bbox.y2]);
-                Face {
-                    bbox: BoundingBox {
-                        x1: a[0].min(b[0]),
-                        y1: a[1].min(b[1]),
-                        x2: a[0].max(b[0]),
-                        y2: a[1].max(b[1]),
-                    },
-                    landmarks: f.landmarks.map(back),
-                    score: f.score,
-                }
-            })
+            .map(|f| unrotate(&f, turns, w, h))
             .collect());
     }
     Ok(Vec::new())
+}
+
+/// A face found on `image.rotated(turns)`, in the coordinates of `image` (`w` x `h`).
+pub(crate) fn unrotate(f: &Face, turns: u32, w: f32, h: f32) -> Face {
+    // Inverse of the clockwise rotation applied by `Image::rotated`.
+    let back = |[x, y]: [f32; 2]| -> [f32; 2] {
+        match turns % 4 {
+            0 => [x, y],
+            1 => [y, h - 1.0 - x],
+            2 => [w - 1.0 - x, h - 1.0 - y],
+            _ => [w - 1.0 - y, x],
+        }
+    };
+    let a = back([f.bbox.x1, f.bbox.y1]);
+    let b = back([f.bbox.x2, f.bbox.y2]);
+    Face {
+        bbox: BoundingBox {
+            x1: a[0].min(b[0]),
+            y1: a[1].min(b[1]),
+            x2: a[0].max(b[0]),
+            y2: a[1].max(b[1]),
+        },
+        landmarks: f.landmarks.map(back),
+        score: f.score,
+    }
 }
 
 /// Faces found on `image` padded by `margin` of its size on every side, in `image`'s coordinates.

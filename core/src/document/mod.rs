@@ -4,9 +4,11 @@
 
 pub mod mrz;
 pub(crate) mod ocr;
+pub mod portrait;
 
 pub use mrz::{CheckDigit, Mrz, MrzFormat, Repair};
 pub use ocr::TextLine;
+pub use portrait::Portrait;
 
 use crate::error::Result;
 use crate::image::Image;

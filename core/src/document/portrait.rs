@@ -1,0 +1,97 @@
+//! The holder's photo on a document page: the largest face, found upright or on the page
+//! turned by a quarter, half or three quarters.
+//!
+//! Document photos are small, printed, often pale, and pages come sideways from scanners and
+//! phones. The detector runs with a lower score floor than for photos of people; an upright
+//! face scoring at least [`SURE_UPRIGHT`] is taken at once, otherwise every orientation is
+//! tried and the one whose largest face scores best wins: YuNet scores a face lying on its
+//! side 0.70-0.86 with landmarks that look upright, so the first hit is not trusted.
+
+use crate::align::square_side;
+use crate::detect::{unrotate, BoundingBox, DetectionOptions, Face};
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::quality::{QualityProfile, QualityReport};
+use crate::Engine;
+use serde::{Deserialize, Serialize};
+
+/// A face upright and this sure ends the search.
+pub const SURE_UPRIGHT: f32 = 0.9;
+/// Faces below this score are not taken for a portrait.
+const FLOOR: f32 = 0.6;
+
+/// The portrait found on a document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Portrait {
+    /// The face in the page as given (box and landmarks in its pixels).
+    pub face: Face,
+    /// Clockwise quarter turns (0, 90, 180, 270 degrees) that make the page upright.
+    pub orientation_degrees: u32,
+    /// The upright face with a margin (a square of 1.5 times the face box), RGB.
+    #[serde(skip)]
+    pub crop: Option<Image>,
+    /// The face's quality on the upright page (document profile: no mask model, one face not
+    /// required: documents carry ghost images of the holder).
+    pub quality: QualityReport,
+}
+
+impl Engine {
+    /// Finds the holder's photo on a document page (`no_face` when there is none).
+    pub fn document_portrait(&self, page: &Image) -> Result<Portrait> {
+        let options = DetectionOptions {
+            score_threshold: FLOOR,
+            crop_retry_margin: 0.0,
+            rotation_search: false,
+            ..self.config().detection
+        };
+        let mut best: Option<(u32, Face, usize)> = None;
+        for turns in [0u32, 1, 3, 2] {
+            let upright = page.rotated(turns);
+            let faces = self.detect_with(&upright, &options)?;
+            let count = faces.len();
+            let Some(largest) = faces.into_iter().max_by(|a, b| {
+                (a.bbox.width() * a.bbox.height()).total_cmp(&(b.bbox.width() * b.bbox.height()))
+            }) else {
+                continue;
+            };
+            let sure = turns == 0 && largest.score >= SURE_UPRIGHT;
+            if best.as_ref().map_or(true, |b| b.1.score < largest.score) {
+                best = Some((turns, largest, count));
+            }
+            if sure {
+                break;
+            }
+        }
+        let (turns, face, count) = best.ok_or(Error::NoFace)?;
+        let upright = page.rotated(turns);
+        let profile = QualityProfile {
+            name: "document".into(),
+            mask: false,
+            single_face: false,
+            ..QualityProfile::authentication()
+        };
+        let quality = self.face_quality(&upright, &face, count.max(1), &profile)?;
+        let crop = crop(&upright, &face.bbox)?;
+        let (w, h) = (page.width() as f32, page.height() as f32);
+        Ok(Portrait {
+            face: unrotate(&face, turns, w, h),
+            orientation_degrees: turns * 90,
+            crop: Some(crop),
+            quality,
+        })
+    }
+}
+
+/// A square of 1.5 times the face box around its centre, clamped to the image.
+fn crop(image: &Image, b: &BoundingBox) -> Result<Image> {
+    let side = square_side(b, 1.5)?;
+    let (cx, cy) = ((b.x1 + b.x2) / 2.0, (b.y1 + b.y2) / 2.0);
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    let region = BoundingBox {
+        x1: (cx - side / 2.0).max(0.0),
+        y1: (cy - side / 2.0).max(0.0),
+        x2: (cx + side / 2.0).min(w),
+        y2: (cy + side / 2.0).min(h),
+    };
+    Ok(image.cropped(&region))
+}
