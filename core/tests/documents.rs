@@ -187,3 +187,87 @@ fn the_portrait_is_found_in_every_orientation_of_the_page() {
     );
     assert!(rate >= 0.9, "{right}/{total}");
 }
+
+#[test]
+fn portraits_of_one_specimen_person_match_and_others_do_not() {
+    with_data!();
+    let e = engine();
+    // The ICAO "Utopia" specimen's holder is on four of them; every other document shows
+    // someone else.
+    let utopia = [
+        "100_pass-uto.jpg",
+        "25_pass-uto.jpg",
+        "passport-td2.jpg",
+        "passport-td3.jpg",
+    ];
+    let embedded: Vec<(&str, faceprint::Embedding)> = WITH_PORTRAIT
+        .iter()
+        .map(|file| {
+            let page = e.open(dev(&format!("documents/{file}"))).unwrap();
+            let p = e.document_portrait(&page).unwrap();
+            (*file, e.embed_portrait(&page, &p).unwrap())
+        })
+        .collect();
+    let (mut same, mut different) = (Vec::new(), Vec::new());
+    for (i, (a, ea)) in embedded.iter().enumerate() {
+        for (b, eb) in &embedded[i + 1..] {
+            let score = e.compare(ea, eb, None).unwrap().score;
+            if utopia.contains(a) && utopia.contains(b) {
+                same.push((score, *a, *b));
+            } else {
+                different.push((score, *a, *b));
+            }
+        }
+    }
+    same.sort_by(|x, y| x.0.total_cmp(&y.0));
+    different.sort_by(|x, y| y.0.total_cmp(&x.0));
+    println!("same specimen person ({} pairs):", same.len());
+    for (s, a, b) in &same {
+        println!("  {s:.3}  {a} ~ {b}");
+    }
+    println!(
+        "different people ({} pairs), highest first:",
+        different.len()
+    );
+    for (s, a, b) in different.iter().take(8) {
+        println!("  {s:.3}  {a} ~ {b}");
+    }
+    // Selfie-like photos of other people (the dev faces and portraits) against every
+    // document portrait: the impostor side of a selfie check.
+    let mut selfies = Vec::new();
+    for dir in ["faces/named", "faces/test", "faces/train", "portraits"] {
+        let Ok(entries) = std::fs::read_dir(dev(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.path().is_dir() {
+                continue;
+            }
+            let Ok(img) = e.open(entry.path()) else {
+                continue;
+            };
+            if let Ok(f) = e.extract_largest(&img) {
+                selfies.push(f.embedding);
+            }
+        }
+    }
+    let highest_selfie = selfies
+        .iter()
+        .flat_map(|s| {
+            embedded
+                .iter()
+                .map(|(_, d)| e.compare(s, d, None).unwrap().score)
+        })
+        .fold(f32::MIN, f32::max);
+    println!(
+        "{} photos of other people against the {} portraits: highest {highest_selfie:.3}",
+        selfies.len(),
+        embedded.len()
+    );
+    assert!(highest_selfie < faceprint::document::DOCUMENT_THRESHOLD);
+    let lowest_same = same[0].0;
+    let highest_different = different[0].0;
+    println!("lowest same {lowest_same:.3}, highest different {highest_different:.3}, document threshold {}", faceprint::document::DOCUMENT_THRESHOLD);
+    assert!(lowest_same >= faceprint::document::DOCUMENT_THRESHOLD);
+    assert!(highest_different < faceprint::document::DOCUMENT_THRESHOLD);
+}

@@ -25,6 +25,8 @@ const FLOOR: f32 = 0.6;
 pub struct Portrait {
     /// The face in the page as given (box and landmarks in its pixels).
     pub face: Face,
+    /// The same face in the upright page (`page.rotated(orientation_degrees / 90)`).
+    pub upright_face: Face,
     /// Clockwise quarter turns (0, 90, 180, 270 degrees) that make the page upright.
     pub orientation_degrees: u32,
     /// The upright face with a margin (a square of 1.5 times the face box), RGB.
@@ -36,6 +38,15 @@ pub struct Portrait {
 }
 
 impl Engine {
+    /// The embedding of a document's portrait (found by [`Engine::document_portrait`] on
+    /// `page`), to compare with a selfie at the document threshold.
+    pub fn embed_portrait(&self, page: &Image, portrait: &Portrait) -> Result<crate::Embedding> {
+        let upright = page.rotated(portrait.orientation_degrees / 90);
+        self.embed(&upright, &[portrait.upright_face])?
+            .pop()
+            .ok_or_else(|| Error::Internal("no embedding for the portrait".into()))
+    }
+
     /// Finds the holder's photo on a document page (`no_face` when there is none).
     pub fn document_portrait(&self, page: &Image) -> Result<Portrait> {
         let options = DetectionOptions {
@@ -75,6 +86,7 @@ impl Engine {
         let (w, h) = (page.width() as f32, page.height() as f32);
         Ok(Portrait {
             face: unrotate(&face, turns, w, h),
+            upright_face: face,
             orientation_degrees: turns * 90,
             crop: Some(crop),
             quality,
