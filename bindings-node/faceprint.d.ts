@@ -32,6 +32,10 @@ export type ErrorCode =
   | 'subject_disabled'
   | 'quality_rejected'
   | 'session_finished'
+  | 'no_document'
+  | 'no_mrz'
+  | 'mrz_unreadable'
+  | 'mrz_check_failed'
   | 'internal'
 
 /** Every error Faceprint throws or rejects with; `code` and `number` never change. */
@@ -68,4 +72,8 @@ export declare class StorageError extends FaceprintError { readonly code: 'stora
 export declare class SubjectDisabledError extends FaceprintError { readonly code: 'subject_disabled' }
 export declare class QualityRejectedError extends FaceprintError { readonly code: 'quality_rejected' }
 export declare class SessionFinishedError extends FaceprintError { readonly code: 'session_finished' }
+export declare class NoDocumentError extends FaceprintError { readonly code: 'no_document' }
+export declare class NoMrzError extends FaceprintError { readonly code: 'no_mrz' }
+export declare class MrzUnreadableError extends FaceprintError { readonly code: 'mrz_unreadable' }
+export declare class MrzCheckFailedError extends FaceprintError { readonly code: 'mrz_check_failed' }
 export declare class InternalError extends FaceprintError { readonly code: 'internal' }

@@ -65,6 +65,14 @@ pub enum ErrorCode {
     QualityRejected = 60,
     /// A frame for a session that has already ended.
     SessionFinished = 70,
+    /// No identity document in the image: neither a machine-readable zone nor a portrait.
+    NoDocument = 80,
+    /// A document without a machine-readable zone that could be found.
+    NoMrz = 81,
+    /// A machine-readable zone was found but its lines fit no format.
+    MrzUnreadable = 82,
+    /// The machine-readable zone was read but check digits fail (its fields come with it).
+    MrzCheckFailed = 83,
     /// A bug: please report it.
     Internal = 99,
 }
@@ -100,6 +108,10 @@ impl ErrorCode {
         ErrorCode::SubjectDisabled,
         ErrorCode::QualityRejected,
         ErrorCode::SessionFinished,
+        ErrorCode::NoDocument,
+        ErrorCode::NoMrz,
+        ErrorCode::MrzUnreadable,
+        ErrorCode::MrzCheckFailed,
         ErrorCode::Internal,
     ];
 
@@ -139,6 +151,10 @@ impl ErrorCode {
             ErrorCode::SubjectDisabled => "subject_disabled",
             ErrorCode::QualityRejected => "quality_rejected",
             ErrorCode::SessionFinished => "session_finished",
+            ErrorCode::NoDocument => "no_document",
+            ErrorCode::NoMrz => "no_mrz",
+            ErrorCode::MrzUnreadable => "mrz_unreadable",
+            ErrorCode::MrzCheckFailed => "mrz_check_failed",
             ErrorCode::Internal => "internal",
         }
     }
@@ -290,9 +306,30 @@ pub enum Error {
     /// Code `session_finished`.
     #[error("the session has already finished ({0}); start a new one")]
     SessionFinished(String),
+    /// Code `no_document`.
+    #[error("no identity document in the image (no machine-readable zone, no portrait)")]
+    NoDocument,
+    /// Code `no_mrz`.
+    #[error("no machine-readable zone found on the document")]
+    NoMrz,
+    /// Code `mrz_unreadable`: what was read.
+    #[error("the machine-readable zone could not be read: {0}")]
+    MrzUnreadable(String),
+    /// Code `mrz_check_failed`: the zone as read, with which digits failed.
+    #[error("the machine-readable zone fails its check digits ({})", failed_checks(.0))]
+    MrzCheckFailed(Box<crate::document::Mrz>),
     /// Code `internal`.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn failed_checks(m: &crate::document::Mrz) -> String {
+    m.checks
+        .iter()
+        .filter(|c| !c.valid)
+        .map(|c| c.field.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Error {
@@ -327,6 +364,10 @@ impl Error {
             Error::SubjectDisabled(_) => ErrorCode::SubjectDisabled,
             Error::QualityRejected(_) => ErrorCode::QualityRejected,
             Error::SessionFinished(_) => ErrorCode::SessionFinished,
+            Error::NoDocument => ErrorCode::NoDocument,
+            Error::NoMrz => ErrorCode::NoMrz,
+            Error::MrzUnreadable(_) => ErrorCode::MrzUnreadable,
+            Error::MrzCheckFailed(_) => ErrorCode::MrzCheckFailed,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -271,3 +271,59 @@ fn portraits_of_one_specimen_person_match_and_others_do_not() {
     assert!(lowest_same >= faceprint::document::DOCUMENT_THRESHOLD);
     assert!(highest_different < faceprint::document::DOCUMENT_THRESHOLD);
 }
+
+#[test]
+fn a_page_reads_as_a_document_with_its_errors_by_code() {
+    with_data!();
+    let e = engine();
+    use faceprint::ErrorCode;
+    // A passport turned a quarter: the portrait sets the orientation, the zone is read upright.
+    let page = e
+        .open(dev("documents/passport-td3.jpg"))
+        .unwrap()
+        .rotated(1);
+    let d = e.read_document(&page).unwrap();
+    assert_eq!(d.orientation_degrees, 270);
+    assert!(d.portrait.is_some());
+    let mrz = d.verified_mrz().expect("every digit passes");
+    assert_eq!(
+        (mrz.surname.as_str(), mrz.document_number.as_str()),
+        ("ERIKSSON", "L898902C3")
+    );
+    // Printed with an invalid check digit: mrz_check_failed, the fields still there.
+    let d = e
+        .read_document(&e.open(dev("documents/33_id-usa.jpg")).unwrap())
+        .unwrap();
+    let err = d.verified_mrz().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::MrzCheckFailed, "{err}");
+    assert!(err.to_string().contains("document_number"), "{err}");
+    match err {
+        faceprint::Error::MrzCheckFailed(m) => {
+            assert_eq!(m.birth_date.as_deref(), Some("1949-10-04"));
+            assert!(!m.checks[0].valid && m.checks[1].valid);
+        }
+        other => panic!("{other}"),
+    }
+    // A face and no zone: a document without its zone.
+    let d = e
+        .read_document(&e.open(dev("faces/named/obama_obama.jpg")).unwrap())
+        .unwrap();
+    assert!(d.mrz.is_none() && d.portrait.is_some());
+    assert_eq!(d.verified_mrz().unwrap_err().code(), ErrorCode::NoMrz);
+    // Neither: not a document. (A dog's head scores 0.85 upright: that photo is a "document"
+    // with a portrait and no zone, refused as no_mrz; a face floor above it would lose pale
+    // printed portraits.)
+    for file in ["if_view.jpg", "skimage_coffee.png"] {
+        let img = e.open(dev(&format!("hard/non_face/{file}"))).unwrap();
+        match e.read_document(&img) {
+            Err(err) => assert_eq!(err.code(), ErrorCode::NoDocument, "{file}: {err}"),
+            Ok(d) => panic!(
+                "{file}: {:?} {:?}",
+                d.orientation_degrees,
+                d.portrait.map(|p| p.face.score)
+            ),
+        }
+    }
+    assert_eq!(ErrorCode::NoDocument.number(), 80);
+    assert_eq!(ErrorCode::MrzCheckFailed.as_str(), "mrz_check_failed");
+}

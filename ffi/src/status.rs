@@ -39,6 +39,10 @@ pub enum faceprint_status {
     SubjectDisabled = 56,
     QualityRejected = 60,
     SessionFinished = 70,
+    NoDocument = 80,
+    NoMrz = 81,
+    MrzUnreadable = 82,
+    MrzCheckFailed = 83,
     Internal = 99,
     /// A required pointer argument was NULL.
     NullArgument = 100,
@@ -80,6 +84,10 @@ impl faceprint_status {
             ErrorCode::SubjectDisabled => S::SubjectDisabled,
             ErrorCode::QualityRejected => S::QualityRejected,
             ErrorCode::SessionFinished => S::SessionFinished,
+            ErrorCode::NoDocument => S::NoDocument,
+            ErrorCode::NoMrz => S::NoMrz,
+            ErrorCode::MrzUnreadable => S::MrzUnreadable,
+            ErrorCode::MrzCheckFailed => S::MrzCheckFailed,
             // A code added to the core before this enum learns it.
             _ => S::Internal,
         }

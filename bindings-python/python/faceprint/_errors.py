@@ -130,6 +130,22 @@ class SessionFinishedError(FaceprintError):
     code = "session_finished"
     number = 70
 
+class NoDocumentError(FaceprintError):
+    code = "no_document"
+    number = 80
+
+class NoMrzError(FaceprintError):
+    code = "no_mrz"
+    number = 81
+
+class MrzUnreadableError(FaceprintError):
+    code = "mrz_unreadable"
+    number = 82
+
+class MrzCheckFailedError(FaceprintError):
+    code = "mrz_check_failed"
+    number = 83
+
 class InternalError(FaceprintError):
     code = "internal"
     number = 99
@@ -164,6 +180,10 @@ _by_code: Dict[str, Type[FaceprintError]] = {
     "subject_disabled": SubjectDisabledError,
     "quality_rejected": QualityRejectedError,
     "session_finished": SessionFinishedError,
+    "no_document": NoDocumentError,
+    "no_mrz": NoMrzError,
+    "mrz_unreadable": MrzUnreadableError,
+    "mrz_check_failed": MrzCheckFailedError,
     "internal": InternalError,
 }
 
@@ -202,5 +222,9 @@ __all__ = [
     "SubjectDisabledError",
     "QualityRejectedError",
     "SessionFinishedError",
+    "NoDocumentError",
+    "NoMrzError",
+    "MrzUnreadableError",
+    "MrzCheckFailedError",
     "InternalError",
 ]

@@ -10,7 +10,7 @@ pub use mrz::{CheckDigit, Mrz, MrzFormat, Repair};
 pub use ocr::TextLine;
 pub use portrait::Portrait;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::Engine;
 use ocr::Alphabet;
@@ -40,7 +40,62 @@ fn zone_like(text: &str) -> bool {
         && ((n >= 26 && (text.contains('<') || digits >= 8)) || (n >= 18 && text.contains("<<")))
 }
 
+/// What one page of an identity document gives: its zone and its portrait, each when found.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DocumentReading {
+    /// The machine-readable zone as read (check it with [`DocumentReading::verified_mrz`]).
+    pub mrz: Option<Mrz>,
+    /// The holder's photo.
+    pub portrait: Option<Portrait>,
+    /// Clockwise degrees that make the page upright (the portrait's; without one, 0 or 180 as
+    /// the zone was found).
+    pub orientation_degrees: u32,
+}
+
+impl DocumentReading {
+    /// The zone, if every check digit passes: `no_mrz` when none was found, `mrz_unreadable`
+    /// when not one digit passes (what was read is not a zone), `mrz_check_failed` (with the
+    /// zone and which digits failed) otherwise.
+    pub fn verified_mrz(&self) -> Result<&Mrz> {
+        let m = self.mrz.as_ref().ok_or(Error::NoMrz)?;
+        if m.valid {
+            Ok(m)
+        } else if m.checks.iter().all(|c| !c.valid) {
+            Err(Error::MrzUnreadable(m.raw_lines.join(" / ")))
+        } else {
+            Err(Error::MrzCheckFailed(Box::new(m.clone())))
+        }
+    }
+}
+
 impl Engine {
+    /// Reads a document page: the portrait (in any orientation), then the zone on the page
+    /// turned upright by it (without a portrait: upright, then upside down). `no_document`
+    /// when neither is found.
+    pub fn read_document(&self, page: &Image) -> Result<DocumentReading> {
+        let portrait = match self.document_portrait(page) {
+            Ok(p) => Some(p),
+            Err(Error::NoFace) => None,
+            Err(e) => return Err(e),
+        };
+        let mut turns = portrait.as_ref().map_or(0, |p| p.orientation_degrees / 90);
+        let mut mrz = self.read_mrz(&page.rotated(turns))?;
+        if mrz.is_none() && portrait.is_none() {
+            mrz = self.read_mrz(&page.rotated(2))?;
+            if mrz.is_some() {
+                turns = 2;
+            }
+        }
+        if mrz.is_none() && portrait.is_none() {
+            return Err(Error::NoDocument);
+        }
+        Ok(DocumentReading {
+            orientation_degrees: turns * 90,
+            mrz,
+            portrait,
+        })
+    }
+
     /// The text lines of an image (PP-OCR; no angle classifier), top to bottom.
     pub fn read_text(&self, image: &Image) -> Result<Vec<TextLine>> {
         let ocr = self.ocr()?;

@@ -2,10 +2,11 @@
 //! turned by a quarter, half or three quarters.
 //!
 //! Document photos are small, printed, often pale, and pages come sideways from scanners and
-//! phones. The detector runs with a lower score floor than for photos of people; an upright
-//! face scoring at least [`SURE_UPRIGHT`] is taken at once, otherwise every orientation is
-//! tried and the one whose largest face scores best wins: YuNet scores a face lying on its
-//! side 0.70-0.86 with landmarks that look upright, so the first hit is not trusted.
+//! phones. Upright, the detector runs with a lower score floor than for photos of people; an
+//! upright face scoring at least [`SURE_UPRIGHT`] is taken at once, otherwise every quarter
+//! turn is tried and the best-scoring largest face wins, a turned page counting only with a
+//! face at least that sure: YuNet scores a face lying on its side 0.70-0.86 with landmarks
+//! that look upright (and a dog's head 0.88), so the first hit is not trusted.
 
 use crate::align::square_side;
 use crate::detect::{unrotate, BoundingBox, DetectionOptions, Face};
@@ -65,6 +66,12 @@ impl Engine {
             }) else {
                 continue;
             };
+            // Turned, only a sure face counts: a dog's head lying sideways scores 0.88, while
+            // the dev pages' portraits score 0.91-0.94 in every orientation. Upright, a pale
+            // printed face down to the floor is taken.
+            if turns != 0 && largest.score < SURE_UPRIGHT {
+                continue;
+            }
             let sure = turns == 0 && largest.score >= SURE_UPRIGHT;
             if best.as_ref().map_or(true, |b| b.1.score < largest.score) {
                 best = Some((turns, largest, count));

@@ -165,7 +165,13 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::ModelMismatch => StatusCode::BAD_REQUEST,
         C::ImageTooLarge | C::ImageTooManyPixels => StatusCode::PAYLOAD_TOO_LARGE,
         C::ImageUnsupportedFormat => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        C::NoFace | C::MultipleFaces | C::QualityRejected => StatusCode::UNPROCESSABLE_ENTITY,
+        C::NoFace
+        | C::MultipleFaces
+        | C::QualityRejected
+        | C::NoDocument
+        | C::NoMrz
+        | C::MrzUnreadable
+        | C::MrzCheckFailed => StatusCode::UNPROCESSABLE_ENTITY,
         C::NotFound => StatusCode::NOT_FOUND,
         C::AlreadyExists | C::SessionFinished => StatusCode::CONFLICT,
         C::SubjectDisabled => StatusCode::FORBIDDEN,
@@ -188,8 +194,15 @@ impl From<faceprint::Error> for ApiError {
             return err;
         }
         let mut err = ApiError::new(status, code.as_str(), e.to_string());
-        if let faceprint::Error::MultipleFaces(n) = e {
-            err.details = Some(Box::new(serde_json::json!({ "faces": n })));
+        match e {
+            faceprint::Error::MultipleFaces(n) => {
+                err.details = Some(Box::new(serde_json::json!({ "faces": n })));
+            }
+            // The fields are still worth showing, with which digits failed.
+            faceprint::Error::MrzCheckFailed(m) => {
+                err.details = Some(Box::new(serde_json::json!({ "mrz": m })));
+            }
+            _ => {}
         }
         err
     }
