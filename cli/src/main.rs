@@ -77,6 +77,14 @@ enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// Read identity documents: machine-readable zone (fields, every check digit, repairs),
+    /// portrait (box, orientation, quality); JSON per image. `verified` is true when every
+    /// check digit passes; otherwise `error` says why (no_mrz, mrz_unreadable,
+    /// mrz_check_failed)
+    Document {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
     /// Embed every face: one JSON object per image (models loaded once)
     Embed {
         #[arg(required = true)]
@@ -267,6 +275,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Detect { images } => commands::images::detect(g, images),
         Command::Embed { images } => commands::images::embed(g, images),
+        Command::Document { images } => commands::images::document(g, images),
         Command::Quality {
             images,
             profile,

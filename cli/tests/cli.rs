@@ -235,3 +235,42 @@ fn human_errors_directories_as_inputs_and_collections() {
     assert_eq!(lines[0]["dim"], 256);
     let _ = std::fs::remove_dir_all(&empty);
 }
+
+#[test]
+fn document_reads_the_zone_and_the_portrait_and_says_why_a_zone_fails() {
+    let Some(d) = data() else { return };
+    let passport = d.join("dev/documents/passport-td3.jpg");
+    let card = d.join("dev/documents/33_id-usa.jpg");
+    let coffee = d.join("dev/hard/non_face/skimage_coffee.png");
+    let out = run(&[
+        "document",
+        passport.to_str().unwrap(),
+        card.to_str().unwrap(),
+        coffee.to_str().unwrap(),
+    ]);
+    // The picture that is no document fails the run; the two documents are read.
+    assert_eq!(out.status.code(), Some(1));
+    // One line per image in order (a failed image's line is its error, also on stderr).
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 3, "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(lines[2]["error"]["code"], "no_document");
+    let p = &lines[0];
+    assert_eq!(p["verified"], true);
+    assert_eq!(p["mrz"]["format"], "td3");
+    assert_eq!(p["mrz"]["document_number"], "L898902C3");
+    assert_eq!(p["mrz"]["checks"].as_array().unwrap().len(), 5);
+    assert_eq!(p["portrait"]["orientation_degrees"], 0);
+    assert_eq!(p["portrait"]["face"]["box"].as_array().unwrap().len(), 4);
+    // Printed with an invalid digit: the fields, and which digit failed.
+    let c = &lines[1];
+    assert_eq!(c["verified"], false);
+    assert_eq!(c["error"]["code"], "mrz_check_failed");
+    assert_eq!(c["error"]["number"], 83);
+    assert_eq!(c["mrz"]["checks"][0]["field"], "document_number");
+    assert_eq!(c["mrz"]["checks"][0]["valid"], false);
+    assert_eq!(c["mrz"]["birth_date"], "1949-10-04");
+    assert_eq!(c["mrz"]["expiry_date"], "1994-11-01");
+    let err = &json_lines(&out.stderr)[0];
+    assert_eq!(err["error"]["code"], "no_document");
+    assert_eq!(err["error"]["number"], 80);
+}

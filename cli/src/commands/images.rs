@@ -88,6 +88,55 @@ pub fn detect(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
     })
 }
 
+pub fn document(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
+    each_image(g, &g.engine()?, images, |engine, path| {
+        let img = engine.open(path)?;
+        let d = engine.read_document(&img)?;
+        let verified = d.verified_mrz();
+        let mut v = json!({
+            "image": path.display().to_string(),
+            "orientation_degrees": d.orientation_degrees,
+            "verified": verified.is_ok(),
+            "mrz": d.mrz,
+            "portrait": d.portrait.as_ref().map(|p| json!({
+                "face": output::face_json(&p.face),
+                "orientation_degrees": p.orientation_degrees,
+                "quality": p.quality,
+            })),
+        });
+        let mut text = format!("{}:", path.display());
+        match (&verified, &d.mrz) {
+            (Ok(m), _) => text.push_str(&format!(
+                " {} {} {}, {} {}, born {}, expires {}; every check digit passes",
+                m.format.as_str(),
+                m.document_type,
+                m.issuing_state,
+                m.surname,
+                m.given_names,
+                m.birth_date.as_deref().unwrap_or("?"),
+                m.expiry_date.as_deref().unwrap_or("?")
+            )),
+            (Err(e), _) => {
+                v["error"] = json!({
+                    "code": e.code().as_str(),
+                    "number": e.code().number(),
+                    "message": e.to_string(),
+                });
+                text.push_str(&format!(" {} ({})", e, e.code()));
+            }
+        }
+        if let Some(p) = &d.portrait {
+            text.push_str(&format!(
+                "\n  portrait {} (turned {} degrees, quality {:.2})",
+                output::face_text(&p.face),
+                p.orientation_degrees,
+                p.quality.score
+            ));
+        }
+        Ok((v, text))
+    })
+}
+
 pub fn embed(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
     each_image(g, &g.engine()?, images, |engine, path| {
         let img = engine.open(path)?;

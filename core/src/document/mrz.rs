@@ -603,7 +603,7 @@ fn this_year() -> i64 {
 }
 
 /// `YYMMDD` as `YYYY-MM-DD`; a birth date is in the past (a year after this one's two digits
-/// is 19xx), an expiry within 50 years after this year.
+/// is 19xx), an expiry within 50 years of this year.
 fn date(yymmdd: &str, birth: bool) -> Option<String> {
     if yymmdd.len() != 6 || !yymmdd.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -618,6 +618,10 @@ fn date(yymmdd: &str, birth: bool) -> Option<String> {
     let century = now - now % 100;
     let mut year = century + yy;
     if birth && year > now {
+        year -= 100;
+    }
+    // An expiry is within 50 years of now, either way (a card that expired in 1994 reads 94).
+    if !birth && year > now + 50 {
         year -= 100;
     }
     if !birth && year < now - 50 {
@@ -868,6 +872,9 @@ mod tests {
         assert_eq!(p.checks.len(), 5);
         let id = parse(&TD1);
         assert_eq!(id.document_number, "D23145890");
+        assert_eq!(date("941101", false).as_deref(), Some("1994-11-01"));
+        assert_eq!(date("300101", false).as_deref(), Some("2030-01-01"));
+        assert_eq!(date("491004", true).as_deref(), Some("1949-10-04"));
         assert_eq!(id.checks.len(), 4);
         assert_eq!(parse(&MRV_B).checks.len(), 3);
     }
