@@ -41,5 +41,9 @@ export const {
   SubjectDisabledError,
   QualityRejectedError,
   SessionFinishedError,
+  NoDocumentError,
+  NoMrzError,
+  MrzUnreadableError,
+  MrzCheckFailedError,
   InternalError,
 } = faceprint
