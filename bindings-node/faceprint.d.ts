@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'no_mrz'
   | 'mrz_unreadable'
   | 'mrz_check_failed'
+  | 'no_portrait'
   | 'internal'
 
 /** Every error Faceprint throws or rejects with; `code` and `number` never change. */
@@ -76,4 +77,5 @@ export declare class NoDocumentError extends FaceprintError { readonly code: 'no
 export declare class NoMrzError extends FaceprintError { readonly code: 'no_mrz' }
 export declare class MrzUnreadableError extends FaceprintError { readonly code: 'mrz_unreadable' }
 export declare class MrzCheckFailedError extends FaceprintError { readonly code: 'mrz_check_failed' }
+export declare class NoPortraitError extends FaceprintError { readonly code: 'no_portrait' }
 export declare class InternalError extends FaceprintError { readonly code: 'internal' }

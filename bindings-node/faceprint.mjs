@@ -45,5 +45,6 @@ export const {
   NoMrzError,
   MrzUnreadableError,
   MrzCheckFailedError,
+  NoPortraitError,
   InternalError,
 } = faceprint

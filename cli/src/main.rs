@@ -80,8 +80,12 @@ enum Command {
     /// Read identity documents: machine-readable zone (fields, every check digit, repairs),
     /// portrait (box, orientation, quality); JSON per image. `verified` is true when every
     /// check digit passes; otherwise `error` says why (no_mrz, mrz_unreadable,
-    /// mrz_check_failed)
+    /// mrz_check_failed, no_document)
     Document {
+        /// Also read the visual zone: every printed line, and the zone's names, number and
+        /// dates looked for in it (`visual_zone.checks`)
+        #[arg(long)]
+        visual_zone: bool,
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
@@ -275,7 +279,10 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Detect { images } => commands::images::detect(g, images),
         Command::Embed { images } => commands::images::embed(g, images),
-        Command::Document { images } => commands::images::document(g, images),
+        Command::Document {
+            visual_zone,
+            images,
+        } => commands::images::document(g, *visual_zone, images),
         Command::Quality {
             images,
             profile,

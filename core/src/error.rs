@@ -73,6 +73,8 @@ pub enum ErrorCode {
     MrzUnreadable = 82,
     /// The machine-readable zone was read but check digits fail (its fields come with it).
     MrzCheckFailed = 83,
+    /// A document page shows no holder's photo.
+    NoPortrait = 84,
     /// A bug: please report it.
     Internal = 99,
 }
@@ -112,6 +114,7 @@ impl ErrorCode {
         ErrorCode::NoMrz,
         ErrorCode::MrzUnreadable,
         ErrorCode::MrzCheckFailed,
+        ErrorCode::NoPortrait,
         ErrorCode::Internal,
     ];
 
@@ -155,6 +158,7 @@ impl ErrorCode {
             ErrorCode::NoMrz => "no_mrz",
             ErrorCode::MrzUnreadable => "mrz_unreadable",
             ErrorCode::MrzCheckFailed => "mrz_check_failed",
+            ErrorCode::NoPortrait => "no_portrait",
             ErrorCode::Internal => "internal",
         }
     }
@@ -318,6 +322,9 @@ pub enum Error {
     /// Code `mrz_check_failed`: the zone as read, with which digits failed.
     #[error("the machine-readable zone fails its check digits ({})", failed_checks(.0))]
     MrzCheckFailed(Box<crate::document::Mrz>),
+    /// Code `no_portrait`.
+    #[error("no portrait (holder's photo) found on the document")]
+    NoPortrait,
     /// Code `internal`.
     #[error("internal error: {0}")]
     Internal(String),
@@ -368,6 +375,7 @@ impl Error {
             Error::NoMrz => ErrorCode::NoMrz,
             Error::MrzUnreadable(_) => ErrorCode::MrzUnreadable,
             Error::MrzCheckFailed(_) => ErrorCode::MrzCheckFailed,
+            Error::NoPortrait => ErrorCode::NoPortrait,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

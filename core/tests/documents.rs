@@ -327,3 +327,93 @@ fn a_page_reads_as_a_document_with_its_errors_by_code() {
     assert_eq!(ErrorCode::NoDocument.number(), 80);
     assert_eq!(ErrorCode::MrzCheckFailed.as_str(), "mrz_check_failed");
 }
+
+#[test]
+fn a_sideways_page_without_a_portrait_is_turned_by_its_zone() {
+    with_data!();
+    let e = engine();
+    // The British page shows no face the detector takes: only the zone can say which way up.
+    let page = e.open(dev("documents/27_pass-gbr.jpg")).unwrap();
+    assert!(e.document_portrait(&page).is_err());
+    for turns in [1u32, 2, 3] {
+        let d = e.read_document(&page.rotated(turns)).unwrap();
+        assert_eq!(d.orientation_degrees, (4 - turns) * 90, "turned {turns}");
+        assert_eq!(d.mrz.expect("a zone").document_number, "107182890");
+    }
+}
+
+#[test]
+fn the_visual_zone_holds_the_zone_s_names_and_dates() {
+    with_data!();
+    let e = engine();
+    let truths = truths();
+    let options = faceprint::document::DocumentOptions { visual_zone: true };
+    let (mut looked, mut found) = (0, 0);
+    println!("document           surname given number birth expiry  lines");
+    for t in truths.iter().filter(|t| t.digits_valid) {
+        let page = e.open(dev(&format!("documents/{}", t.file))).unwrap();
+        let d = e.read_document_with(&page, &options).unwrap();
+        let v = d.visual_zone.expect("asked for");
+        assert!(
+            v.lines.iter().all(|l| !l.text.contains('<')),
+            "{}: zone lines left in the visual zone",
+            t.file
+        );
+        let mark = |field: &str| match v.checks.iter().find(|c| c.field == field) {
+            Some(c) if c.found => "yes",
+            Some(_) => "no",
+            None => "-",
+        };
+        println!(
+            "{:<18} {:<7} {:<5} {:<6} {:<5} {:<6}  {}",
+            t.file,
+            mark("surname"),
+            mark("given_names"),
+            mark("document_number"),
+            mark("birth_date"),
+            mark("expiry_date"),
+            v.lines.len()
+        );
+        looked += v.checks.len();
+        found += v.checks.iter().filter(|c| c.found).count();
+        if t.file == "passport-td3.jpg" {
+            // The ICAO specimen prints every one of them plainly.
+            assert!(v.agrees(), "{:#?}", v.checks);
+            let expiry = v.checks.iter().find(|c| c.field == "expiry_date").unwrap();
+            assert_eq!(expiry.mrz, "2012-04-15");
+        }
+        // Another holder's fields are not on this page.
+        let stranger = truths.iter().find(|o| o.file == "79_pass-can.jpg").unwrap();
+        if t.file != stranger.file {
+            let other = e.read_visual_zone(&page, Some(&stranger.mrz)).unwrap();
+            let wrong: Vec<_> = other.checks.iter().filter(|c| c.found).collect();
+            assert!(wrong.is_empty(), "{}: {wrong:?}", t.file);
+        }
+    }
+    println!("zone fields found printed in the visual zone: {found}/{looked}");
+    assert!(found * 10 >= looked * 6, "{found}/{looked}");
+}
+
+#[test]
+fn a_selfie_matches_the_document_portrait_of_its_person_only() {
+    with_data!();
+    let e = engine();
+    use faceprint::ErrorCode;
+    let page = e.open(dev("documents/passport-td3.jpg")).unwrap();
+    // The specimen holder's photo from another document stands in for her selfie.
+    let same = e.open(dev("documents/25_pass-uto.jpg")).unwrap();
+    let m = e.match_document(&page, &same).unwrap();
+    assert!(m.matched && m.score >= m.threshold, "{}", m.score);
+    assert_eq!(m.threshold, faceprint::document::DOCUMENT_THRESHOLD);
+    let other = e.open(dev("faces/named/obama_obama.jpg")).unwrap();
+    let m = e.match_document(&page, &other).unwrap();
+    assert!(!m.matched, "{}", m.score);
+    // A page without a portrait, a selfie without a face.
+    let no_portrait = e.open(dev("documents/27_pass-gbr.jpg")).unwrap();
+    let err = e.match_document(&no_portrait, &other).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NoPortrait, "{err}");
+    assert_eq!(ErrorCode::NoPortrait.number(), 84);
+    let faceless = e.open(dev("hard/non_face/skimage_coffee.png")).unwrap();
+    let err = e.match_document(&page, &faceless).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NoFace, "{err}");
+}

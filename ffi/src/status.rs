@@ -43,6 +43,7 @@ pub enum faceprint_status {
     NoMrz = 81,
     MrzUnreadable = 82,
     MrzCheckFailed = 83,
+    NoPortrait = 84,
     Internal = 99,
     /// A required pointer argument was NULL.
     NullArgument = 100,
@@ -88,6 +89,7 @@ impl faceprint_status {
             ErrorCode::NoMrz => S::NoMrz,
             ErrorCode::MrzUnreadable => S::MrzUnreadable,
             ErrorCode::MrzCheckFailed => S::MrzCheckFailed,
+            ErrorCode::NoPortrait => S::NoPortrait,
             // A code added to the core before this enum learns it.
             _ => S::Internal,
         }

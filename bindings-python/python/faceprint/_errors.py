@@ -146,6 +146,10 @@ class MrzCheckFailedError(FaceprintError):
     code = "mrz_check_failed"
     number = 83
 
+class NoPortraitError(FaceprintError):
+    code = "no_portrait"
+    number = 84
+
 class InternalError(FaceprintError):
     code = "internal"
     number = 99
@@ -184,6 +188,7 @@ _by_code: Dict[str, Type[FaceprintError]] = {
     "no_mrz": NoMrzError,
     "mrz_unreadable": MrzUnreadableError,
     "mrz_check_failed": MrzCheckFailedError,
+    "no_portrait": NoPortraitError,
     "internal": InternalError,
 }
 
@@ -226,5 +231,6 @@ __all__ = [
     "NoMrzError",
     "MrzUnreadableError",
     "MrzCheckFailedError",
+    "NoPortraitError",
     "InternalError",
 ]

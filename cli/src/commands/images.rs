@@ -88,25 +88,16 @@ pub fn detect(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
     })
 }
 
-pub fn document(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
+pub fn document(g: &Global, visual_zone: bool, images: &[PathBuf]) -> Result<bool, Error> {
+    let options = faceprint::document::DocumentOptions { visual_zone };
     each_image(g, &g.engine()?, images, |engine, path| {
         let img = engine.open(path)?;
-        let d = engine.read_document(&img)?;
-        let verified = d.verified_mrz();
-        let mut v = json!({
-            "image": path.display().to_string(),
-            "orientation_degrees": d.orientation_degrees,
-            "verified": verified.is_ok(),
-            "mrz": d.mrz,
-            "portrait": d.portrait.as_ref().map(|p| json!({
-                "face": output::face_json(&p.face),
-                "orientation_degrees": p.orientation_degrees,
-                "quality": p.quality,
-            })),
-        });
+        let d = engine.read_document_with(&img, &options)?;
+        let mut v = d.to_json();
+        v["image"] = json!(path.display().to_string());
         let mut text = format!("{}:", path.display());
-        match (&verified, &d.mrz) {
-            (Ok(m), _) => text.push_str(&format!(
+        match d.verified_mrz() {
+            Ok(m) => text.push_str(&format!(
                 " {} {} {}, {} {}, born {}, expires {}; every check digit passes",
                 m.format.as_str(),
                 m.document_type,
@@ -116,14 +107,7 @@ pub fn document(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
                 m.birth_date.as_deref().unwrap_or("?"),
                 m.expiry_date.as_deref().unwrap_or("?")
             )),
-            (Err(e), _) => {
-                v["error"] = json!({
-                    "code": e.code().as_str(),
-                    "number": e.code().number(),
-                    "message": e.to_string(),
-                });
-                text.push_str(&format!(" {} ({})", e, e.code()));
-            }
+            Err(e) => text.push_str(&format!(" {} ({})", e, e.code())),
         }
         if let Some(p) = &d.portrait {
             text.push_str(&format!(
@@ -132,6 +116,15 @@ pub fn document(g: &Global, images: &[PathBuf]) -> Result<bool, Error> {
                 p.orientation_degrees,
                 p.quality.score
             ));
+        }
+        if let Some(vz) = &d.visual_zone {
+            for l in &vz.lines {
+                text.push_str(&format!("\n  | {}", l.text));
+            }
+            for c in &vz.checks {
+                let seen = if c.found { "printed" } else { "NOT FOUND" };
+                text.push_str(&format!("\n  {} {}: {seen}", c.field, c.mrz));
+            }
         }
         Ok((v, text))
     })

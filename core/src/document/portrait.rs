@@ -48,8 +48,30 @@ impl Engine {
             .ok_or_else(|| Error::Internal("no embedding for the portrait".into()))
     }
 
-    /// Finds the holder's photo on a document page (`no_face` when there is none).
+    /// Finds the holder's photo on a document page (`no_portrait` when there is none).
     pub fn document_portrait(&self, page: &Image) -> Result<Portrait> {
+        self.portrait_in_turns(page, &[0, 1, 3, 2])?
+            .ok_or(Error::NoPortrait)
+    }
+
+    /// The portrait on the page turned by `turns` quarters, if that page shows one upright.
+    pub(crate) fn portrait_at(&self, page: &Image, turns: u32) -> Result<Option<Portrait>> {
+        // On a page the zone has set upright, a less sure face is still the portrait.
+        self.portrait_in_turns(&page.rotated(turns), &[0]).map(|p| {
+            p.map(|p| Portrait {
+                face: unrotate(
+                    &p.upright_face,
+                    turns,
+                    page.width() as f32,
+                    page.height() as f32,
+                ),
+                orientation_degrees: turns * 90,
+                ..p
+            })
+        })
+    }
+
+    fn portrait_in_turns(&self, page: &Image, order: &[u32]) -> Result<Option<Portrait>> {
         let options = DetectionOptions {
             score_threshold: FLOOR,
             crop_retry_margin: 0.0,
@@ -57,7 +79,7 @@ impl Engine {
             ..self.config().detection
         };
         let mut best: Option<(u32, Face, usize)> = None;
-        for turns in [0u32, 1, 3, 2] {
+        for &turns in order {
             let upright = page.rotated(turns);
             let faces = self.detect_with(&upright, &options)?;
             let count = faces.len();
@@ -80,7 +102,9 @@ impl Engine {
                 break;
             }
         }
-        let (turns, face, count) = best.ok_or(Error::NoFace)?;
+        let Some((turns, face, count)) = best else {
+            return Ok(None);
+        };
         let upright = page.rotated(turns);
         let profile = QualityProfile {
             name: "document".into(),
@@ -91,13 +115,13 @@ impl Engine {
         let quality = self.face_quality(&upright, &face, count.max(1), &profile)?;
         let crop = crop(&upright, &face.bbox)?;
         let (w, h) = (page.width() as f32, page.height() as f32);
-        Ok(Portrait {
+        Ok(Some(Portrait {
             face: unrotate(&face, turns, w, h),
             upright_face: face,
             orientation_degrees: turns * 90,
             crop: Some(crop),
             quality,
-        })
+        }))
     }
 }
 

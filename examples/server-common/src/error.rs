@@ -171,7 +171,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::NoDocument
         | C::NoMrz
         | C::MrzUnreadable
-        | C::MrzCheckFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::MrzCheckFailed
+        | C::NoPortrait => StatusCode::UNPROCESSABLE_ENTITY,
         C::NotFound => StatusCode::NOT_FOUND,
         C::AlreadyExists | C::SessionFinished => StatusCode::CONFLICT,
         C::SubjectDisabled => StatusCode::FORBIDDEN,
