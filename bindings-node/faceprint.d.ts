@@ -79,3 +79,58 @@ export declare class MrzUnreadableError extends FaceprintError { readonly code: 
 export declare class MrzCheckFailedError extends FaceprintError { readonly code: 'mrz_check_failed' }
 export declare class NoPortraitError extends FaceprintError { readonly code: 'no_portrait' }
 export declare class InternalError extends FaceprintError { readonly code: 'internal' }
+
+/** A check digit of a machine-readable zone. */
+export interface MrzCheck { field: string; found: string; expected: string; valid: boolean }
+/** A change made to what OCR read, confirmed by the check digit of `field`. */
+export interface MrzRepair { line: number; column: number; from: string; to: string; field: string }
+/** A machine-readable zone (ICAO 9303) as read; dates `YYYY-MM-DD`. */
+export interface Mrz {
+  format: 'td1' | 'td2' | 'td3' | 'mrv_a' | 'mrv_b'
+  documentType: string
+  issuingState: string
+  surname: string
+  givenNames: string
+  documentNumber: string
+  nationality: string
+  birthDate: string | null
+  sex: string
+  expiryDate: string | null
+  optionalData: string
+  optionalData2: string | null
+  checks: MrzCheck[]
+  /** Every check digit passes. */
+  valid: boolean
+  lines: string[]
+  rawLines: string[]
+  repairs: MrzRepair[]
+}
+/** The holder's photo on a document page. */
+export interface DocumentPortrait {
+  /** In the page's pixels as given. */
+  face: import('./index').Face
+  /** In the upright page's pixels. */
+  uprightFace: import('./index').Face
+  orientationDegrees: number
+  quality: Record<string, unknown>
+}
+export interface TextLine { text: string; confidence: number; bbox: number[] }
+export interface VisualCheck { field: string; mrz: string; found: boolean; text: string | null }
+export interface DocumentReading {
+  mrz: Mrz | null
+  portrait: DocumentPortrait | null
+  /** Clockwise degrees that make the page upright. */
+  orientationDegrees: number
+  visualZone: { lines: TextLine[]; checks: VisualCheck[] } | null
+  /** Every check digit of the zone passes. */
+  verified: boolean
+  /** Why not verified: no_mrz, mrz_unreadable or mrz_check_failed. */
+  error?: { code: ErrorCode; number: number; message: string }
+}
+export interface DocumentMatch {
+  score: number
+  threshold: number
+  matched: boolean
+  portrait: DocumentPortrait
+  selfieFace: import('./index').Face
+}

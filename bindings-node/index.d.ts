@@ -109,6 +109,19 @@ export declare class Engine {
   quality(image: Uint8Array | string | RawImage, options?: QualityOptions | undefined | null): Promise<QualityReport>
   /** Passive liveness of the largest face; rejects with "no_face" without one. */
   liveness(image: Uint8Array | string | RawImage): Promise<Liveness>
+  /**
+   * Reads an identity document page: the zone (`mrz`: fields, `checks`, `valid`, `repairs`),
+   * the `portrait`, `orientation_degrees`, `verified`, `error` (when not verified: code,
+   * number, message) and, with `{ visualZone: true }`, the printed text and the zone's
+   * fields looked for in it (`visual_zone`). Rejects with "no_document" when the page shows
+   * neither a zone nor a portrait.
+   */
+  readDocument(image: Uint8Array | string | RawImage, options?: DocumentOptions | undefined | null): Promise<import('./faceprint').DocumentReading>
+  /**
+   * Compares a selfie's largest face with a document page's portrait at the document
+   * threshold. Rejects with "no_portrait" (page) or "no_face" (selfie).
+   */
+  matchDocument(document: Uint8Array | string | RawImage, selfie: Uint8Array | string | RawImage): Promise<import('./faceprint').DocumentMatch>
 }
 
 /** Collects enrollment samples frame by frame, then enrolls. `config` needs `collection` and `subject`. */
@@ -232,6 +245,14 @@ export interface DlibFace {
   points: Array<Array<number>>
   /** The face aligned on dlib's chip, for `embed`. */
   face: Face
+}
+
+export interface DocumentOptions {
+  /**
+   * Also read the printed text and look for the zone's names, number and dates in it
+   * (about twice the time).
+   */
+  visualZone?: boolean
 }
 
 /** A newly enrolled face that already matches another subject. */

@@ -169,6 +169,21 @@ typedef struct {
   faceprint_face aligned;
 } faceprint_dlib_face;
 
+// The result of `faceprint_match_document`.
+typedef struct {
+  // Cosine similarity of the selfie and the portrait.
+  float score;
+  // The document threshold (cosine 0.5).
+  float threshold;
+  bool matched;
+  // The portrait, in the page's pixels as given.
+  faceprint_face portrait;
+  // Clockwise degrees (0, 90, 180, 270) that make the page upright.
+  uint32_t portrait_orientation_degrees;
+  // The selfie's largest face.
+  faceprint_face selfie;
+} faceprint_document_match;
+
 // A match threshold. Pass NULL wherever one is accepted for the engine's default (FMR 1e-4).
 typedef struct {
   // A faceprint_threshold_kind.
@@ -265,6 +280,28 @@ faceprint_status faceprint_dlib_face_list_get(const faceprint_dlib_face_list *li
                                               faceprint_error **err);
 
 void faceprint_dlib_face_list_free(faceprint_dlib_face_list *list);
+
+// Reads an identity document page into `*json_out` (free it with `faceprint_string_free`):
+// `{"mrz": {...fields, "checks": [...], "valid", "repairs": [...]} | null, "portrait": {...} |
+// null, "orientation_degrees", "visual_zone": {...} | null, "verified", "error": {"code",
+// "number", "message"} (when not verified)}`. `options_json` (NULL for none):
+// `{"visual_zone": true}` also reads the printed text. A page with neither a zone nor a
+// portrait is `FACEPRINT_STATUS_NO_DOCUMENT`; a zone whose digits fail is not an error here
+// (the JSON says so under "error").
+faceprint_status faceprint_read_document(const faceprint_engine *engine,
+                                         const faceprint_image *page,
+                                         const char *options_json,
+                                         char **json_out,
+                                         faceprint_error **err);
+
+// Compares a selfie's largest face with the portrait on a document page, at the document
+// threshold. `FACEPRINT_STATUS_NO_PORTRAIT` when the page shows no holder's photo,
+// `FACEPRINT_STATUS_NO_FACE` when the selfie shows no face.
+faceprint_status faceprint_match_document(const faceprint_engine *engine,
+                                          const faceprint_image *page,
+                                          const faceprint_image *selfie,
+                                          faceprint_document_match *out,
+                                          faceprint_error **err);
 
 // A new engine builder with the defaults: models from `FACEPRINT_MODELS` (an error if it
 // holds no pack), else `~/.local/share/faceprint/models`, else `PREFIX/share/faceprint/models`

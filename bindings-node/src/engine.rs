@@ -131,6 +131,14 @@ pub struct QualityOptions {
     pub overrides: Option<serde_json::Value>,
 }
 
+#[napi(object)]
+#[derive(Default)]
+pub struct DocumentOptions {
+    /// Also read the printed text and look for the zone's names, number and dates in it
+    /// (about twice the time).
+    pub visual_zone: Option<bool>,
+}
+
 /// Loaded models (and an optional store). One engine serves many concurrent calls.
 #[napi]
 pub struct Engine {
@@ -780,6 +788,45 @@ impl Engine {
                 live: l.live,
                 model_scores: l.model_scores.iter().map(|s| *s as f64).collect(),
             })
+        }))
+    }
+
+    /// Reads an identity document page: the zone (`mrz`: fields, `checks`, `valid`, `repairs`),
+    /// the `portrait`, `orientation_degrees`, `verified`, `error` (when not verified: code,
+    /// number, message) and, with `{ visualZone: true }`, the printed text and the zone's
+    /// fields looked for in it (`visual_zone`). Rejects with "no_document" when the page shows
+    /// neither a zone nor a portrait.
+    #[napi(ts_return_type = "Promise<import('./faceprint').DocumentReading>")]
+    pub fn read_document(
+        &self,
+        image: Either3<Uint8Array, String, RawImage>,
+        options: Option<DocumentOptions>,
+    ) -> AsyncTask<JsonTask> {
+        let options = faceprint::document::DocumentOptions {
+            visual_zone: options.and_then(|o| o.visual_zone).unwrap_or(false),
+        };
+        let (engine, source) = (self.engine.clone(), Source::from(image));
+        AsyncTask::new(JsonTask::new(move || {
+            let reading = engine.read_document_with(&source.load(&engine)?, &options)?;
+            Ok(Json(crate::results::node_shape(reading.to_json())))
+        }))
+    }
+
+    /// Compares a selfie's largest face with a document page's portrait at the document
+    /// threshold. Rejects with "no_portrait" (page) or "no_face" (selfie).
+    #[napi(ts_return_type = "Promise<import('./faceprint').DocumentMatch>")]
+    pub fn match_document(
+        &self,
+        document: Either3<Uint8Array, String, RawImage>,
+        selfie: Either3<Uint8Array, String, RawImage>,
+    ) -> AsyncTask<JsonTask> {
+        let engine = self.engine.clone();
+        let (page, selfie) = (Source::from(document), Source::from(selfie));
+        AsyncTask::new(JsonTask::new(move || {
+            let m = engine.match_document(&page.load(&engine)?, &selfie.load(&engine)?)?;
+            let json =
+                serde_json::to_value(&m).map_err(|e| faceprint::Error::Internal(e.to_string()))?;
+            Ok(Json(crate::results::node_shape(json)))
         }))
     }
 }

@@ -327,3 +327,44 @@ impl From<faceprint::BatchItem> for BatchItem {
         }
     }
 }
+
+/// A result the core gives as JSON in this package's shape: camelCase keys, and boxes
+/// (`{x1, y1, x2, y2}`) as `[x1, y1, x2, y2]` like every other box here.
+pub fn node_shape(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let corners = ["x1", "y1", "x2", "y2"];
+            if map.len() == 4
+                && corners
+                    .iter()
+                    .all(|k| map.get(*k).is_some_and(Value::is_number))
+            {
+                return Value::Array(corners.iter().map(|k| map[*k].clone()).collect());
+            }
+            Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (camel_case(&k), node_shape(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(node_shape).collect()),
+        other => other,
+    }
+}
+
+fn camel_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

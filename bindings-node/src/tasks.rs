@@ -75,3 +75,30 @@ task!(ActiveFrameTask => ActiveFrameResult);
 task!(UnitTask => ());
 task!(DlibFacesTask => Vec<DlibFace>);
 task!(PointsTask => Vec<Vec<f64>>);
+task!(
+    /// A result the core gives as JSON (document readings).
+    JsonTask => Json
+);
+
+/// A JSON value handed to JS as a plain object.
+pub struct Json(pub serde_json::Value);
+
+impl napi::bindgen_prelude::TypeName for Json {
+    fn type_name() -> &'static str {
+        "Object"
+    }
+
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Object
+    }
+}
+
+impl napi::bindgen_prelude::ToNapiValue for Json {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        value: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: called by napi with a live env on the JS thread, as for any return value.
+        unsafe { serde_json::Value::to_napi_value(env, value.0) }
+    }
+}

@@ -823,6 +823,46 @@ impl Engine {
         })
     }
 
+    /// Reads an identity document page: a dict with the zone (`mrz`: fields, `checks`, `valid`,
+    /// `repairs`), the `portrait`, `orientation_degrees`, `verified`, `error` (when not
+    /// verified: code, number, message) and, with `visual_zone=True`, the printed text and the
+    /// zone's fields looked for in it. Raises NoDocumentError when the page shows neither a
+    /// zone nor a portrait.
+    #[pyo3(signature = (image, *, visual_zone=false, bgr=false))]
+    fn read_document<'py>(
+        &self,
+        py: Python<'py>,
+        image: &Bound<'py, PyAny>,
+        visual_zone: bool,
+        bgr: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let img = load(py, &self.engine, image, bgr)?;
+        let options = faceprint::document::DocumentOptions { visual_zone };
+        let reading = py
+            .detach(|| self.engine.read_document_with(&img, &options))
+            .py_err(py)?;
+        to_dict(py, &reading.to_json())
+    }
+
+    /// Compares a selfie's largest face with a document page's portrait at the document
+    /// threshold: a dict with `score`, `threshold`, `matched`, `portrait`, `selfie_face`.
+    /// Raises NoPortraitError (page) or NoFaceError (selfie).
+    #[pyo3(signature = (document, selfie, *, bgr=false))]
+    fn match_document<'py>(
+        &self,
+        py: Python<'py>,
+        document: &Bound<'py, PyAny>,
+        selfie: &Bound<'py, PyAny>,
+        bgr: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let page = load(py, &self.engine, document, bgr)?;
+        let selfie = load(py, &self.engine, selfie, bgr)?;
+        let m = py
+            .detach(|| self.engine.match_document(&page, &selfie))
+            .py_err(py)?;
+        to_dict(py, &m)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Engine(embedder={:?}, models_dir={:?})",

@@ -67,3 +67,31 @@ def test_enrollment_and_authentication_sessions():
     assert answer["status"] == "authenticated" and answer["subject"] == "tony"
     with pytest.raises(faceprint.InvalidArgumentError):
         faceprint.EnrollmentSession({"collection": "staff"})  # no subject
+
+
+def test_identity_document_read_and_matched(engine):
+    docs = DEV / "documents"
+    page = engine.read_document(docs / "passport-td3.jpg", visual_zone=True)
+    assert page["verified"] and "error" not in page
+    mrz = page["mrz"]
+    assert (mrz["format"], mrz["surname"], mrz["document_number"]) == ("td3", "ERIKSSON", "L898902C3")
+    assert [c["valid"] for c in mrz["checks"]] == [True] * 5
+    assert page["portrait"]["orientation_degrees"] == 0
+    assert all(c["found"] for c in page["visual_zone"]["checks"]), page["visual_zone"]["checks"]
+    assert engine.read_document(docs / "passport-td3.jpg")["visual_zone"] is None
+    # Printed with an invalid digit: read, not verified, the failing digit named.
+    card = engine.read_document(docs / "33_id-usa.jpg")
+    assert not card["verified"] and card["error"]["code"] == "mrz_check_failed"
+    assert card["error"]["number"] == 83 and not card["mrz"]["checks"][0]["valid"]
+    with pytest.raises(faceprint.NoDocumentError):
+        engine.read_document(DEV / "hard" / "non_face" / "skimage_coffee.png")
+    # The specimen holder's photo on another document stands in for her selfie.
+    same = engine.match_document(docs / "passport-td3.jpg", docs / "25_pass-uto.jpg")
+    assert same["matched"] and same["score"] >= same["threshold"] == pytest.approx(0.5)
+    other = engine.match_document(docs / "passport-td3.jpg", lfw("Colin_Powell", 1))
+    assert not other["matched"]
+    with pytest.raises(faceprint.NoPortraitError) as e:
+        engine.match_document(docs / "27_pass-gbr.jpg", lfw("Colin_Powell", 1))
+    assert e.value.number == 84
+    with pytest.raises(faceprint.NoFaceError):
+        engine.match_document(docs / "passport-td3.jpg", DEV / "hard" / "non_face" / "skimage_coffee.png")

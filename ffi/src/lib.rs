@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod dlib;
+pub mod documents;
 pub mod engine;
 pub mod faces;
 mod handle;
@@ -90,6 +91,28 @@ mod tests {
             assert!(dl.is_null() && list.is_null());
             assert_eq!(dlib::faceprint_dlib_face_list_len(null()), 0);
             dlib::faceprint_dlib_face_list_free(null_mut());
+
+            // Documents: NULL handles, options that are not the options.
+            let mut json = null_mut();
+            assert_eq!(
+                documents::faceprint_read_document(null(), null(), null(), &mut json, null_mut()),
+                S::NullArgument
+            );
+            assert_eq!(
+                documents::faceprint_read_document(
+                    null(),
+                    null(),
+                    c"{\"visual\": 1}".as_ptr(),
+                    &mut json,
+                    null_mut()
+                ),
+                S::InvalidArgument
+            );
+            assert!(json.is_null());
+            assert_eq!(
+                documents::faceprint_match_document(null(), null(), null(), null_mut(), null_mut()),
+                S::NullArgument
+            );
 
             // Every _free accepts NULL; getters answer NULL with a neutral value.
             engine::faceprint_engine_free(null_mut());

@@ -25,6 +25,35 @@ def run(name, cmd, env):
     return json.loads(out.stdout)
 
 
+def snake(key):
+    return "".join("_" + c.lower() if c.isupper() else c for c in key).replace("data2", "data_2")
+
+
+def from_node_shape(value):
+    """Node's document JSON (camelCase keys, boxes as [x1, y1, x2, y2]) in the core's shape."""
+    if isinstance(value, dict):
+        return {snake(k): dict(zip(("x1", "y1", "x2", "y2"), v)) if k == "bbox" else from_node_shape(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_node_shape(v) for v in value]
+    return value
+
+
+def differences(a, b, where=""):
+    """Where two JSON values differ: numbers by more than TOLERANCE, anything else at all."""
+    if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        if isinstance(a, dict) and isinstance(b, dict):
+            if a.keys() != b.keys():
+                return [f"{where}: keys {sorted(a)} != {sorted(b)}"]
+            return [d for k in a for d in differences(a[k], b[k], f"{where}.{k}")]
+        if isinstance(a, list) and isinstance(b, list):
+            if len(a) != len(b):
+                return [f"{where}: {len(a)} items != {len(b)}"]
+            return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{where}[{i}]")]
+        return [] if a == b else [f"{where}: {a!r} != {b!r}"]
+    return [] if abs(a - b) <= TOLERANCE * max(1.0, abs(a)) else [f"{where}: {a} != {b}"]
+
+
 def from_c(d):
     """The C dump's `c_manage` (the JSON strings the C calls return) in the others' shape."""
     m = d.pop("c_manage")
@@ -78,6 +107,7 @@ def main():
             "node": run("node", ["node", str(REPO / "tests/parity/dump.js"), *inputs],
                         dict(env, FACEPRINT_NODE_PACKAGE=str(args.node_package))),
         }
+    dumps["node"]["document"] = from_node_shape(dumps["node"].pop("node_document"))
 
     ref = dumps["rust"]
     failures = []
@@ -106,11 +136,15 @@ def main():
             failures.append(f"{lang}: batch / subject management differs: {d['manage']} != {ref['manage']}")
         if d["dlib"] != ref["dlib"]:
             failures.append(f"{lang}: face_recognition's boxes and points differ: {d['dlib']} != {ref['dlib']}")
+        for key in ("document", "document_match", "document_errors"):
+            failures += [f"{lang}: {key}{x}" for x in differences(ref[key], d[key])]
         if d["errors"] != ref["errors"]:
             failures.append(f"{lang}: error codes {d['errors']} != {ref['errors']}")
     print("error codes:", json.dumps(ref["errors"]))
     print("batch and management:", json.dumps(ref["manage"]))
     print("face_recognition's boxes:", json.dumps(ref["dlib"]["boxes"]))
+    print("document:", ref["document"]["mrz"]["lines"], "verified", ref["document"]["verified"],
+          "match", ref["document_match"], ref["document_errors"])
     if failures:
         sys.exit("PARITY FAILED:\n  " + "\n  ".join(failures))
     print("parity: Rust, C, Python and Node agree")

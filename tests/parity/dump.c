@@ -153,6 +153,34 @@ int main(int argc, char **argv) {
     printf(", \"unknown_subject\": \"%s\"}",
            faceprint_status_name(faceprint_verify(engine, "parity", "nobody", tony[0], NULL, NULL, &unused, NULL)));
 
+    /* Identity documents: the page as the library reads it, a selfie matched with its
+     * portrait, and the two document errors a caller sees first. */
+    char doc_path[2048], selfie_path[2048], bare_path[2048];
+    snprintf(doc_path, sizeof doc_path, "%s/documents/passport-td3.jpg", argv[2]);
+    snprintf(selfie_path, sizeof selfie_path, "%s/documents/25_pass-uto.jpg", argv[2]);
+    snprintf(bare_path, sizeof bare_path, "%s/documents/27_pass-gbr.jpg", argv[2]);
+    faceprint_image *doc = open_image(doc_path), *doc_selfie = open_image(selfie_path);
+    faceprint_image *bare = open_image(bare_path), *coffee = open_image(no_face);
+    {
+        char *reading = NULL;
+        faceprint_error *derr = NULL;
+        faceprint_status dst = faceprint_read_document(engine, doc, "{\"visual_zone\": true}", &reading, &derr);
+        print_json("document", dst, derr, reading);
+        faceprint_document_match dm;
+        if ((dst = faceprint_match_document(engine, doc, doc_selfie, &dm, &derr)) != FACEPRINT_STATUS_OK)
+            die("match_document", dst, derr);
+        printf(", \"document_match\": {\"score\": %.9g, \"matched\": %s, \"orientation_degrees\": %u}",
+               dm.score, dm.matched ? "true" : "false", dm.portrait_orientation_degrees);
+        printf(", \"document_errors\": {\"no_document\": \"%s\"",
+               faceprint_status_name(faceprint_read_document(engine, coffee, NULL, &reading, NULL)));
+        printf(", \"no_portrait\": \"%s\"}",
+               faceprint_status_name(faceprint_match_document(engine, bare, doc_selfie, &dm, NULL)));
+    }
+    faceprint_image_free(doc);
+    faceprint_image_free(doc_selfie);
+    faceprint_image_free(bare);
+    faceprint_image_free(coffee);
+
     /* Batch extraction, subject management and collections: the same sequence everywhere
      * (check.py turns the JSON the C calls return into the other languages' shape). */
     char tony1[2048], george2[2048];

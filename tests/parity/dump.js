@@ -86,7 +86,20 @@ async function main() {
   emb.dlib_first = (await engine.embed(group, [found[0].face]))[0]
   const embeddings = {}
   for (const [k, e] of Object.entries(emb)) embeddings[k] = Array.from(e.embedding)
-  console.log(JSON.stringify({ manage, dlib, embeddings, scores, same, verify: { score: v.score, matched: v.matched }, identify: [best.subject, best.score], errors }))
+  // Identity documents: the page as the library reads it (in this package's camelCase shape;
+  // check.py turns it back), a selfie matched with its portrait, the first document errors.
+  const docs = path.join(dev, 'documents')
+  const document = await engine.readDocument(path.join(docs, 'passport-td3.jpg'), { visualZone: true })
+  const dm = await engine.matchDocument(path.join(docs, 'passport-td3.jpg'), path.join(docs, '25_pass-uto.jpg'))
+  const documentMatch = { score: dm.score, matched: dm.matched, orientation_degrees: dm.portrait.orientationDegrees }
+  const documentErrors = {
+    no_document: await code(() => engine.readDocument(path.join(dev, 'hard/non_face/skimage_coffee.png'))),
+    no_portrait: await code(() => engine.matchDocument(path.join(docs, '27_pass-gbr.jpg'), path.join(docs, '25_pass-uto.jpg'))),
+  }
+  console.log(JSON.stringify({
+    manage, dlib, embeddings, scores, same, verify: { score: v.score, matched: v.matched }, identify: [best.subject, best.score], errors,
+    node_document: document, document_match: documentMatch, document_errors: documentErrors,
+  }))
 }
 
 main().catch((err) => {

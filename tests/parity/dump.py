@@ -93,7 +93,22 @@ dlib = {"boxes": [[float(v) for v in b] for b, _, _ in found],
         "points": [[[float(x), float(y)] for x, y in p] for _, p, _ in found]}
 emb["dlib_first"] = engine.embed(group, [found[0][2]])[0]
 
+# Identity documents: the page as the library reads it, a selfie matched with its portrait, and
+# the two document errors a caller sees first.
+docs = dev / "documents"
+document = engine.read_document(docs / "passport-td3.jpg", visual_zone=True)
+dm = engine.match_document(docs / "passport-td3.jpg", docs / "25_pass-uto.jpg")
+document_match = {"score": dm["score"], "matched": dm["matched"],
+                  "orientation_degrees": dm["portrait"]["orientation_degrees"]}
+document_errors = {
+    "no_document": code(lambda: engine.read_document(dev / "hard/non_face/skimage_coffee.png")),
+    "no_portrait": code(lambda: engine.match_document(docs / "27_pass-gbr.jpg", docs / "25_pass-uto.jpg")),
+}
+
 print(json.dumps({
+    "document": document,
+    "document_match": document_match,
+    "document_errors": document_errors,
     "manage": manage,
     "dlib": dlib,
     "embeddings": {k: [float(x) for x in e.embedding] for k, e in emb.items()},

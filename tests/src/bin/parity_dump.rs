@@ -1,6 +1,7 @@
 //! The Rust side of the language parity check (tests/parity/check.py).
 //! Usage: parity-dump LFW_DIR DEV_DIR TMP_DIR
 
+use faceprint::document::DocumentOptions;
 use faceprint::store::MemoryStore;
 use faceprint::{Engine, EnrollOptions, Image};
 use serde_json::{json, Map, Value};
@@ -173,7 +174,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let first = engine.embed(&group, &[found[0].aligned])?;
     embeddings.insert("dlib_first".into(), json!(first[0].vector()));
 
+    // Identity documents: the page as the library reads it, a selfie matched with its
+    // portrait, and the two document errors a caller sees first.
+    let docs = dev.join("documents");
+    let page = engine.open(docs.join("passport-td3.jpg"))?;
+    let selfie = engine.open(docs.join("25_pass-uto.jpg"))?;
+    let document = engine
+        .read_document_with(&page, &DocumentOptions { visual_zone: true })?
+        .to_json();
+    let dm = engine.match_document(&page, &selfie)?;
+    let document_errors = json!({
+        "no_document": code(
+            engine
+                .open(dev.join("hard/non_face/skimage_coffee.png"))
+                .and_then(|i| engine.read_document(&i))
+                .map(|_| ())
+        ),
+        "no_portrait": code(
+            engine
+                .open(docs.join("27_pass-gbr.jpg"))
+                .and_then(|i| engine.match_document(&i, &selfie))
+                .map(|_| ())
+        ),
+    });
+
     let out = json!({
+        "document": document,
+        "document_match": {
+            "score": dm.score,
+            "matched": dm.matched,
+            "orientation_degrees": dm.portrait.orientation_degrees,
+        },
+        "document_errors": document_errors,
         "manage": manage,
         "dlib": dlib,
         "embeddings": embeddings,
