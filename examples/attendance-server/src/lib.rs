@@ -30,15 +30,13 @@ pub fn open_state(config: &Config) -> Result<AppState, String> {
 /// The whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {
     let (routes, api) = routes::router(&state);
-    let api = faceprint_server::openapi::finish(
+    faceprint_server::stack::application(
+        routes,
         api,
         "Faceprint attendance",
         "Employees and their faces, cameras, live status and attendance records.",
-    );
-    let router = routes
-        .merge(faceprint_server::openapi::router(api))
-        .with_state(state.clone());
-    faceprint_server::stack::standard_layers(router, state.common())
+        state,
+    )
 }
 
 /// Starts every enabled camera (a restart resumes them all); a camera that cannot start is

@@ -24,11 +24,13 @@ pub fn open_state(config: &Config) -> Result<AppState, String> {
 /// The whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {
     let (routes, api) = routes::router(&state);
-    let api = faceprint_server::openapi::finish(api, "Faceprint face login", "Sign up and log in by face; sessions, profile and history; administration; multi-tenant recognition with API keys.");
-    let router = routes
-        .merge(faceprint_server::openapi::router(api))
-        .with_state(state.clone());
-    faceprint_server::stack::standard_layers(router, state.common())
+    faceprint_server::stack::application(
+        routes,
+        api,
+        "Faceprint face login",
+        "Sign up and log in by face; sessions, profile and history; administration; multi-tenant recognition with API keys.",
+        state,
+    )
 }
 
 /// Serves on the configured address until `stop` resolves (the signal, in `main`).

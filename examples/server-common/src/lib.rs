@@ -4,6 +4,7 @@
 //! [`stack::standard_layers`] and runs [`serve::serve`].
 
 pub mod auth;
+pub mod calendar;
 pub mod caller;
 pub mod cli;
 pub mod compute;

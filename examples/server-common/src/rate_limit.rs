@@ -99,6 +99,18 @@ impl RateLimits {
     }
 }
 
+/// `router` with every route limited per client IP ([`limit_by_ip`]): for the routes called
+/// without a token (signup, logins, refresh).
+pub fn public<S>(router: axum::Router<S>, common: &Common) -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.route_layer(axum::middleware::from_fn_with_state(
+        common.clone(),
+        limit_by_ip,
+    ))
+}
+
 /// Middleware for the unauthenticated routes: one bucket per client IP.
 pub async fn limit_by_ip(
     State(common): State<Common>,

@@ -17,6 +17,25 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+/// A server's whole application: its routes with `state`, the OpenAPI document (`/docs`,
+/// `/openapi.json`) under `title` and `description`, inside [`standard_layers`].
+pub fn application<S>(
+    routes: Router<S>,
+    api: utoipa::openapi::OpenApi,
+    title: &str,
+    description: &str,
+    state: S,
+) -> Router
+where
+    S: Clone + Send + Sync + 'static,
+    Common: axum::extract::FromRef<S>,
+{
+    let common = <Common as axum::extract::FromRef<S>>::from_ref(&state);
+    let api = crate::openapi::finish(api, title, description);
+    let router = routes.merge(crate::openapi::router(api)).with_state(state);
+    standard_layers(router, &common)
+}
+
 pub fn standard_layers(router: Router, common: &Common) -> Router {
     let s = common.settings();
     let timeout = Duration::from_secs(s.limits.request_timeout_secs.max(1));

@@ -49,6 +49,19 @@ impl ImageFormat {
         }
     }
 
+    /// The media type, for answers that carry an image.
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+            ImageFormat::Webp => "image/webp",
+            ImageFormat::Bmp => "image/bmp",
+            ImageFormat::Gif => "image/gif",
+            ImageFormat::Tiff => "image/tiff",
+            ImageFormat::Pnm => "image/x-portable-anymap",
+        }
+    }
+
     /// The format the first bytes say, whatever the name or content type claims.
     pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
         let b = bytes;
@@ -175,6 +188,8 @@ pub const IMAGE_FIELDS: &[&str] = &[
     "source_image",
     "target_image",
     "document",
+    "front",
+    "back",
 ];
 
 impl Upload {

@@ -10,7 +10,6 @@ pub mod sessions;
 pub mod ws;
 
 use crate::state::AppState;
-use axum::middleware::from_fn_with_state;
 use axum::Router;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,12 +22,10 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
         .merge(faceprint_server::routes::session::router())
         .merge(sessions::public_router())
         .split_for_parts();
-    let public = public
-        .route("/ws/face", axum::routing::get(ws::upgrade))
-        .route_layer(from_fn_with_state(
-            state.common().clone(),
-            faceprint_server::rate_limit::limit_by_ip,
-        ));
+    let public = faceprint_server::rate_limit::public(
+        public.route("/ws/face", axum::routing::get(ws::upgrade)),
+        state.common(),
+    );
     let (private, mut api) = OpenApiRouter::<AppState>::new()
         .merge(me::router())
         .merge(admin::router())

@@ -1,5 +1,7 @@
-//! Administrator accounts: created from the command line (the password read from stdin, never a
-//! default), Argon2id hashes, and a lockout after repeated failed logins.
+//! Password accounts: staff (administrators, verifiers, auditors, viewers) created from the
+//! command line (the password read from stdin, never a default), and the end users a server
+//! lets register themselves (role `user`: the KYC server's). Argon2id hashes, and a lockout
+//! after repeated failed logins.
 
 use crate::db::now_ms;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -71,6 +73,28 @@ pub fn find(conn: &Connection, username: &str) -> rusqlite::Result<Option<AdminR
         },
     )
     .optional()
+}
+
+/// An account by id.
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<AdminInfo>> {
+    conn.query_row(
+        "SELECT id, username, role, created_ms FROM admins WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(AdminInfo {
+                id: r.get(0)?,
+                username: r.get(1)?,
+                role: r.get(2)?,
+                created_ms: r.get(3)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// Deletes an account (its sessions are the caller's to revoke); false when there was none.
+pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM admins WHERE id = ?1", [id])? > 0)
 }
 
 pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {

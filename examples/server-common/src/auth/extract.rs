@@ -1,6 +1,7 @@
 //! Extractors that put the caller in a handler's signature: `AuthUser` (a valid access token of
 //! an open session), `MaybeAuthUser` (none only when no credentials were sent — a bad token is
-//! still refused), `AdminUser` (an administrator).
+//! still refused), `AdminUser` (an administrator), `AuditReader` (an administrator or an
+//! auditor).
 
 use super::sessions;
 use crate::error::ApiError;
@@ -187,6 +188,35 @@ where
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub AuthUser);
 
+/// Who may read the audit trail: an administrator or an auditor (account still present).
+#[derive(Debug, Clone)]
+pub struct AuditReader(pub AuthUser);
+
+impl<S> FromRequestParts<S> for AuditReader
+where
+    Common: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        user.require(&[Role::Admin, Role::Auditor])?;
+        require_account(&Common::from_ref(state), &user).await?;
+        Ok(AuditReader(user))
+    }
+}
+
+/// 401 when the staff account behind a token was removed after it was issued.
+pub async fn require_account(common: &Common, user: &AuthUser) -> Result<(), ApiError> {
+    let id = user.id().to_string();
+    if common.db(move |c| super::admins::exists(c, &id)).await? {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("account gone"))
+    }
+}
+
 impl<S> FromRequestParts<S> for AdminUser
 where
     Common: FromRef<S>,
@@ -198,13 +228,7 @@ where
         let user = <AuthUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         user.require(&[Role::Admin])?;
         // An administrator removed after the token was issued is refused at once.
-        let id = user.id().to_string();
-        let exists = Common::from_ref(state)
-            .db(move |c| super::admins::exists(c, &id))
-            .await?;
-        if !exists {
-            return Err(ApiError::unauthorized("administrator account gone"));
-        }
+        require_account(&Common::from_ref(state), &user).await?;
         Ok(AdminUser(user))
     }
 }

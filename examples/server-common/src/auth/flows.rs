@@ -2,7 +2,7 @@
 //! administrators' password login with lockout. The events go to the audit trail.
 
 use super::sessions::{self, ClientInfo, IssuedTokens, Opened, RefreshRefused};
-use super::{admins, password, AuthUser};
+use super::{admins, password, AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::state::Common;
@@ -108,8 +108,8 @@ pub async fn logout(common: &Common, user: &AuthUser, base: Event) -> ApiResult<
         .await
 }
 
-/// An administrator's password login. Unknown names, wrong passwords and locked accounts get
-/// the same answer in about the same time (a dummy hash is checked for unknown names).
+/// A staff member's password login (administrators, verifiers, auditors, viewers: accounts
+/// made by the server's `admin create`).
 pub async fn admin_login(
     common: &Common,
     username: &str,
@@ -117,16 +117,65 @@ pub async fn admin_login(
     client: &ClientInfo,
     base: Event,
 ) -> ApiResult<IssuedTokens> {
+    password_login(
+        common,
+        Accounts::Staff,
+        username,
+        password_text,
+        client,
+        base,
+    )
+    .await
+}
+
+/// Which password accounts a login route admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accounts {
+    /// Staff (any role but `user`); principal `admin:<id>`.
+    Staff,
+    /// End users who registered themselves (role `user`, the KYC server's); principal
+    /// `user:<id>`.
+    EndUsers,
+}
+
+impl Accounts {
+    fn admits(self, role: &str) -> bool {
+        (role == Role::User.as_str()) == (self == Accounts::EndUsers)
+    }
+
+    /// The principal of an account of this kind.
+    pub fn principal(self, id: &str) -> String {
+        match self {
+            Accounts::Staff => format!("admin:{id}"),
+            Accounts::EndUsers => format!("user:{id}"),
+        }
+    }
+}
+
+/// A password login. Unknown names, wrong passwords, locked accounts and accounts of the other
+/// kind get the same answer in about the same time (a dummy hash is checked for unknown
+/// names); five failures in a row lock an account for 15 minutes.
+pub async fn password_login(
+    common: &Common,
+    kind: Accounts,
+    username: &str,
+    password_text: &str,
+    client: &ClientInfo,
+    base: Event,
+) -> ApiResult<IssuedTokens> {
     let name = username.trim().to_string();
     let n = name.clone();
-    let record = common.db(move |c| admins::find(c, &n)).await?;
+    let record = common
+        .db(move |c| admins::find(c, &n))
+        .await?
+        .filter(|r| kind.admits(&r.info.role));
     let pw = zeroize::Zeroizing::new(password_text.to_string());
     let Some(record) = record else {
         common.blocking(move || password::verify_dummy(&pw)).await?;
         common
             .audit(base.outcome("failure").reason("unknown_user"))
             .await?;
-        return Err(ApiError::authentication_failed("unknown admin"));
+        return Err(ApiError::authentication_failed("unknown account"));
     };
     let locked = record
         .locked_until_ms
@@ -135,7 +184,7 @@ pub async fn admin_login(
     let ok = common
         .blocking(move || password::verify(&pw, &hash))
         .await?;
-    let principal = format!("admin:{}", record.info.id);
+    let principal = kind.principal(&record.info.id);
     if locked || !ok {
         let id = record.info.id.clone();
         let now_locked = if ok {
@@ -154,7 +203,7 @@ pub async fn admin_login(
             .audit(base.target(principal).outcome("failure").reason(reason))
             .await?;
         return Err(ApiError::authentication_failed(format!(
-            "admin login refused: {reason}"
+            "login refused: {reason}"
         )));
     }
     let id = record.info.id.clone();
@@ -168,4 +217,33 @@ pub async fn admin_login(
         )
         .await?;
     Ok(tokens)
+}
+
+/// Registers an end user (role `user`) with a password and signs them in: 400 for a bad
+/// username or a short password, 409 `already_exists` for a taken name.
+pub async fn register(
+    common: &Common,
+    username: &str,
+    password_text: &str,
+    client: &ClientInfo,
+    base: Event,
+) -> ApiResult<(String, IssuedTokens)> {
+    let name = username.trim().to_string();
+    admins::check_username(&name).map_err(ApiError::bad_request)?;
+    let pw = zeroize::Zeroizing::new(password_text.to_string());
+    let hash = common
+        .blocking(move || password::hash(&pw))
+        .await?
+        .map_err(ApiError::bad_request)?;
+    let n = name.clone();
+    let created = common
+        .db(move |c| admins::create(c, &n, &hash, Role::User.as_str()))
+        .await?
+        .ok_or_else(|| ApiError::conflict("already_exists", "that username is taken"))?;
+    let principal = Accounts::EndUsers.principal(&created.id);
+    let tokens = open_session(common, &principal, Role::User.as_str(), client).await?;
+    common
+        .audit(base.actor(principal.clone()).target(principal))
+        .await?;
+    Ok((created.id, tokens))
 }

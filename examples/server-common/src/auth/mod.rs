@@ -9,7 +9,7 @@ pub mod jwt;
 pub mod password;
 pub mod sessions;
 
-pub use extract::{AdminUser, AuthUser, MaybeAuthUser, QueryToken, Role};
+pub use extract::{AdminUser, AuditReader, AuthUser, MaybeAuthUser, QueryToken, Role};
 pub use jwt::{Claims, TokenKeys};
 pub use sessions::IssuedTokens;
 

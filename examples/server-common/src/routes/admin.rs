@@ -3,7 +3,7 @@
 //! to is the server's [`KeyScope`](crate::auth::api_key::KeyScope)).
 
 use crate::auth::api_key::{self, ApiKeyInfo, NewApiKey};
-use crate::auth::AdminUser;
+use crate::auth::{AdminUser, AuditReader};
 use crate::caller::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::events::{self, Event, EventQuery};
@@ -34,12 +34,13 @@ where
 
 type QueryOf<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
-/// The audit trail: who, what, when, outcome, score — never images or vectors.
+/// The audit trail: who, what, when, outcome, score — never images or vectors (role `admin`
+/// or `auditor`).
 #[utoipa::path(get, path = "/api/admin/audit", tag = "admin", security(("bearer" = [])), params(EventQuery),
     responses((status = 200, body = [Event]), (status = 403, body = ErrorBody)))]
 async fn audit(
     State(common): State<Common>,
-    _admin: AdminUser,
+    _reader: AuditReader,
     q: QueryOf<EventQuery>,
 ) -> ApiResult<Json<Vec<Event>>> {
     let Query(q) = q?;

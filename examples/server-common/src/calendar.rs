@@ -1,5 +1,6 @@
-//! The site's calendar: days and times at the configured UTC offset (no time-zone database:
-//! a site with daylight saving sets its offset when the clocks change).
+//! Calendar days and times at a configured UTC offset (no time-zone database: a site with
+//! daylight saving sets its offset when the clocks change): the attendance server's days and
+//! summaries, the KYC server's document expiry.
 
 /// Midnight of the site's day containing `at_ms`, in ms since the epoch.
 pub fn day_start_ms(at_ms: i64, utc_offset_minutes: i32) -> i64 {
