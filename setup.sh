@@ -120,8 +120,9 @@ echo "target/share/faceprint/models -> models/, target/lib/$ORT_LIB -> .faceprin
 
 if [ "$build" = 1 ]; then
   say "Building the faceprint command and the servers (release)"
-  cargo build --release -p faceprint-cli -p faceprint-auth-server -p faceprint-attendance-server
-  echo "built target/release/faceprint, faceprint-auth and faceprint-attendance"
+  cargo build --release -p faceprint-cli -p faceprint-auth-server -p faceprint-attendance-server \
+    -p faceprint-kyc-server
+  echo "built target/release/faceprint, faceprint-auth, faceprint-attendance and faceprint-kyc"
 fi
 
 say "Binding tools (C compiler, valgrind, pkg-config, cmake, cargo-zigbuild, Node packages)"

@@ -12,8 +12,9 @@
 #   6. the README's blocks run as written (tests/docs/run_readme.py): set-up, first run, the
 #      command tour, the face-login server and its curl calls, the attendance tour, and the C, Python and Node
 #      installs with the examples run on what they installed
-#   7. the face-login page (fake camera) and the attendance dashboard (live MJPEG view) in
-#      headless Chromium (screenshots in target/screenshots/auth/ and attendance/)
+#   7. the face-login page (fake camera), the attendance dashboard (live MJPEG view) and the KYC
+#      user and verifier pages (fake camera) in headless Chromium (screenshots in
+#      target/screenshots/auth/, attendance/ and kyc/)
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -61,7 +62,8 @@ python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$
 echo "== README: every shell, Python, Node and CMake block, run as written"
 python3 tests/docs/run_readme.py
 
-echo "== Servers: the face-login page and the attendance dashboard in headless Chromium"
+echo "== Servers: the face-login page, the attendance dashboard and the KYC pages in headless Chromium"
 node tests/browser/auth.mjs "$root/target/release/faceprint-auth"
 node tests/browser/attendance.mjs "$root/target/release/faceprint-attendance"
+node tests/browser/kyc.mjs "$root/target/release/faceprint-kyc"
 echo "== all tests passed"

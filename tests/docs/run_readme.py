@@ -9,7 +9,7 @@ Two places, as a reader would use them:
   `pip` of a fresh virtual environment land nowhere real; afterwards `git status` must be clean;
 - a scratch folder whose ../shared is the data mirror (the README's paths are relative to a
   checkout beside ../shared) and whose target/release holds this checkout's programs, for the
-  commands that use them (first run, the `faceprint` tour, the face-login and attendance
+  commands that use them (first run, the `faceprint` tour, the face-login, attendance and KYC
   servers).
 Every block gets a fresh FACEPRINT_KEY, must exit 0 and print what its comments promise (EXPECT
 below). The Python and Node examples run on what the README's install blocks installed, with no
@@ -56,6 +56,12 @@ EXPECT = {
                                 "record_id,employee_id,employee",
                                 # the push camera's key took a frame
                                 '{"queued":true}']],
+    # The KYC tour: a verifier made, the specimen read with every digit and its printed
+    # names and dates found, a stranger's selfie rejected, the verifier's list.
+    ("### Start the KYC server", "sh"): [[], [re.compile(r'"username":"vera","role":"verifier"'),
+                                              '{"number":"L898902C3","valid":true,"printed":[true,true,true,true,true]}',
+                                              '{"status":"rejected","reasons":["document_expired","face_mismatch"]}',
+                                              '[{"status":"rejected","reasons":["document_expired","face_mismatch"],"steps_done":3}]']],
     ("### User API (curl)", "sh"): [[
         re.compile("^" + UUID + "$"), re.compile("^" + UUID + "$"),
         re.compile(r'"email":"obama@example.com"'),
@@ -93,7 +99,7 @@ class Run:
         release = self.scratch / "target" / "release"
         release.mkdir(parents=True)
         (tmp / "shared").symlink_to(shared.resolve())
-        for program in ("faceprint", "faceprint-auth", "faceprint-attendance"):
+        for program in ("faceprint", "faceprint-auth", "faceprint-attendance", "faceprint-kyc"):
             (release / program).symlink_to(REPO / "target" / "release" / program)
         self.venv = tmp / "venv"
         # Building from the checkout with HOME elsewhere: cargo and rustup keep their own homes.
@@ -277,6 +283,7 @@ def main() -> int:
         r.shell("## Enroll, verify, identify", r.scratch, r.env)
         r.server("http://127.0.0.1:8080", "### Start it", ("### User API (curl)",))
         r.server("http://127.0.0.1:8081", "### Run it")
+        r.server("http://127.0.0.1:8082", "### Start the KYC server")
         r.c_blocks()
         r.python_blocks()
         r.node_blocks()

@@ -1,0 +1,8 @@
+//! What the server does, below its routes: the verification workflow (document, selfie,
+//! decision, review), the decision rules, reading the document pages, and privacy (retention,
+//! erasure, export).
+
+pub mod decision;
+pub mod document;
+pub mod privacy;
+pub mod verifications;
