@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { freePort, launch } from './lib.mjs';
+import { freePort, launch, video } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -20,17 +20,6 @@ const shots = join(root, 'target/screenshots/auth');
 mkdirSync(shots, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'faceprint-browser-'));
 const data = join(work, 'data');
-
-// A video that holds each photo for one second (10 fps, 640x480, the photo filling the frame:
-// a border around it reads as a printed photo to passive liveness), as Chromium's fake camera.
-function video(name, photos) {
-  const out = join(work, name + '.y4m');
-  const inputs = photos.flatMap((p) => ['-loop', '1', '-t', '1', '-i', p]);
-  const chains = photos.map((_, i) => `[${i}]scale=640:640,crop=640:480,setsar=1,fps=10,format=yuv420p[v${i}]`);
-  const filter = chains.join(';') + ';' + photos.map((_, i) => `[v${i}]`).join('') + `concat=n=${photos.length}:v=1:a=0[out]`;
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...inputs, '-filter_complex', filter, '-map', '[out]', '-pix_fmt', 'yuv420p', out]);
-  return out;
-}
 
 // Waits until #result-text contains `text`; on timeout, says what the page was showing.
 async function waitResult(page, text) {
@@ -44,8 +33,10 @@ async function waitResult(page, text) {
 
 const powell = ['0001', '0003', '0008', '0009'].map((n) => join(lfw, `Colin_Powell/Colin_Powell_${n}.jpg`));
 const bush = ['0004', '0005', '0007'].map((n) => join(lfw, `George_W_Bush/George_W_Bush_${n}.jpg`));
-const camA = video('powell', powell);
-const camB = video('bush', bush);
+// Each photo fills the frame for a second (a border around it reads as a printed photo to
+// passive liveness).
+const camA = video(work, 'powell', powell, { fit: 'scale=640:640,crop=640:480' });
+const camB = video(work, 'bush', bush, { fit: 'scale=640:640,crop=640:480' });
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;

@@ -1,6 +1,8 @@
-// What the servers' browser tests share: a free loopback port and Debian's Chromium (through
-// playwright-core, which downloads nothing) with a fake camera fed by a .y4m file.
+// What the servers' browser tests share: a free loopback port, a camera video made from photos,
+// and Debian's Chromium (through playwright-core, which downloads nothing) with a fake camera
+// fed by that .y4m file.
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -28,4 +30,15 @@ export async function launch(work, camera) {
       '--disable-component-update', '--disable-sync',
     ],
   });
+}
+
+// A 640x480, 10 fps .y4m under `work` showing each photo for `seconds`; `fit` is the ffmpeg
+// filter that brings a photo to 640x480 (the default stretches it).
+export function video(work, name, photos, { fit = 'scale=640:480', seconds = 1 } = {}) {
+  const out = join(work, name + '.y4m');
+  const inputs = photos.flatMap((p) => ['-loop', '1', '-t', String(seconds), '-i', p]);
+  const chains = photos.map((_, i) => `[${i}]${fit},setsar=1,fps=10,format=yuv420p[v${i}]`);
+  const filter = chains.join(';') + ';' + photos.map((_, i) => `[v${i}]`).join('') + `concat=n=${photos.length}:v=1:a=0[out]`;
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...inputs, '-filter_complex', filter, '-map', '[out]', '-pix_fmt', 'yuv420p', out]);
+  return out;
 }

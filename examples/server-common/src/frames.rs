@@ -1,14 +1,16 @@
 //! Frame sessions: the library's `EnrollmentSession` and `AuthenticationSession` (optionally
-//! preceded by active-liveness challenges) driven one camera frame at a time over REST or
-//! WebSocket. State lives in the server database, sealed under the master key, and is saved
+//! preceded by active-liveness challenges), or challenges alone keeping the most frontal frame
+//! as a selfie, driven one camera frame at a time over REST or WebSocket ([`socket`]). State lives in the server database, sealed under the master key, and is saved
 //! after every frame, so a restarted server resumes open sessions. One frame per session is
 //! processed at a time: a frame that arrives while another is processed, or when every model
 //! slot is busy (WebSocket), is dropped and counted, never queued.
 
+pub mod socket;
+
 use crate::db::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::Common;
-use faceprint::liveness::{ActiveFrameResult, SessionStatus};
+use faceprint::liveness::{ActiveConfig, ActiveFrameResult, SessionStatus};
 use faceprint::session::{
     AuthStatus, AuthenticationProgress, EnrollmentProgress, EnrollmentStatus,
 };
@@ -23,6 +25,63 @@ use serde_json::Value;
 pub enum Stage {
     Enrollment(EnrollmentSession),
     Authentication(AuthenticationSession),
+    /// Nothing after the challenges: the session ends when they pass or fail.
+    Liveness(SelfieCapture),
+}
+
+/// What a challenges-only session keeps: the frame where the face was most frontal with open
+/// eyes — a selfie taken during the challenges, so the face compared later is the one that
+/// performed them (every frame of a session must show the same face).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SelfieCapture {
+    /// The frame as the client sent it.
+    #[serde(default, with = "base64_bytes")]
+    pub frame: Option<Vec<u8>>,
+    /// Its head turn away from the camera: |yaw| + |pitch| in degrees.
+    pub turn_degrees: Option<f32>,
+}
+
+impl SelfieCapture {
+    /// Keeps `frame` if its face is more frontal than the one kept, eyes open.
+    fn offer(&mut self, r: &ActiveFrameResult, frame: &[u8]) {
+        if !r.face_detected || !r.obstacles.is_empty() || r.status == SessionStatus::Failed {
+            return;
+        }
+        // Eyes not measured (no iris model) do not disqualify a frame.
+        let eyes_open = r
+            .eyes
+            .as_ref()
+            .map_or(true, |e| e.min() >= ActiveConfig::default().eye_open);
+        let Some(turn) = r.pose.as_ref().map(|p| p.yaw.abs() + p.pitch.abs()) else {
+            return;
+        };
+        if eyes_open && self.turn_degrees.map_or(true, |best| turn < best) {
+            self.frame = Some(frame.to_vec());
+            self.turn_degrees = Some(turn);
+        }
+    }
+}
+
+mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_some(&base64::engine::general_purpose::STANDARD.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(t)
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+    }
 }
 
 /// A frame session as stored.
@@ -78,7 +137,8 @@ pub struct SessionStatusView {
     pub purpose: String,
     /// `active_liveness`, `enrollment` or `authentication`.
     pub stage: &'static str,
-    /// `in_progress`, `completed`, `authenticated`, `rejected`, `failed` or `cancelled`.
+    /// `in_progress`, `completed`, `authenticated`, `rejected`, `passed` (challenges only),
+    /// `failed` or `cancelled`.
     pub status: String,
     pub frames: u64,
     pub frames_dropped: u64,
@@ -112,10 +172,32 @@ impl FrameSession {
         }
     }
 
+    /// A session of active-liveness challenges alone, keeping a selfie (see [`SelfieCapture`]).
+    pub fn challenges(
+        purpose: &str,
+        owner: Option<String>,
+        data: Value,
+        active: ActiveLivenessSession,
+        ttl_ms: i64,
+    ) -> FrameSession {
+        let stage = Stage::Liveness(SelfieCapture::default());
+        FrameSession::new(purpose, owner, data, Some(active), stage, ttl_ms)
+    }
+
     fn in_active_stage(&self) -> bool {
         self.active
             .as_ref()
             .is_some_and(|a| a.status() != SessionStatus::Passed)
+            || matches!(self.stage, Stage::Liveness(_))
+    }
+
+    /// The selfie a challenges-only session kept so far (whether or not its challenges
+    /// passed: see `active`).
+    pub fn kept_selfie(&self) -> Option<&[u8]> {
+        match &self.stage {
+            Stage::Liveness(c) => c.frame.as_deref(),
+            _ => None,
+        }
     }
 
     pub fn view(&self, frames_dropped: u64) -> SessionStatusView {
@@ -125,6 +207,8 @@ impl FrameSession {
                 "active_liveness",
                 if a == Some(SessionStatus::Failed) {
                     "failed".to_string()
+                } else if a == Some(SessionStatus::Passed) {
+                    "passed".to_string()
                 } else {
                     "in_progress".to_string()
                 },
@@ -133,6 +217,7 @@ impl FrameSession {
             match &self.stage {
                 Stage::Enrollment(e) => ("enrollment", snake(&e.status())),
                 Stage::Authentication(a) => ("authentication", snake(&a.status())),
+                Stage::Liveness(_) => ("active_liveness", "passed".to_string()),
             }
         };
         let status = if status == "collecting" {
@@ -165,12 +250,14 @@ impl FrameSession {
         }
     }
 
-    /// Feeds one decoded frame (blocking: run it on the model gate).
+    /// Feeds one decoded frame (blocking: run it on the model gate); `frame` is what the
+    /// client sent, kept when the session keeps a selfie.
     fn feed(
         &mut self,
         engine: &faceprint::Engine,
         timestamp_ms: u64,
         image: &faceprint::Image,
+        frame: &[u8],
     ) -> faceprint::Result<FrameUpdate> {
         self.frames += 1;
         self.last_timestamp_ms = timestamp_ms;
@@ -181,6 +268,10 @@ impl FrameSession {
         {
             let nonce = active.nonce().to_string();
             let r = active.feed(engine, &nonce, timestamp_ms, image)?;
+            if let Stage::Liveness(capture) = &mut self.stage {
+                capture.offer(&r, frame);
+                self.finished = r.status != SessionStatus::InProgress;
+            }
             if r.status == SessionStatus::Failed {
                 self.finished = true;
             }
@@ -196,6 +287,9 @@ impl FrameSession {
                 let p = a.feed(engine, timestamp_ms, image)?;
                 self.finished = p.status != AuthStatus::InProgress;
                 FrameUpdate::Authentication(Box::new(p))
+            }
+            Stage::Liveness(_) => {
+                return Err(faceprint::Error::SessionFinished("passed".into()));
             }
         })
     }
@@ -338,7 +432,7 @@ async fn feed_locked(
     let ts = timestamp_ms.unwrap_or_else(|| (now_ms() as u64).max(session.last_timestamp_ms + 1));
     let work = move |engine: &faceprint::Engine| -> faceprint::Result<(FrameSession, FrameUpdate)> {
         let image = engine.decode(&bytes)?;
-        let update = session.feed(engine, ts, &image)?;
+        let update = session.feed(engine, ts, &image, &bytes)?;
         Ok((session, update))
     };
     let result = match slot {
@@ -367,6 +461,22 @@ pub async fn cancel(common: &Common, id: &str) -> ApiResult<FrameSession> {
     s.finished = true;
     save(common, &s).await?;
     Ok(s)
+}
+
+/// Removes a session and its state (a flow done with it).
+pub async fn delete(common: &Common, id: &str) -> ApiResult<()> {
+    let i = id.to_string();
+    common
+        .db(move |c| {
+            c.execute("DELETE FROM frame_sessions WHERE id = ?1", [i])
+                .map(|_| ())
+        })
+        .await
+}
+
+/// Removes every session `owner` started (erasing a user), inside the caller's transaction.
+pub fn delete_of_owner(conn: &rusqlite::Connection, owner: &str) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM frame_sessions WHERE owner = ?1", [owner])
 }
 
 /// Removes sessions that expired more than an hour ago (their state included).

@@ -224,6 +224,20 @@ impl Upload {
             .ok_or_else(|| ApiError::bad_request(format!("field {field:?} is required")))
     }
 
+    /// A frame's optional `timestamp_ms` field (a number, or a string of digits in a form).
+    pub fn timestamp_ms(&self) -> Result<Option<u64>, ApiError> {
+        match self.fields.get("timestamp_ms") {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .map(Some)
+                .ok_or_else(|| {
+                    ApiError::bad_request("timestamp_ms must be a whole number of milliseconds")
+                }),
+        }
+    }
+
     /// Parses a body under `rules`.
     pub async fn parse(req: Request, rules: &UploadRules) -> Result<Upload, ApiError> {
         let content_type = req

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use faceprint_server::caller::Caller;
-use faceprint_server::error::{ApiError, ApiResult, ErrorBody};
+use faceprint_server::error::{ApiResult, ErrorBody};
 use faceprint_server::frames::{SessionStatusView, Slot};
 use faceprint_server::upload::Upload;
 use serde::Deserialize;
@@ -104,16 +104,7 @@ async fn post_frame(
     upload: Upload,
 ) -> ApiResult<Json<Value>> {
     let frame = upload.require_image("frame")?.bytes.clone();
-    let ts = match upload.fields.get("timestamp_ms") {
-        None => None,
-        Some(v) => Some(
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .ok_or_else(|| {
-                    ApiError::bad_request("timestamp_ms must be a whole number of milliseconds")
-                })?,
-        ),
-    };
+    let ts = upload.timestamp_ms()?;
     Ok(Json(
         frames::process_frame(&state, &caller, &id, frame, ts, Slot::Wait).await?,
     ))
