@@ -3,7 +3,10 @@
 // uploads the ICAO specimen passport, takes a selfie; the case goes to review (the server is
 // told to send every mismatch to a verifier, and to check expiry as of 2010: specimens have
 // expired); a verifier opens it with the document, portrait and selfie side by side and
-// approves it; the user sees the decision. Screenshots go to target/screenshots/kyc/.
+// approves it; the user sees the decision. Then another user proves liveness by challenges
+// (the server asks for one blink; the camera shows LFW's Billy_Crystal with open, then shut
+// eyes), the page following the instructions over the WebSocket until the step is done.
+// Screenshots go to target/screenshots/kyc/.
 //
 //   node tests/browser/kyc.mjs [path/to/faceprint-kyc]
 import { spawn, execFileSync } from 'node:child_process';
@@ -12,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { freePort, launch } from './lib.mjs';
+import { freePort, launch, video } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -24,24 +27,23 @@ const work = mkdtempSync(join(tmpdir(), 'faceprint-kyc-browser-'));
 const data = join(work, 'data');
 const STAFF_PASSWORD = 'browser test verifier password';
 
-// The camera: a person's live frames, one second each, 640x480, 10 fps.
-function video(name, photos) {
-  const out = join(work, name + '.y4m');
-  const inputs = photos.flatMap((p) => ['-loop', '1', '-t', '1', '-i', p]);
-  const chains = photos.map((_, i) => `[${i}]scale=640:480,setsar=1,fps=10,format=yuv420p[v${i}]`);
-  const filter = chains.join(';') + ';' + photos.map((_, i) => `[v${i}]`).join('') + `concat=n=${photos.length}:v=1:a=0[out]`;
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...inputs, '-filter_complex', filter, '-map', '[out]', '-pix_fmt', 'yuv420p', out]);
-  return out;
-}
-
+// The cameras: a person's live frames, one second each; Billy's eyes open and shut in turn.
 const live = join(dev, 'spoof/live');
 const frames = readdirSync(live).filter((f) => f.startsWith('0004_')).sort().map((f) => join(live, f));
-const camera = video('selfie', frames);
+const camera = video(work, 'selfie', frames);
+const billy = (n) => resolve(root, `../shared/data/lfw/images/Billy_Crystal/Billy_Crystal_${n}.jpg`);
+const blinking = video(work, 'blink', Array.from({ length: 12 }, (_, i) => billy(i % 2 ? '0002' : '0005')),
+  { fit: 'scale=640:640,crop=640:480', seconds: 0.8 });
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 execFileSync(bin, ['admin', 'create', '--data', data, '--username', 'checker', '--role', 'verifier'], { input: STAFF_PASSWORD + '\n' });
-const env = Object.assign({}, process.env, { FACEPRINT_APP__FIXED_TODAY: '2010-06-01', FACEPRINT_APP__REVIEW_MATCH_MARGIN: '1' });
+const env = Object.assign({}, process.env, {
+  FACEPRINT_APP__FIXED_TODAY: '2010-06-01',
+  FACEPRINT_APP__REVIEW_MATCH_MARGIN: '1',
+  FACEPRINT_APP__LIVENESS__CHALLENGES__POOL: '["blink"]',
+  FACEPRINT_APP__LIVENESS__CHALLENGES__COUNT: '1',
+});
 const server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', data], { stdio: ['ignore', 'ignore', 'pipe'], env });
 let serverLog = '';
 server.stderr.on('data', (d) => { serverLog += d; });
@@ -99,6 +101,33 @@ try {
   await user.waitForFunction(() => document.getElementById('result').dataset.status === 'approved');
   await user.screenshot({ path: join(shots, '5-user-approved.png'), fullPage: true });
   await ctx.close();
+
+  // Liveness by challenges, in a browser whose camera blinks.
+  const ctx2 = await launch(work, blinking);
+  const billyPage = ctx2.pages()[0] || (await ctx2.newPage());
+  billyPage.on('pageerror', (e) => { throw e; });
+  await billyPage.goto(base + '/');
+  await billyPage.fill('#username', 'billy@example.org');
+  await billyPage.fill('#password', 'a long user password');
+  await billyPage.click('#register');
+  await billyPage.waitForSelector('#flow:not(.hidden)');
+  await billyPage.setInputFiles('#front', join(dev, 'documents/passport-td3.jpg'));
+  await billyPage.click('#send-document');
+  await billyPage.waitForFunction(() => document.getElementById('document-status').textContent.includes('ERIKSSON'), null, { timeout: 60_000 });
+  await billyPage.click('#camera-on');
+  await billyPage.waitForSelector('#start-challenges:not([disabled])');
+  await billyPage.waitForFunction(() => document.getElementById('video').videoWidth > 0);
+  await billyPage.click('#start-challenges');
+  await billyPage.waitForFunction(() => /blink/i.test(document.getElementById('challenge').textContent), null, { timeout: 20_000 });
+  await billyPage.screenshot({ path: join(shots, '6-challenge-asked.png'), fullPage: true });
+  await billyPage.waitForFunction(() => /Liveness confirmed|try again|failed|closed/.test(document.getElementById('selfie-status').textContent), null, { timeout: 60_000 });
+  assert.equal(await text(billyPage, '#selfie-status'), 'Liveness confirmed.');
+  await billyPage.waitForFunction(() => document.getElementById('result').dataset.status !== 'in_progress');
+  // Billy is not the specimen's holder: the match goes to a verifier (every mismatch does here).
+  assert.equal(await billyPage.getAttribute('#result', 'data-status'), 'needs_review', await text(billyPage, '#result'));
+  assert.match(await text(billyPage, '#steps'), /Liveness\s*done/);
+  await billyPage.screenshot({ path: join(shots, '7-challenges-passed.png'), fullPage: true });
+  await ctx2.close();
   console.log(`browser test passed; screenshots in ${shots}`);
 } catch (e) {
   console.error(e);

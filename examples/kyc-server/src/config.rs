@@ -43,6 +43,31 @@ pub struct AppConfig {
     /// demonstrations with specimen documents, every one of which has expired. Never in
     /// production: the server warns at start when it is set.
     pub fixed_today: Option<String>,
+    /// How the selfie step proves a live person.
+    pub liveness: LivenessSettings,
+}
+
+/// `[app.liveness]`: passive liveness on one selfie, or a challenge session (blink, turn…)
+/// whose most frontal frame becomes the selfie.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LivenessSettings {
+    /// Refuse single selfies: only a challenge session completes the step.
+    pub active_required: bool,
+    /// The challenge sessions (`[app.liveness.challenges]`: `count`, `pool`, timeouts…).
+    pub challenges: faceprint::ActiveConfig,
+}
+
+impl Default for LivenessSettings {
+    fn default() -> Self {
+        LivenessSettings {
+            active_required: false,
+            challenges: faceprint::ActiveConfig {
+                count: 2,
+                ..faceprint::ActiveConfig::default()
+            },
+        }
+    }
 }
 
 impl Default for AppConfig {
@@ -55,6 +80,7 @@ impl Default for AppConfig {
             visual_zone_check: true,
             utc_offset_minutes: 0,
             fixed_today: None,
+            liveness: LivenessSettings::default(),
         }
     }
 }
@@ -71,6 +97,8 @@ impl AppConfig {
             faceprint_server::calendar::parse_day(day, 0)
                 .map_err(|e| format!("app.fixed_today: {e}"))?;
         }
+        faceprint::ActiveLivenessSession::start(self.liveness.challenges.clone(), 0)
+            .map_err(|e| format!("app.liveness.challenges: {e}"))?;
         if self.image_retention_secs == 0 || self.retention_sweep_secs == 0 {
             return Err("app.image_retention_secs and app.retention_sweep_secs must be > 0".into());
         }

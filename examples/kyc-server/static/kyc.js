@@ -1,5 +1,6 @@
 // The user's page: an account with a password, then one verification — the document (one or
-// two pages), a selfie from the camera, the decision. Tokens in sessionStorage. No framework;
+// two pages), a selfie from the camera (one photo, or liveness challenges over the WebSocket
+// whose most frontal frame is the selfie), the decision. Tokens in sessionStorage. No framework;
 // the helpers are page.js's.
 'use strict';
 const TOKENS = 'faceprint.kyc.tokens';
@@ -42,6 +43,7 @@ const REASONS = {
   no_mrz: 'no machine-readable zone was found',
   mrz_unreadable: 'the machine-readable zone could not be read',
   expiry_unknown: 'the expiry date could not be read',
+  face_not_compared: 'no face could be compared with the document\'s photo',
 };
 
 function render(v) {
@@ -115,7 +117,15 @@ async function cameraOn() {
   $('video').srcObject = stream;
   await $('video').play();
   $('take-selfie').disabled = false;
-  say('selfie-status', 'Look at the camera, then take the selfie.');
+  $('start-challenges').disabled = false;
+  say('selfie-status', 'Look at the camera, then take the selfie or start the challenges.');
+}
+
+function cameraOff() {
+  if (stream) stream.getTracks().forEach((t) => t.stop());
+  stream = null;
+  $('take-selfie').disabled = true;
+  $('start-challenges').disabled = true;
 }
 
 async function takeSelfie() {
@@ -133,11 +143,76 @@ async function takeSelfie() {
     const v = await currentCase();
     render(await answer(await api('/api/verifications/' + v.id + '/selfie', { method: 'POST', body: form })));
     say('selfie-status', 'Selfie sent.', 'ok');
-    stream.getTracks().forEach((t) => t.stop());
-    $('take-selfie').disabled = true;
+    cameraOff();
   } catch (e) {
     say('selfie-status', e.message, 'bad');
   }
+}
+
+// Liveness challenges: a session started over REST, its frames sent over /ws/liveness about
+// four times a second, one at a time; each answer says what to do next.
+async function startChallenges() {
+  let session;
+  try {
+    const v = await currentCase();
+    session = await answer(await api('/api/verifications/' + v.id + '/liveness', { method: 'POST' }));
+  } catch (e) {
+    return say('selfie-status', e.message, 'bad');
+  }
+  $('take-selfie').disabled = true;
+  $('start-challenges').disabled = true;
+  say('challenge', session.instruction || '');
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/liveness');
+  const run = { waiting: false, timer: null, done: false };
+  const end = (text, kind) => {
+    run.done = true;
+    clearInterval(run.timer);
+    if (ws.readyState === WebSocket.OPEN) ws.close();
+    say('challenge', '');
+    say('selfie-status', text, kind);
+  };
+  const send = () => {
+    const video = $('video');
+    if (run.waiting || ws.readyState !== WebSocket.OPEN || !video.videoWidth) return;
+    const canvas = document.createElement('canvas');
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext('2d').drawImage(video, 0, 0);
+    run.waiting = true;
+    ws.send(JSON.stringify({ type: 'process_frame', image: canvas.toDataURL('image/jpeg', 0.92), timestamp_ms: Date.now() }));
+  };
+  ws.onopen = () => ws.send(JSON.stringify({ type: 'resume', session_id: session.session_id }));
+  ws.onerror = () => end('The connection failed.', 'bad');
+  ws.onclose = () => { if (!run.done) end('The connection closed.', 'bad'); };
+  ws.onmessage = (ev) => {
+    const m = JSON.parse(ev.data);
+    run.waiting = false;
+    switch (m.type) {
+      case 'session_started':
+        run.timer = setInterval(send, 250);
+        break;
+      case 'liveness_instruction':
+        say('challenge', m.instruction ? m.instruction + ' (' + m.completed + ' of ' + m.total + ' done)' : '');
+        if (m.message && m.message !== m.instruction) say('selfie-status', m.message);
+        break;
+      case 'liveness_result':
+        if (m.verification) render(m.verification);
+        if (m.status === 'passed') {
+          end('Liveness confirmed.', 'ok');
+          cameraOff();
+        } else {
+          end(m.message + ': try again.', 'bad');
+          $('start-challenges').disabled = false;
+          $('take-selfie').disabled = false;
+        }
+        break;
+      case 'frame_dropped':
+        break;
+      case 'error':
+        end(m.message, 'bad');
+        break;
+    }
+  };
 }
 
 $('register').onclick = () => signIn('/api/auth/register');
@@ -145,6 +220,7 @@ $('login').onclick = () => signIn('/api/auth/login');
 $('send-document').onclick = sendDocument;
 $('camera-on').onclick = cameraOn;
 $('take-selfie').onclick = takeSelfie;
+$('start-challenges').onclick = startChallenges;
 $('new-case').onclick = async () => {
   sessionStorage.removeItem(CASE);
   say('document-status', '');

@@ -73,6 +73,13 @@ async fn every_route_admits_exactly_its_roles() {
             [Allowed, Hidden, Forbidden, Forbidden, Forbidden],
         ),
         (
+            Method::POST,
+            format!("{case}/liveness"),
+            Some(json!({})),
+            false,
+            [Allowed, Hidden, Forbidden, Forbidden, Forbidden],
+        ),
+        (
             Method::GET,
             format!("{case}/images/document_front"),
             None,

@@ -104,9 +104,9 @@ pub fn set_document(conn: &Connection, id: &str, sealed: &[u8], now: i64) -> rus
 
 /// What the selfie gave, and the automatic decision.
 pub struct SelfieOutcome<'a> {
-    pub liveness_score: f32,
+    pub liveness_score: Option<f32>,
     pub live: bool,
-    pub match_score: f32,
+    pub match_score: Option<f32>,
     pub status: &'a str,
     pub reasons: &'a [String],
 }
@@ -185,11 +185,31 @@ pub fn image(conn: &Connection, id: &str, kind: &str) -> rusqlite::Result<Option
     .optional()
 }
 
-/// The kinds of image a verification still holds.
-pub fn image_kinds(conn: &Connection, id: &str) -> rusqlite::Result<Vec<String>> {
-    let mut st = conn
-        .prepare("SELECT kind FROM verification_images WHERE verification_id = ?1 ORDER BY kind")?;
-    let rows = st.query_map([id], |r| r.get(0))?;
+/// The kinds of image each of `ids` still holds, in one query (lists and queues).
+pub fn image_kinds_of(
+    conn: &Connection,
+    ids: &[String],
+) -> rusqlite::Result<std::collections::HashMap<String, Vec<String>>> {
+    let ids = serde_json::to_string(ids)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    let mut st = conn.prepare(
+        "SELECT verification_id, kind FROM verification_images
+         WHERE verification_id IN (SELECT value FROM json_each(?1)) ORDER BY verification_id, kind",
+    )?;
+    let mut out = std::collections::HashMap::<String, Vec<String>>::new();
+    for row in st.query_map([ids], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+        let (id, kind) = row?;
+        out.entry(id).or_default().push(kind);
+    }
+    Ok(out)
+}
+
+/// Every image a verification still holds: (kind, sealed).
+pub fn images(conn: &Connection, id: &str) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
+    let mut st = conn.prepare(
+        "SELECT kind, sealed FROM verification_images WHERE verification_id = ?1 ORDER BY kind",
+    )?;
+    let rows = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 

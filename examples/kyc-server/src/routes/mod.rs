@@ -3,6 +3,7 @@
 //! webhooks and erasing users), `auditor` (cases and the audit trail, no images).
 
 pub mod accounts;
+pub mod liveness;
 pub mod pages;
 pub mod review;
 pub mod verifications;
@@ -19,11 +20,15 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
         .merge(accounts::public_router())
         .merge(faceprint_server::routes::session::router())
         .split_for_parts();
-    let public = faceprint_server::rate_limit::public(public, state.common());
+    let public = faceprint_server::rate_limit::public(
+        public.route("/ws/liveness", axum::routing::get(liveness::upgrade)),
+        state.common(),
+    );
     let (private, mut api) = OpenApiRouter::<AppState>::new()
         .merge(faceprint_server::routes::admin::router())
         .merge(accounts::router())
         .merge(verifications::router())
+        .merge(liveness::router())
         .merge(review::router())
         .split_for_parts();
     api.merge(public_api);

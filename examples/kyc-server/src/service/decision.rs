@@ -7,7 +7,9 @@
 //! - else `needs_review` when any of: no zone or an unreadable one (`no_mrz`,
 //!   `mrz_unreadable`), no expiry date in the zone (`expiry_unknown`), the zone's names or
 //!   dates not printed on the page (`visual_zone_mismatch`), the match within the margin below
-//!   the threshold (`face_match_uncertain`), a failing zone under the `review` policy;
+//!   the threshold (`face_match_uncertain`), no face compared (`face_not_compared`: a
+//!   challenge session that failed before a usable frame), a failing zone under the `review`
+//!   policy;
 //! - else `approved`. Every reason found is listed, rejecting ones first.
 
 use crate::config::MrzPolicy;
@@ -55,7 +57,8 @@ pub struct Findings<'a> {
     /// Zone fields the printed text did not show (empty when it was not read).
     pub not_printed: usize,
     pub live: bool,
-    pub match_score: f32,
+    /// None when no face was compared.
+    pub match_score: Option<f32>,
 }
 
 #[derive(Debug, Clone)]
@@ -93,10 +96,11 @@ pub fn decide(f: &Findings, rules: &Rules, today: &str) -> (Status, Vec<String>)
     if !f.live {
         reject.push("spoof_suspected");
     }
-    if f.match_score < rules.threshold - rules.review_match_margin {
-        reject.push("face_mismatch");
-    } else if f.match_score < rules.threshold {
-        review.push("face_match_uncertain");
+    match f.match_score {
+        Some(s) if s < rules.threshold - rules.review_match_margin => reject.push("face_mismatch"),
+        Some(s) if s < rules.threshold => review.push("face_match_uncertain"),
+        Some(_) => {}
+        None => review.push("face_not_compared"),
     }
     let status = if !reject.is_empty() {
         Status::Rejected
@@ -125,7 +129,7 @@ mod tests {
             expiry_date: Some("2030-01-01"),
             not_printed: 0,
             live: true,
-            match_score: 0.8,
+            match_score: Some(0.8),
         }
     }
 
@@ -198,7 +202,7 @@ mod tests {
             ),
             (
                 Findings {
-                    match_score: 0.39,
+                    match_score: Some(0.39),
                     ..clean()
                 },
                 "rejected",
@@ -206,7 +210,7 @@ mod tests {
             ),
             (
                 Findings {
-                    match_score: 0.45,
+                    match_score: Some(0.45),
                     ..clean()
                 },
                 "needs_review",
@@ -228,10 +232,28 @@ mod tests {
         assert_eq!(decided(today, &RULES).0, "approved");
         // At the threshold exactly: a match.
         let edge = Findings {
-            match_score: 0.5,
+            match_score: Some(0.5),
             ..clean()
         };
         assert_eq!(decided(edge, &RULES).0, "approved");
+    }
+
+    #[test]
+    fn a_face_never_compared_is_never_approved() {
+        let live = Findings {
+            match_score: None,
+            ..clean()
+        };
+        assert_eq!(
+            decided(live, &RULES),
+            ("needs_review", vec!["face_not_compared".to_string()])
+        );
+        let spoof = Findings {
+            live: false,
+            match_score: None,
+            ..clean()
+        };
+        assert_eq!(decided(spoof, &RULES).0, "rejected");
     }
 
     #[test]
@@ -239,7 +261,7 @@ mod tests {
         let f = Findings {
             not_printed: 1,
             live: false,
-            match_score: 0.45,
+            match_score: Some(0.45),
             ..clean()
         };
         assert_eq!(

@@ -43,6 +43,27 @@ pub struct PortraitFinding {
     pub orientation_degrees: u32,
     pub detector_score: f32,
     pub quality_score: f32,
+    /// The face's box and landmarks on the upright page: the selfie step embeds the portrait
+    /// from them without looking for it again (absent in cases stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub upright_face: Option<faceprint::Face>,
+}
+
+impl PortraitFinding {
+    /// The portrait's embedding from its page (blocking: run it on the model gate).
+    pub fn embed(&self, engine: &Engine, page: &Image) -> faceprint::Result<faceprint::Embedding> {
+        match &self.upright_face {
+            Some(face) => {
+                let upright = page.rotated(self.orientation_degrees / 90);
+                engine
+                    .embed(&upright, &[*face])?
+                    .pop()
+                    .ok_or_else(|| Error::Internal("no embedding for the portrait".into()))
+            }
+            None => engine.embed_portrait(page, &engine.document_portrait(page)?),
+        }
+    }
 }
 
 /// The pages read: the findings and the portrait cut out as a JPEG.
@@ -130,6 +151,7 @@ pub fn read_pages(
                 orientation_degrees: portrait.orientation_degrees,
                 detector_score: portrait.face.score,
                 quality_score: portrait.quality.score,
+                upright_face: Some(portrait.upright_face),
             },
             printed,
         },

@@ -10,6 +10,7 @@ use faceprint_server::auth::{admins, sessions, AuthUser, Role};
 use faceprint_server::caller::Caller;
 use faceprint_server::error::{ApiError, ApiResult};
 use faceprint_server::events::{self, Event, EventQuery};
+use faceprint_server::frames;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -41,6 +42,8 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     if !ids.is_empty() {
         tracing::info!(cases = ids.len(), "retention: images deleted");
     }
+    // Challenge sessions abandoned mid-way hold camera frames too.
+    frames::purge_expired(state.common()).await?;
     Ok(ids.len())
 }
 
@@ -73,7 +76,7 @@ async fn end_user(state: &AppState, user_id: &str) -> ApiResult<admins::AdminInf
         .ok_or_else(|| ApiError::not_found("no such user"))
 }
 
-/// Erases a user: their cases, images, sessions and account. The audit trail keeps what it
+/// Erases a user: their cases, images, sign-in and challenge sessions, and account. The audit trail keeps what it
 /// holds (who did what, when — no image, no document data).
 pub async fn erase(state: &AppState, caller: &Caller, actor: &str, user_id: &str) -> ApiResult<()> {
     end_user(state, user_id).await?;
@@ -86,6 +89,7 @@ pub async fn erase(state: &AppState, caller: &Caller, actor: &str, user_id: &str
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let n = repo::delete_of_user(&tx, &id)?;
             sessions::delete_all(&tx, &p)?;
+            frames::delete_of_owner(&tx, &p)?;
             admins::delete(&tx, &id)?;
             tx.commit()?;
             Ok(n)
@@ -117,14 +121,16 @@ pub async fn export(state: &AppState, user: &AuthUser) -> ApiResult<UserExport> 
     let verifications = verifications::list(state, user, None).await?;
     let mut images = BTreeMap::new();
     for v in &verifications {
-        let mut kinds = BTreeMap::new();
-        for kind in &v.images {
-            let bytes = verifications::image(state, user, &v.id, kind).await?;
-            kinds.insert(
-                kind.clone(),
-                base64::engine::general_purpose::STANDARD.encode(bytes),
-            );
-        }
+        let kinds = verifications::images_of(state, &v.id)
+            .await?
+            .into_iter()
+            .map(|(kind, bytes)| {
+                (
+                    kind,
+                    base64::engine::general_purpose::STANDARD.encode(bytes),
+                )
+            })
+            .collect();
         images.insert(v.id.clone(), kinds);
     }
     let mut queries = vec![

@@ -67,7 +67,7 @@ pub struct Step {
 
 const MAX_NOTE_CHARS: usize = 500;
 
-fn target(id: &str) -> String {
+pub(crate) fn target(id: &str) -> String {
     format!("verification:{id}")
 }
 
@@ -101,8 +101,15 @@ async fn readable(state: &AppState, user: &AuthUser, id: &str) -> ApiResult<Reco
     }
 }
 
+/// The case if it is still open (a flow that already checked who asks).
+pub(crate) async fn open_case(state: &AppState, id: &str) -> ApiResult<Option<Record>> {
+    Ok(record(state, id)
+        .await?
+        .filter(|r| r.status == Status::InProgress.as_str()))
+}
+
 /// The case, if it is `user`'s own and still open.
-async fn own_open(state: &AppState, user: &AuthUser, id: &str) -> ApiResult<Record> {
+pub(crate) async fn own_open(state: &AppState, user: &AuthUser, id: &str) -> ApiResult<Record> {
     user.require(&[Role::User])?;
     let r = record(state, id)
         .await?
@@ -139,13 +146,8 @@ fn findings(state: &AppState, r: &Record) -> ApiResult<Option<DocumentFindings>>
         .map_err(|e| ApiError::internal(format!("stored findings: {e}")))
 }
 
-/// The API's view of a case.
-async fn view(state: &AppState, r: Record) -> ApiResult<Verification> {
-    let id = r.id.clone();
-    let images = state
-        .common()
-        .db(move |c| repo::image_kinds(c, &id))
-        .await?;
+/// The API's view of a case that holds `images`.
+fn view(state: &AppState, r: Record, images: Vec<String>) -> ApiResult<Verification> {
     let document = findings(state, &r)?;
     let selfie_done = r.selfie_step == "done";
     let step =
@@ -186,8 +188,29 @@ async fn view(state: &AppState, r: Record) -> ApiResult<Verification> {
     })
 }
 
-async fn view_of(state: &AppState, id: &str) -> ApiResult<Verification> {
-    view(state, record(state, id).await?.ok_or_else(not_found)?).await
+/// The views of `records`, their images found in one query.
+async fn views(state: &AppState, records: Vec<Record>) -> ApiResult<Vec<Verification>> {
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let mut kinds = state
+        .common()
+        .db(move |c| repo::image_kinds_of(c, &ids))
+        .await?;
+    records
+        .into_iter()
+        .map(|r| {
+            let images = kinds.remove(&r.id).unwrap_or_default();
+            view(state, r, images)
+        })
+        .collect()
+}
+
+async fn view_one(state: &AppState, r: Record) -> ApiResult<Verification> {
+    let mut v = views(state, vec![r]).await?;
+    v.pop().ok_or_else(not_found)
+}
+
+pub(crate) async fn view_of(state: &AppState, id: &str) -> ApiResult<Verification> {
+    view_one(state, record(state, id).await?.ok_or_else(not_found)?).await
 }
 
 /// Starts a verification for the signed-in user.
@@ -207,7 +230,7 @@ pub async fn start(state: &AppState, caller: &Caller, user: &AuthUser) -> ApiRes
 }
 
 pub async fn get(state: &AppState, user: &AuthUser, id: &str) -> ApiResult<Verification> {
-    view(state, readable(state, user, id).await?).await
+    view_one(state, readable(state, user, id).await?).await
 }
 
 /// A user's own cases; staff: every case, or those in `status`.
@@ -227,14 +250,11 @@ pub async fn list(
             .db(move |c| repo::by_status(c, s, 500))
             .await?
     };
-    let mut out = Vec::with_capacity(records.len());
-    for r in records
+    let records = records
         .into_iter()
         .filter(|r| status.map_or(true, |s| r.status == s.as_str()))
-    {
-        out.push(view(state, r).await?);
-    }
-    Ok(out)
+        .collect();
+    views(state, records).await
 }
 
 /// The document step: the front (and the back of a card whose zone is there) read, the
@@ -317,9 +337,19 @@ pub async fn submit_document(
     view_of(state, id).await
 }
 
-/// The selfie step: passive liveness, the match with the document's portrait, then the
+/// How a selfie's liveness is established.
+#[derive(Debug, Clone, Copy)]
+pub enum LivenessEvidence {
+    /// Passive liveness measured on the selfie itself.
+    Passive,
+    /// An active-liveness challenge session; the selfie is its most frontal frame. `score` is
+    /// the mean passive score over its frames.
+    Challenges { passed: bool, score: Option<f32> },
+}
+
+/// The selfie step with passive liveness: the match with the document's portrait, then the
 /// decision. A selfie without a face or with several is refused (422) and the step stays
-/// open.
+/// open. 409 `active_liveness_required` when the server asks for challenges.
 pub async fn submit_selfie(
     state: &AppState,
     caller: &Caller,
@@ -328,9 +358,43 @@ pub async fn submit_selfie(
     selfie: Bytes,
 ) -> ApiResult<Verification> {
     let r = own_open(state, user, id).await?;
-    let doc = findings(state, &r)?.ok_or_else(|| {
+    if state.config().liveness.active_required {
+        return Err(ApiError::conflict(
+            "active_liveness_required",
+            "this server verifies liveness with challenges: start one at /api/verifications/{id}/liveness",
+        ));
+    }
+    decide_selfie(
+        state,
+        caller,
+        &user.principal,
+        r,
+        Some(selfie),
+        LivenessEvidence::Passive,
+    )
+    .await
+}
+
+/// The case's document findings, or 409 when the document step is not done.
+pub(crate) fn document_done(state: &AppState, r: &Record) -> ApiResult<DocumentFindings> {
+    findings(state, r)?.ok_or_else(|| {
         ApiError::conflict("document_required", "send the document before the selfie")
-    })?;
+    })
+}
+
+/// Liveness, the match of `selfie` with the portrait, then the decision, all kept and audited
+/// under `actor`. `selfie` is None only for a challenge session that failed before a usable
+/// frame: the case is decided on the liveness failure alone.
+pub(crate) async fn decide_selfie(
+    state: &AppState,
+    caller: &Caller,
+    actor: &str,
+    r: Record,
+    selfie: Option<Bytes>,
+    evidence: LivenessEvidence,
+) -> ApiResult<Verification> {
+    let id = r.id.as_str();
+    let doc = document_done(state, &r)?;
     let kind = if doc.portrait.page == "back" {
         "document_back"
     } else {
@@ -348,24 +412,41 @@ pub async fn submit_selfie(
             )
         })?;
     let page = open(state, &page, &["kyc_image", id, kind])?;
-    let s = selfie.clone();
-    let (liveness, score) = state
+    let (s, portrait) = (selfie.clone(), doc.portrait.clone());
+    let (live, liveness_score, score) = state
         .common()
         .model(move |engine| {
+            let Some(selfie) = s else {
+                return Ok(match evidence {
+                    LivenessEvidence::Challenges { passed, score } => (passed, score, None),
+                    LivenessEvidence::Passive => {
+                        return Err(faceprint::Error::Internal(
+                            "a passive step without a selfie".into(),
+                        ))
+                    }
+                });
+            };
+            // A challenge session followed the largest face through every frame: that face
+            // is the selfie's, whoever else the camera caught.
+            let passive = matches!(evidence, LivenessEvidence::Passive);
             let checks = FaceChecks {
                 quality: None,
-                liveness: true,
-                single_face: true,
+                liveness: passive,
+                single_face: passive,
             };
-            let face = check_face(engine, &s, &checks)?;
-            let page = engine.decode(&page)?;
-            let portrait = engine.document_portrait(&page)?;
-            let document = engine.embed_portrait(&page, &portrait)?;
+            let face = check_face(engine, &selfie, &checks)?;
+            let document = portrait.embed(engine, &engine.decode(&page)?)?;
             let score = engine.similarity(&document, &face.probe.embedding)?;
-            let liveness = face
-                .liveness
-                .ok_or_else(|| faceprint::Error::Internal("liveness not measured".into()))?;
-            Ok((liveness, score))
+            let (live, liveness_score) = match evidence {
+                LivenessEvidence::Challenges { passed, score } => (passed, score),
+                LivenessEvidence::Passive => {
+                    let l = face.liveness.ok_or_else(|| {
+                        faceprint::Error::Internal("liveness not measured".into())
+                    })?;
+                    (l.live, Some(l.score))
+                }
+            };
+            Ok((live, liveness_score, Some(score)))
         })
         .await?;
     let rules = Rules {
@@ -377,24 +458,27 @@ pub async fn submit_selfie(
         mrz_error: doc.mrz_error.as_deref(),
         expiry_date: doc.mrz.as_ref().and_then(|m| m.expiry_date.as_deref()),
         not_printed: doc.not_printed(),
-        live: liveness.live,
+        live,
         match_score: score,
     };
     let (status, reasons) = decision::decide(&found, &rules, &state.today());
-    let sealed_selfie = seal(state, &selfie, &["kyc_image", id, "selfie"])?;
+    let sealed_selfie = selfie
+        .map(|b| seal(state, &b, &["kyc_image", id, "selfie"]))
+        .transpose()?;
     let (i, now, rs) = (id.to_string(), state.now_ms(), reasons.clone());
-    let outcome_live = liveness.live;
     state
         .common()
         .db(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            repo::put_image(&tx, &i, "selfie", &sealed_selfie, now)?;
+            if let Some(blob) = &sealed_selfie {
+                repo::put_image(&tx, &i, "selfie", blob, now)?;
+            }
             repo::set_selfie(
                 &tx,
                 &i,
                 &SelfieOutcome {
-                    liveness_score: liveness.score,
-                    live: outcome_live,
+                    liveness_score,
+                    live,
                     match_score: score,
                     status: status.as_str(),
                     reasons: &rs,
@@ -405,33 +489,39 @@ pub async fn submit_selfie(
         })
         .await?;
     let common = state.common();
-    let who = &user.principal;
+    let method = match evidence {
+        LivenessEvidence::Passive => "passive",
+        LivenessEvidence::Challenges { .. } => "challenges",
+    };
     common
         .audit(
             caller
-                .event("liveness", if outcome_live { "success" } else { "failure" })
-                .actor(who)
+                .event("liveness", if live { "success" } else { "failure" })
+                .actor(actor)
                 .target(target(id))
-                .score(Some(liveness.score)),
+                .reason(method)
+                .score(liveness_score),
         )
         .await?;
-    common
-        .audit(
-            caller
-                .event(
-                    "face_match",
-                    if score >= rules.threshold {
-                        "success"
-                    } else {
-                        "failure"
-                    },
-                )
-                .actor(who)
-                .target(target(id))
-                .score(Some(score)),
-        )
-        .await?;
-    decided(state, caller, "system", id, status, &reasons).await?;
+    if let Some(score) = score {
+        common
+            .audit(
+                caller
+                    .event(
+                        "face_match",
+                        if score >= rules.threshold {
+                            "success"
+                        } else {
+                            "failure"
+                        },
+                    )
+                    .actor(actor)
+                    .target(target(id))
+                    .score(Some(score)),
+            )
+            .await?;
+    }
+    decided(state, caller, "system", &r.user_id, id, status, &reasons).await?;
     view_of(state, id).await
 }
 
@@ -440,6 +530,7 @@ async fn decided(
     state: &AppState,
     caller: &Caller,
     by: &str,
+    user_id: &str,
     id: &str,
     status: Status,
     reasons: &[String],
@@ -452,7 +543,6 @@ async fn decided(
         event = event.reason(reasons.join(","));
     }
     state.common().audit(event).await?;
-    let user_id = record(state, id).await?.map(|r| r.user_id);
     state
         .common()
         .emit(
@@ -495,6 +585,7 @@ pub async fn review(
             "a reason of 1 to {MAX_NOTE_CHARS} characters is required"
         )));
     }
+    let case = record(state, id).await?.ok_or_else(not_found)?;
     let (i, who, now) = (id.to_string(), verifier.principal.clone(), state.now_ms());
     let status = decision.as_str();
     let changed = state
@@ -502,14 +593,37 @@ pub async fn review(
         .db(move |c| repo::set_review(c, &i, status, &who, &note, now))
         .await?;
     if !changed {
-        let r = record(state, id).await?.ok_or_else(not_found)?;
+        let now = record(state, id).await?.map_or(case.status, |r| r.status);
         return Err(ApiError::conflict(
             "not_in_review",
-            format!("this verification is {}, not needs_review", r.status),
+            format!("this verification is {now}, not needs_review"),
         ));
     }
-    decided(state, caller, &verifier.principal, id, decision, &[]).await?;
+    decided(
+        state,
+        caller,
+        &verifier.principal,
+        &case.user_id,
+        id,
+        decision,
+        &[],
+    )
+    .await?;
     view_of(state, id).await
+}
+
+/// Every image a case still holds, opened: (kind, bytes). For flows that already checked who
+/// asks (the owner's export).
+pub(crate) async fn images_of(state: &AppState, id: &str) -> ApiResult<Vec<(String, Vec<u8>)>> {
+    let i = id.to_string();
+    let sealed = state.common().db(move |c| repo::images(c, &i)).await?;
+    sealed
+        .into_iter()
+        .map(|(kind, blob)| {
+            let bytes = open(state, &blob, &["kyc_image", id, &kind])?;
+            Ok((kind, bytes))
+        })
+        .collect()
 }
 
 /// One image of a case: its owner, verifiers and administrators (auditors read the trail,
