@@ -17,16 +17,22 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 /// Every route of the server and the OpenAPI document built from them.
-pub fn router(_state: &AppState) -> (Router<AppState>, OpenApi) {
-    let (routes, api) = OpenApiRouter::<AppState>::new()
+pub fn router(state: &AppState) -> (Router<AppState>, OpenApi) {
+    // Unauthenticated routes (logins, refresh) are limited per client IP.
+    let (public, public_api) = OpenApiRouter::<AppState>::new()
         .merge(faceprint_server::routes::session::router())
+        .split_for_parts();
+    let public = faceprint_server::rate_limit::public(public, state.common());
+    let (routes, mut api) = OpenApiRouter::<AppState>::new()
         .merge(faceprint_server::routes::admin::router())
         .merge(employees::router())
         .merge(cameras::router())
         .merge(ingest::router())
         .merge(records::router())
         .split_for_parts();
+    api.merge(public_api);
     let router = Router::new()
+        .merge(public)
         .merge(routes)
         .merge(pages::router())
         .merge(faceprint_server::health::router());
