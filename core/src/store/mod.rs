@@ -2,12 +2,14 @@
 //! embedded default, SQLite with encryption at rest.
 
 pub mod crypto;
+mod keyring;
 mod memory;
 mod snapshots;
 mod sqlite;
 
 pub use crypto::MasterKey;
 pub use memory::MemoryStore;
+pub use sqlite::Rotation;
 pub use sqlite::SqliteStore;
 
 use crate::embed::Embedding;

@@ -1,7 +1,8 @@
 //! The embedded default store: one SQLite file (bundled SQLite, WAL, synchronous=FULL), versioned
 //! migrations, every template sealed under its subject's data key.
 
-use super::crypto::{self, DataKey, MasterKey};
+use super::crypto::{self, MasterKey};
+use super::keyring::{in_subject, rotated, Keyring, TemplateRow};
 use super::*;
 use crate::error::Error;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -82,9 +83,8 @@ const V1_TABLES: &[&str] = &["audit", "collections", "keys", "subjects", "templa
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
-    key: MasterKey,
-    /// Keys a rotation may still need for subjects not yet re-wrapped.
-    previous: Vec<MasterKey>,
+    /// The master key, and keys a rotation may still need for subjects not yet re-wrapped.
+    keys: Keyring,
     /// Opened read-only (asked for, or the file cannot be written): no audit rows are written.
     read_only: bool,
 }
@@ -181,8 +181,10 @@ impl SqliteStoreBuilder {
         let store = SqliteStore {
             path,
             conn: Mutex::new(conn),
-            key: self.key,
-            previous: self.previous,
+            keys: Keyring {
+                key: self.key,
+                previous: self.previous,
+            },
             read_only,
         };
         store.check_keys()?;
@@ -319,17 +321,12 @@ fn current_key(conn: &Connection) -> Result<String> {
 /// What a key rotation did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rotation {
+    /// The key every subject is wrapped under now.
     pub new_key_id: String,
+    /// Subjects re-wrapped by this run.
     pub rewrapped: u64,
+    /// Subjects an earlier, interrupted run had already re-wrapped.
     pub already_done: u64,
-}
-
-fn subject_aad(collection: &str, external_id: &str) -> Vec<u8> {
-    crypto::aad(&["subject-key", collection, external_id])
-}
-
-fn template_aad(collection: &str, external_id: &str, template_id: &str, model_id: &str) -> Vec<u8> {
-    crypto::aad(&["template", collection, external_id, template_id, model_id])
 }
 
 impl SqliteStore {
@@ -367,7 +364,7 @@ impl SqliteStore {
 
     /// The fingerprint of the key the store is open with ([`MasterKey::id`]).
     pub fn key_id(&self) -> &str {
-        self.key.id()
+        self.keys.key.id()
     }
 
     /// Opened read-only: reads work, audit events are not recorded.
@@ -387,28 +384,7 @@ impl SqliteStore {
             .prepare("SELECT key_id, check_blob FROM keys")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<std::result::Result<_, _>>()?;
-        for (i, k) in std::iter::once(&self.key).chain(&self.previous).enumerate() {
-            match known.iter().find(|(id, _)| id == k.id()) {
-                Some((_, blob)) => crypto::verify_key_check(k, blob)?,
-                None if i > 0 => {}
-                None => {
-                    return Err(Error::WrongKey(format!(
-                        "key {} is not one of this store's keys ({})",
-                        k.id(),
-                        known
-                            .iter()
-                            .map(|k| k.0.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )))
-                }
-            }
-        }
-        let current = current_key(&conn)?;
-        if current != self.key.id() {
-            return Err(rotated(&current, self.key.id()));
-        }
-        Ok(())
+        self.keys.verify(&known, &current_key(&conn)?)
     }
 
     /// Inside a write transaction: the store must still be under this handle's key. A rotation
@@ -422,23 +398,10 @@ impl SqliteStore {
             )));
         }
         let current = current_key(tx)?;
-        if current != self.key.id() {
-            return Err(rotated(&current, self.key.id()));
+        if current != self.keys.key.id() {
+            return Err(rotated(&current, self.keys.key.id()));
         }
         Ok(())
-    }
-
-    fn key_for(&self, key_id: &str) -> Result<&MasterKey> {
-        std::iter::once(&self.key)
-            .chain(&self.previous)
-            .find(|k| k.id() == key_id)
-            .ok_or_else(|| {
-                Error::WrongKey(format!(
-                    "its key is wrapped by master key {key_id}, which this handle does not hold: \
-                     the store was rotated since it was opened, or a rotation is unfinished \
-                     (`keys rotate` resumes it)"
-                ))
-            })
     }
 
     fn collection_row(conn: &Connection, name: &str) -> Result<(i64, Collection)> {
@@ -476,19 +439,6 @@ impl SqliteStore {
         .ok_or_else(|| Error::NotFound(format!("subject {external_id:?}")))
     }
 
-    /// A subject's data key; an error names the subject and its collection.
-    fn data_key(
-        &self,
-        collection: &str,
-        external_id: &str,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Result<DataKey> {
-        self.key_for(key_id)
-            .and_then(|k| crypto::unwrap(k, wrapped, &subject_aad(collection, external_id)))
-            .map_err(|e| in_subject(e, collection, external_id))
-    }
-
     fn read_subject(r: &rusqlite::Row<'_>, collection: &str) -> rusqlite::Result<Subject> {
         let metadata: String = r.get(2)?;
         Ok(Subject {
@@ -506,98 +456,6 @@ impl SqliteStore {
     const SUBJECT_COLUMNS: &'static str =
         "s.external_id, s.display_name, s.metadata, s.disabled, s.created_at, s.updated_at,
          (SELECT COUNT(*) FROM templates t WHERE t.subject_id = s.id)";
-
-    /// Decrypts one subject's template rows; any error names the subject.
-    fn decrypt_subject(
-        &self,
-        collection: &Collection,
-        rows: Vec<TemplateRow>,
-    ) -> Result<Vec<Template>> {
-        let Some(first) = rows.first() else {
-            return Ok(Vec::new());
-        };
-        let subject = first.subject.clone();
-        let key = self.data_key(
-            &collection.name,
-            &subject,
-            &first.key_id,
-            &first.wrapped_key,
-        )?;
-        rows.into_iter()
-            .map(|row| {
-                if row.model_id != collection.model_id || row.dim != collection.dim {
-                    return Err(Error::StoreCorrupt(format!(
-                        "template {} is {} x{} in a collection of {} x{}",
-                        row.id, row.model_id, row.dim, collection.model_id, collection.dim
-                    )));
-                }
-                let aad = template_aad(&collection.name, &subject, &row.id, &row.model_id);
-                let v =
-                    crypto::open_vector(&key, &row.ciphertext, &aad, row.dim).map_err(
-                        |e| match e {
-                            Error::Decrypt(m) => {
-                                Error::Decrypt(format!("template {}: {m}", row.id))
-                            }
-                            other => other,
-                        },
-                    )?;
-                let embedding = Embedding::new(row.model_id.as_str(), v)
-                    .map_err(|e| Error::StoreCorrupt(format!("template {}: {e}", row.id)))?;
-                Ok(Template {
-                    id: row.id,
-                    subject: subject.clone(),
-                    model_version: row.model_version,
-                    quality: row.quality,
-                    source: row.source,
-                    created_at: row.created_at,
-                    embedding,
-                })
-            })
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| in_subject(e, &collection.name, &subject))
-    }
-
-    /// Decrypts a collection's rows subject by subject: a subject that does not open is listed
-    /// as damaged and the others still load.
-    /// Subjects are decrypted in parallel (a million templates in a few seconds).
-    fn decrypt_rows(&self, collection: &Collection, rows: Vec<TemplateRow>) -> CollectionTemplates {
-        use rayon::prelude::*;
-        let mut groups: Vec<Vec<TemplateRow>> = Vec::new();
-        let mut rows = rows.into_iter().peekable();
-        while let Some(row) = rows.next() {
-            let mut group = vec![row];
-            while let Some(next) = rows.next_if(|r| r.subject == group[0].subject) {
-                group.push(next);
-            }
-            groups.push(group);
-        }
-        let opened: Vec<std::result::Result<Vec<Template>, DamagedSubject>> = groups
-            .into_par_iter()
-            .map(|group| {
-                let subject = group[0].subject.clone();
-                self.decrypt_subject(collection, group)
-                    .map_err(|e| DamagedSubject {
-                        collection: collection.name.clone(),
-                        subject,
-                        code: e.code().as_str().to_string(),
-                        message: e.to_string(),
-                    })
-            })
-            .collect();
-        let mut out = CollectionTemplates {
-            templates: Vec::with_capacity(
-                opened.iter().map(|o| o.as_ref().map_or(0, Vec::len)).sum(),
-            ),
-            damaged: Vec::new(),
-        };
-        for o in opened {
-            match o {
-                Ok(t) => out.templates.extend(t),
-                Err(d) => out.damaged.push(d),
-            }
-        }
-        out
-    }
 
     fn template_rows(&self, cid: i64, subject: Option<&str>) -> Result<Vec<TemplateRow>> {
         let conn = self.conn();
@@ -648,8 +506,8 @@ impl SqliteStore {
             let mut conn = self.conn();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let current = current_key(&tx)?;
-            if current != self.key.id() && current != new.id() {
-                return Err(rotated(&current, self.key.id()));
+            if current != self.keys.key.id() && current != new.id() {
+                return Err(rotated(&current, self.keys.key.id()));
             }
             tx.execute(
                 "INSERT OR IGNORE INTO keys (key_id, check_blob, created_at) VALUES (?1, ?2, ?3)",
@@ -658,9 +516,9 @@ impl SqliteStore {
             set_current_key(&tx, new.id())?;
             tx.commit()?;
         }
-        if new.id() != self.key.id() {
-            let old = std::mem::replace(&mut self.key, new.clone());
-            self.previous.push(old);
+        if new.id() != self.keys.key.id() {
+            let old = std::mem::replace(&mut self.keys.key, new.clone());
+            self.keys.previous.push(old);
         }
         let (total, done): (u64, u64) = self.conn().query_row(
             "SELECT COUNT(*), COALESCE(SUM(key_id = ?1), 0) FROM subjects",
@@ -685,12 +543,11 @@ impl SqliteStore {
                 break;
             }
             for (id, coll, ext, key_id, wrapped) in &batch {
-                let dk = self.data_key(coll, ext, key_id, wrapped)?;
                 tx.execute(
                     "UPDATE subjects SET key_id = ?1, wrapped_key = ?2 WHERE id = ?3",
                     params![
                         new.id(),
-                        crypto::wrap(&new, &dk, &subject_aad(coll, ext))?,
+                        self.keys.rewrap(&new, coll, ext, key_id, wrapped)?,
                         id
                     ],
                 )?;
@@ -702,9 +559,9 @@ impl SqliteStore {
         // Index snapshots are sealed under the master key too: re-wrap them, or the next open
         // of a large collection would rebuild its graph.
         let collections: Vec<String> = self.collections()?.into_iter().map(|c| c.name).collect();
-        let old: Vec<&MasterKey> = self.previous.iter().collect();
+        let old: Vec<&MasterKey> = self.keys.previous.iter().collect();
         super::snapshots::rewrap(&self.path, &old, &new, &collections)?;
-        self.previous.clear();
+        self.keys.previous.clear();
         Ok(Rotation {
             new_key_id: new.id().to_string(),
             rewrapped,
@@ -736,17 +593,17 @@ impl SqliteStore {
                 Ok(row)
             }
             Err(e) if e.code() == crate::ErrorCode::NotFound => {
-                let wrapped = crypto::wrap(
-                    &self.key,
-                    &DataKey::generate(),
-                    &subject_aad(collection, external_id),
-                )?;
+                let wrapped = self.keys.new_wrapped_key(collection, external_id)?;
                 tx.execute(
                     "INSERT INTO subjects (collection_id, external_id, display_name, metadata, created_at,
                      updated_at, key_id, wrapped_key) VALUES (?1, ?2, ?3, COALESCE(?4, '{}'), ?5, ?5, ?6, ?7)",
-                    params![cid, external_id, display_name, meta, now, self.key.id(), wrapped],
+                    params![cid, external_id, display_name, meta, now, self.keys.key.id(), wrapped],
                 )?;
-                Ok((tx.last_insert_rowid(), self.key.id().to_string(), wrapped))
+                Ok((
+                    tx.last_insert_rowid(),
+                    self.keys.key.id().to_string(),
+                    wrapped,
+                ))
             }
             Err(e) => Err(e),
         }
@@ -761,13 +618,12 @@ impl SqliteStore {
         (sid, key_id, wrapped): (i64, &str, &[u8]),
         templates: &[NewTemplate],
     ) -> Result<Vec<String>> {
-        let dk = self.data_key(&c.name, external_id, key_id, wrapped)?;
+        let sealed = self
+            .keys
+            .seal_templates(c, external_id, (key_id, wrapped), templates)?;
         let now = now_ms();
         let mut ids = Vec::with_capacity(templates.len());
-        for t in templates {
-            let id = new_id();
-            let aad = template_aad(&c.name, external_id, &id, &c.model_id);
-            let sealed = crypto::seal_vector(&dk, t.embedding.vector(), &aad)?;
+        for (t, (id, sealed)) in templates.iter().zip(sealed) {
             tx.execute(
                 "INSERT INTO templates (id, subject_id, model_id, model_version, dim, quality, source, created_at,
                  ciphertext) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -787,17 +643,6 @@ impl SqliteStore {
         Ok(self
             .conn()
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
-    }
-}
-
-/// The same error, its message prefixed with the subject and collection it concerns.
-fn in_subject(e: Error, collection: &str, external_id: &str) -> Error {
-    let at = |m: String| format!("subject {external_id:?} in collection {collection:?}: {m}");
-    match e {
-        Error::Decrypt(m) => Error::Decrypt(at(m)),
-        Error::WrongKey(m) => Error::WrongKey(at(m)),
-        Error::StoreCorrupt(m) => Error::StoreCorrupt(at(m)),
-        other => other,
     }
 }
 
@@ -827,13 +672,6 @@ fn bump_change_seq(tx: &Connection, cid: i64) -> Result<()> {
     Ok(())
 }
 
-fn rotated(current: &str, mine: &str) -> Error {
-    Error::WrongKey(format!(
-        "the store's master key was rotated to key {current} after it was opened with key {mine}: \
-         open it again with the new key (an unfinished rotation resumes with `keys rotate`)"
-    ))
-}
-
 fn insert_audit(conn: &Connection, e: &AuditEvent) -> Result<()> {
     conn.execute(
         "INSERT INTO audit (at, action, collection, subject, outcome, score, latency_ms, actor)
@@ -850,21 +688,6 @@ fn insert_audit(conn: &Connection, e: &AuditEvent) -> Result<()> {
         ],
     )?;
     Ok(())
-}
-
-/// A template row with its subject's wrapped data key.
-struct TemplateRow {
-    subject: String,
-    key_id: String,
-    wrapped_key: Vec<u8>,
-    id: String,
-    model_id: String,
-    model_version: String,
-    dim: usize,
-    quality: Option<f32>,
-    source: Option<String>,
-    created_at: i64,
-    ciphertext: Vec<u8>,
 }
 
 impl TemplateStore for SqliteStore {
@@ -1024,13 +847,13 @@ impl TemplateStore for SqliteStore {
         // Distinguish "no such subject" from "no templates".
         Self::subject_key_row(&self.conn(), cid, external_id)?;
         let rows = self.template_rows(cid, Some(external_id))?;
-        self.decrypt_subject(&c, rows)
+        self.keys.decrypt_subject(&c, rows)
     }
 
     fn all_templates(&self, collection: &str) -> Result<CollectionTemplates> {
         let (cid, c) = Self::collection_row(&self.conn(), collection)?;
         let rows = self.template_rows(cid, None)?;
-        Ok(self.decrypt_rows(&c, rows))
+        Ok(self.keys.decrypt_rows(&c, rows))
     }
 
     fn delete_subject(&self, collection: &str, external_id: &str) -> Result<()> {
@@ -1189,11 +1012,12 @@ impl TemplateStore for SqliteStore {
                 let external_id = names[i].0.as_str();
                 crypto::aad_into(aad, &["subject-key", &c.name, external_id]);
                 Some(
-                    self.key_for(&key_ids[*k as usize])
+                    self.keys
+                        .key_for(&key_ids[*k as usize])
                         .and_then(|master| crypto::unwrap(master, &wrapped[*at..*at + len], aad)),
                 )
             };
-        let data_keys: Vec<Option<Result<DataKey>>> = if parallel {
+        let data_keys: Vec<Option<Result<crypto::DataKey>>> = if parallel {
             keys.par_iter()
                 .enumerate()
                 .map_init(Vec::new, unwrap_one)
@@ -1320,7 +1144,7 @@ impl TemplateStore for SqliteStore {
     }
 
     fn load_index_snapshot(&self, collection: &str) -> Result<Option<Vec<u8>>> {
-        let keys: Vec<&MasterKey> = std::iter::once(&self.key).chain(&self.previous).collect();
+        let keys: Vec<&MasterKey> = self.keys.all().collect();
         Ok(super::snapshots::load(&self.path, collection, &keys)?
             .map(|mut plain| std::mem::take(&mut *plain)))
     }
@@ -1340,7 +1164,7 @@ impl TemplateStore for SqliteStore {
                 self.path.display()
             )));
         }
-        super::snapshots::save(&self.path, collection, &self.key, snapshot)
+        super::snapshots::save(&self.path, collection, &self.keys.key, snapshot)
     }
 
     fn record_audit(&self, e: &AuditEvent) -> Result<()> {
