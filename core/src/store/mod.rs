@@ -4,11 +4,15 @@
 pub mod crypto;
 mod keyring;
 mod memory;
+#[cfg(feature = "postgres")]
+mod pg;
 mod snapshots;
 mod sqlite;
 
 pub use crypto::MasterKey;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use pg::{PgStore, PgStoreBuilder};
 pub use sqlite::Rotation;
 pub use sqlite::SqliteStore;
 
