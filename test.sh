@@ -43,7 +43,7 @@ if [ -z "${FACEPRINT_TEST_PG:-}" ]; then
   export FACEPRINT_TEST_PG
 fi
 cargo test --release -p faceprint --features postgres --lib store::pg
-cargo test --release -p faceprint --features postgres --test pg_restart
+cargo test --release -p faceprint --features postgres --test pg_nodes
 
 echo "== Python: wheel into a fresh venv, pytest"
 bindings-python/build.sh

@@ -8,10 +8,12 @@
 use crate::compare::Threshold;
 use crate::detect::Face;
 use crate::embed::Embedding;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::index::snapshot::Snapshot;
 use crate::index::{FlatIndex, HnswConfig, HnswIndex, VectorIndex};
-use crate::store::{AuditAction, AuditEvent, NewTemplate, Subject, Template, TemplateStore};
+use crate::store::{
+    AuditAction, AuditEvent, Changes, NewTemplate, Subject, Template, TemplateStore,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -304,7 +306,23 @@ struct CollectionIndex {
     unsaved: usize,
     /// Snapshots are on and the store keeps them.
     saves: bool,
+    /// The store's change sequence number this index reflects (for a store other processes
+    /// write too: their changes after it are still to be caught up).
+    synced_seq: u64,
 }
+
+/// A subject as the store holds it now, read to bring an index up to another node's change.
+enum SubjectState {
+    Gone,
+    Damaged,
+    Present {
+        disabled: bool,
+        templates: Vec<Template>,
+    },
+}
+
+/// Past this many changes behind, an index reads its collection again instead of the changes.
+const CATCH_UP_REBUILD: u64 = 50_000;
 
 impl CollectionIndex {
     fn build(
@@ -370,6 +388,7 @@ impl CollectionIndex {
             load_ms: 0.0,
             unsaved: 0,
             saves,
+            synced_seq: 0,
         };
         let n = all.templates.len();
         let restored = if n >= config.hnsw_min_templates {
@@ -630,6 +649,48 @@ impl CollectionIndex {
         self.rebalance()
     }
 
+    /// Makes `subject`'s templates and flags in the index what the store holds now.
+    fn resync(&mut self, subject: &str, state: SubjectState) -> Result<()> {
+        let (disabled, templates) = match state {
+            SubjectState::Gone => return self.remove_subject(subject),
+            SubjectState::Damaged => {
+                self.remove_subject(subject)?;
+                self.damaged.insert(subject.to_string());
+                return Ok(());
+            }
+            SubjectState::Present {
+                disabled,
+                templates,
+            } => (disabled, templates),
+        };
+        let indexed: Vec<String> = self
+            .by_subject
+            .get(subject)
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|&k| self.by_key.get(k).map(|e| e.1.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in &indexed {
+            if !templates.iter().any(|t| t.id == *id) {
+                self.remove_template(subject, id)?;
+            }
+        }
+        for t in &templates {
+            if !indexed.contains(&t.id) {
+                self.add(subject, &t.id, &t.embedding)?;
+            }
+        }
+        if disabled {
+            self.disabled.insert(subject.into());
+        } else {
+            self.disabled.remove(subject);
+        }
+        self.damaged.remove(subject);
+        Ok(())
+    }
+
     /// Moves to HNSW when the collection has grown past the configured size, and rebuilds the
     /// graph when deletions have left too many tombstones in it.
     fn rebalance(&mut self) -> Result<()> {
@@ -874,11 +935,9 @@ impl Gallery {
         }
         // Read before the templates: the tag never claims changes the snapshot lacks.
         let change_seq = self.store.change_seq(collection)?;
-        let built = Arc::new(RwLock::new(CollectionIndex::build(
-            &*self.store,
-            &c,
-            self.config,
-        )?));
+        let mut built = CollectionIndex::build(&*self.store, &c, self.config)?;
+        built.synced_seq = change_seq.unwrap_or(0);
+        let built = Arc::new(RwLock::new(built));
         map.insert(collection.to_string(), built.clone());
         drop(map);
         if built
@@ -889,6 +948,101 @@ impl Gallery {
             self.save_snapshot_tagged(&built, change_seq);
         }
         Ok(built)
+    }
+
+    /// Whether a store shared with other processes has told of changes the index lacks.
+    fn behind(&self, index: &RwLock<CollectionIndex>) -> bool {
+        let (name, synced) = {
+            let ci = index.read().unwrap_or_else(|p| p.into_inner());
+            (ci.name.clone(), ci.synced_seq)
+        };
+        self.store
+            .heard_change_seq(&name)
+            .is_some_and(|heard| heard > synced)
+    }
+
+    /// Brings the index up to the changes other processes made to a shared store: each
+    /// changed subject is read again and its templates and flags set to what the store holds
+    /// (so a change this engine made itself changes nothing). A log that no longer reaches
+    /// back, or a long backlog, reads the collection again. Called with the writer lock held,
+    /// so the engine's own writes are not interleaved.
+    fn catch_up_locked(&self, index: &RwLock<CollectionIndex>) -> Result<()> {
+        let (name, synced) = {
+            let ci = index.read().unwrap_or_else(|p| p.into_inner());
+            (ci.name.clone(), ci.synced_seq)
+        };
+        let backlog = self
+            .store
+            .heard_change_seq(&name)
+            .map_or(0, |h| h.saturating_sub(synced));
+        let mut after = synced;
+        loop {
+            let changes = if backlog > CATCH_UP_REBUILD {
+                Changes::Expired
+            } else {
+                match self.store.changes_since(&name, after, 1000)? {
+                    Some(changes) => changes,
+                    None => return Ok(()),
+                }
+            };
+            let changes = match changes {
+                Changes::Subjects(changes) if changes.is_empty() => return Ok(()),
+                Changes::Subjects(changes) => changes,
+                Changes::Expired => {
+                    // Read before the templates, as when the index was first built.
+                    let seq = self.store.change_seq(&name)?.unwrap_or(0);
+                    let c = self.store.collection(&name)?;
+                    let mut fresh = CollectionIndex::build(&*self.store, &c, self.config)?;
+                    fresh.synced_seq = seq;
+                    log::info!(
+                        "collection {name:?}: search index read again to catch up with other                          nodes ({} templates, change {seq})",
+                        fresh.by_key.len()
+                    );
+                    *index.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                    return Ok(());
+                }
+            };
+            let last = changes.last().map_or(after, |c| c.0);
+            let subjects: std::collections::BTreeSet<String> =
+                changes.into_iter().map(|c| c.1).collect();
+            // Read from the store first, then change the index: searches wait only for that.
+            let states = subjects
+                .into_iter()
+                .map(|s| Ok((self.subject_state(&name, &s)?, s)))
+                .collect::<Result<Vec<_>>>()?;
+            let mut ci = index.write().unwrap_or_else(|p| p.into_inner());
+            for (state, subject) in states {
+                ci.resync(&subject, state)?;
+            }
+            ci.synced_seq = last;
+            after = last;
+        }
+    }
+
+    fn subject_state(&self, collection: &str, subject: &str) -> Result<SubjectState> {
+        let disabled = match self.store.subject(collection, subject) {
+            Ok(s) => s.disabled,
+            Err(Error::NotFound(_)) => return Ok(SubjectState::Gone),
+            Err(e) => return Err(e),
+        };
+        match self.store.templates(collection, subject) {
+            Ok(templates) => Ok(SubjectState::Present {
+                disabled,
+                templates,
+            }),
+            // Deleted between the two reads.
+            Err(Error::NotFound(_)) => Ok(SubjectState::Gone),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    ErrorCode::Decrypt | ErrorCode::WrongKey | ErrorCode::StoreCorrupt
+                ) =>
+            {
+                log::warn!("collection {collection:?}: subject {subject:?} left out: {e}");
+                Ok(SubjectState::Damaged)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Saves the collection's graph if enough changed since the last save.
@@ -990,6 +1144,10 @@ impl Gallery {
                 });
             }
         }
+        if self.behind(&index) {
+            let _w = self.lock_writer();
+            self.catch_up_locked(&index)?;
+        }
         Ok(index)
     }
 
@@ -1015,6 +1173,10 @@ impl Gallery {
         let _w = self.lock_writer();
         self.store.ensure_collection(collection, model_id, dim)?;
         let index = self.index(collection)?;
+        if self.behind(&index) {
+            // The duplicate check sees other nodes' enrollments too.
+            self.catch_up_locked(&index)?;
+        }
         let mut warnings = Vec::new();
         {
             let ci = index.read().unwrap_or_else(|p| p.into_inner());
@@ -1128,10 +1290,29 @@ impl Gallery {
             return Err(Error::InvalidArgument("top_k must be at least 1".into()));
         }
         let index = self.index_for(collection, probe)?;
-        let top = index
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .top_subjects(probe.vector(), top_k, None)?;
+        let search = || {
+            index
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .top_subjects(probe.vector(), top_k, None)
+        };
+        let mut top = search()?;
+        // A store shared with other processes: a subject deleted or disabled elsewhere is
+        // never answered, even before its notification arrives.
+        let names: Vec<&str> = top.iter().map(|(s, _, _)| &**s).collect();
+        if let Some(live) = self.store.matchable_subjects(collection, &names)? {
+            if top.iter().any(|(s, _, _)| !live.contains(&**s)) {
+                {
+                    let _w = self.lock_writer();
+                    self.catch_up_locked(&index)?;
+                }
+                top = search()?;
+                let names: Vec<&str> = top.iter().map(|(s, _, _)| &**s).collect();
+                if let Some(live) = self.store.matchable_subjects(collection, &names)? {
+                    top.retain(|(s, _, _)| live.contains(&**s));
+                }
+            }
+        }
         let candidates: Vec<Candidate> = top
             .into_iter()
             .map(|(s, score, t)| Candidate {

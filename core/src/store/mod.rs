@@ -210,6 +210,16 @@ impl CollectionVectors {
     }
 }
 
+/// What changed in a collection after a change sequence number
+/// ([`TemplateStore::changes_since`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changes {
+    /// The changed subjects, oldest change first, each with the change's sequence number.
+    Subjects(Vec<(u64, String)>),
+    /// The change log no longer reaches back that far: read the whole collection again.
+    Expired,
+}
+
 /// A subject left out of [`CollectionTemplates`]: its key or a template did not open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DamagedSubject {
@@ -348,6 +358,34 @@ pub trait TemplateStore: Send + Sync {
     /// A number that grows with every change to the collection's templates (enrollment,
     /// deletion), or `None` where the store keeps none. Index snapshots are tagged with it.
     fn change_seq(&self, _collection: &str) -> Result<Option<u64>> {
+        Ok(None)
+    }
+    /// For a store that other processes write too: the highest change sequence number of the
+    /// collection this handle has heard of (told by the database, no round trip), so that a
+    /// search index can catch up on changes it did not make. `None` (the default) where every
+    /// change goes through this handle.
+    fn heard_change_seq(&self, _collection: &str) -> Option<u64> {
+        None
+    }
+    /// For a store that other processes write too: the subjects changed (templates added or
+    /// deleted, subject deleted, disabled or enabled) after change `after`, oldest first, at
+    /// most `limit` changes. `None` (the default) where the store keeps no change log.
+    fn changes_since(
+        &self,
+        _collection: &str,
+        _after: u64,
+        _limit: usize,
+    ) -> Result<Option<Changes>> {
+        Ok(None)
+    }
+    /// For a store that other processes write too: which of `subjects` still exist and are
+    /// enabled, so that a search never answers with one deleted or disabled elsewhere. `None`
+    /// (the default) where every change goes through this handle.
+    fn matchable_subjects(
+        &self,
+        _collection: &str,
+        _subjects: &[&str],
+    ) -> Result<Option<std::collections::HashSet<String>>> {
         Ok(None)
     }
     /// Whether this store keeps search-index snapshots (a writable file store does; memory
