@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (after ./setup.sh):
 #   1. cargo build -p faceprint-ffi, then cargo test --workspace --release: the core, CLI, C ABI (header drift, the C example on
-#      LFW and under valgrind) and the Rust parity dump
-#   2. the PostgreSQL store (cargo feature postgres) against a real PostgreSQL 18 + pgvector:
-#      the store conformance suite, keys, rotation, racing nodes, a server killed mid-enroll
+#      LFW and under valgrind), the Rust parity dump, and the PostgreSQL store (the CLI turns
+#      on the core's feature postgres) against a real PostgreSQL 18 + pgvector: conformance,
+#      keys, rotation, racing nodes, two engines in step, a server killed mid-enroll
 #      (FACEPRINT_TEST_PG, else a throwaway one from tests/postgres.sh)
-#   2b. the Python wheel, built and pip-installed into a fresh venv, then pytest
+#   2. the Python wheel, built and pip-installed into a fresh venv, then pytest
 #   3. the npm package, built (index.d.ts / index.js must match the committed ones), packed,
 #      installed offline into an empty folder, then node --test and a TypeScript type-check
 #   4. the model packages (faceprint-models wheel, @faceprint/models), then the wheel, the npm
@@ -28,13 +28,8 @@ export FACEPRINT_MODELS="${FACEPRINT_MODELS:-$root/models}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "== Rust and C (cargo test --workspace --release)"
-# libfaceprint.so for the C tests: cargo test builds no cdylib by itself.
-cargo build --release -p faceprint-ffi
-cargo test --workspace --release
-
-echo "== PostgreSQL store (conformance, keys, races, a killed server)"
 if [ -z "${FACEPRINT_TEST_PG:-}" ]; then
+  echo "== PostgreSQL for the store's tests (tests/postgres.sh)"
   # Its own directory under /tmp: as root the server runs as an unprivileged user, who must
   # reach it (the work directory is private).
   pgdir=$(mktemp -d /tmp/faceprint-test-pg-XXXXXX)
@@ -42,8 +37,11 @@ if [ -z "${FACEPRINT_TEST_PG:-}" ]; then
   FACEPRINT_TEST_PG=$(tests/postgres.sh start "$pgdir")
   export FACEPRINT_TEST_PG
 fi
-cargo test --release -p faceprint --features postgres --lib store::pg
-cargo test --release -p faceprint --features postgres --test pg_nodes
+
+echo "== Rust and C (cargo test --workspace --release)"
+# libfaceprint.so for the C tests: cargo test builds no cdylib by itself.
+cargo build --release -p faceprint-ffi
+cargo test --workspace --release
 
 echo "== Python: wheel into a fresh venv, pytest"
 bindings-python/build.sh

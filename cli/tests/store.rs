@@ -43,14 +43,77 @@ fn json(bytes: &[u8]) -> Vec<Value> {
 fn enroll_identify_verify_and_wrong_key_from_the_command_line() {
     let Some(data) = shared() else { return };
     let dir = temp("flow");
-    let db = dir.join("faces.db");
+    store_flow(&data, dir.join("faces.db").to_str().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A database of its own on the test PostgreSQL (`FACEPRINT_TEST_PG`), made afresh: its URL.
+fn pg_database(name: &str) -> Option<String> {
+    let Ok(server) = std::env::var("FACEPRINT_TEST_PG") else {
+        eprintln!(
+            "SKIPPED: FACEPRINT_TEST_PG is not set (tests/postgres.sh start DIR prints a URL)"
+        );
+        return None;
+    };
+    let db = format!("{name}_{}", std::process::id());
+    let mut c = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+    // One statement per call: neither may run inside a transaction block.
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    Some(format!("{base}/{db}"))
+}
+
+#[test]
+fn the_store_commands_work_on_postgres_and_its_key_rotates() {
+    let Some(data) = shared() else { return };
+    let Some(url) = pg_database("faceprint_cli") else {
+        return;
+    };
+    let dir = temp("pg");
+    let key = store_flow(&data, &url);
+    let new = MasterKey::generate();
+    let new_file = dir.join("new.key");
+    std::fs::write(&new_file, new.to_base64()).unwrap();
+    let out = faceprint(&key)
+        .args(["keys", "rotate", "--db", &url, "--new-key-file"])
+        .arg(&new_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out.stdout)[0]["rewrapped"], 5);
+    let list = |k: &MasterKey| {
+        faceprint(k)
+            .args(["subjects", "list", "--db", &url, "--collection", "staff"])
+            .output()
+            .unwrap()
+    };
+    let out = list(&new);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out.stdout).len(), 5);
+    assert_eq!(json(&list(&key).stderr)[0]["error"]["code"], "wrong_key");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Enroll a gallery into `db` (a file or a PostgreSQL URL), identify, verify, and refuse a
+/// wrong key: the store's key.
+fn store_flow(data: &std::path::Path, db: &str) -> MasterKey {
     let key = MasterKey::generate();
     let train = data.join("dev/faces/train");
     let out = faceprint(&key)
         .args([
             "enroll",
             "--db",
-            db.to_str().unwrap(),
+            db,
             "--collection",
             "staff",
             "--from-dir",
@@ -69,7 +132,7 @@ fn enroll_identify_verify_and_wrong_key_from_the_command_line() {
         .args([
             "identify",
             "--db",
-            db.to_str().unwrap(),
+            db,
             "--collection",
             "staff",
             "--top",
@@ -86,7 +149,7 @@ fn enroll_identify_verify_and_wrong_key_from_the_command_line() {
         .args([
             "verify",
             "--db",
-            db.to_str().unwrap(),
+            db,
             "--collection",
             "staff",
             "--subject",
@@ -97,19 +160,12 @@ fn enroll_identify_verify_and_wrong_key_from_the_command_line() {
         .unwrap();
     assert_eq!(json(&out.stdout)[0]["matched"], false);
     let out = faceprint(&MasterKey::generate())
-        .args([
-            "subjects",
-            "list",
-            "--db",
-            db.to_str().unwrap(),
-            "--collection",
-            "staff",
-        ])
+        .args(["subjects", "list", "--db", db, "--collection", "staff"])
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert_eq!(json(&out.stderr)[0]["error"]["code"], "wrong_key");
-    let _ = std::fs::remove_dir_all(&dir);
+    key
 }
 
 #[test]

@@ -5,7 +5,7 @@ use super::probe::{Probe, ProbeArgs};
 use crate::output;
 use crate::{Global, ThresholdArgs};
 use clap::{Args, Subcommand};
-use faceprint::store::{MasterKey, SqliteStore};
+use faceprint::store::{MasterKey, SqliteStore, TemplateStore};
 use faceprint::{Engine, EnrollOptions, Error, FacePolicy};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -16,8 +16,9 @@ use std::sync::Arc;
 /// Where the store is and how to open it.
 #[derive(Args, Clone)]
 pub struct StoreArgs {
-    /// SQLite store file (`enroll` creates it; every other command needs it to exist)
-    #[arg(long)]
+    /// SQLite store file (`enroll` creates it; every other command needs it to exist), or a
+    /// PostgreSQL URL (postgres://user@host/database) for a store several nodes share
+    #[arg(long, value_name = "FILE|URL")]
     db: PathBuf,
     /// Collection (gallery) name
     #[arg(long, default_value = "default")]
@@ -58,24 +59,75 @@ enum Open {
     Existing,
 }
 
+/// `--db` as a PostgreSQL URL, when it is one.
+fn postgres_url(db: &Path) -> Option<&str> {
+    db.to_str()
+        .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(
+    url: &str,
+    key: &MasterKey,
+    previous: Vec<MasterKey>,
+) -> Result<faceprint::store::PgStore, Error> {
+    faceprint::store::PgStore::builder(url, key.clone())
+        .previous_keys(previous)
+        .open()
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_: &str, _: &MasterKey, _: Vec<MasterKey>) -> Result<NoPostgres, Error> {
+    Err(Error::InvalidArgument(
+        "--db postgres://…: this faceprint was built without PostgreSQL (cargo feature postgres)"
+            .into(),
+    ))
+}
+
+/// What `open_postgres` gives in a build without PostgreSQL: never made.
+#[cfg(not(feature = "postgres"))]
+enum NoPostgres {}
+
+#[cfg(not(feature = "postgres"))]
+impl NoPostgres {
+    fn rotate_key(
+        &mut self,
+        _: MasterKey,
+        _: impl FnMut(u64, u64),
+    ) -> Result<faceprint::store::Rotation, Error> {
+        match *self {}
+    }
+}
+
 impl StoreArgs {
     fn engine(&self, g: &Global, open: Open) -> Result<Engine, Error> {
-        let store = SqliteStore::builder(&self.db, read_key(self.key_file.as_deref())?)
-            .create_if_missing(open == Open::CreateIfMissing)
-            .open()?;
-        if store.is_read_only() {
-            eprintln!(
-                "{}",
-                json!({"warning": {"code": "read_only", "message": format!(
-                    "{} is read-only: reading only, audit events are skipped", self.db.display())}})
-            );
-        }
+        let key = read_key(self.key_file.as_deref())?;
+        let store: Arc<dyn TemplateStore> = match postgres_url(&self.db) {
+            #[cfg(feature = "postgres")]
+            Some(url) => Arc::new(open_postgres(url, &key, Vec::new())?),
+            #[cfg(not(feature = "postgres"))]
+            Some(url) => match open_postgres(url, &key, Vec::new())? {},
+            None => {
+                let store = SqliteStore::builder(&self.db, key)
+                    .create_if_missing(open == Open::CreateIfMissing)
+                    .open()?;
+                if store.is_read_only() {
+                    eprintln!(
+                        "{}",
+                        json!({"warning": {"code": "read_only", "message": format!(
+                            "{} is read-only: reading only, audit events are skipped",
+                            self.db.display())}})
+                    );
+                }
+                Arc::new(store)
+            }
+        };
         let mut index = faceprint::IndexConfig::default();
         if let Some(n) = self.hnsw_min_templates {
             index.hnsw_min_templates = n;
         }
         g.engine_builder()?
-            .store(Arc::new(store))
+            .store(store)
             .index(index)
             .collection_model(&self.collection)
             .build()
@@ -179,8 +231,8 @@ pub enum KeysCommand {
     Generate,
     /// Re-wrap every subject key under a new master key (resumable)
     Rotate {
-        /// Store file
-        #[arg(long)]
+        /// Store file, or PostgreSQL URL
+        #[arg(long, value_name = "FILE|URL")]
         db: PathBuf,
         /// Current key file (default: $FACEPRINT_KEY)
         #[arg(long)]
@@ -602,6 +654,19 @@ pub fn subjects(g: &Global, cmd: &SubjectsCommand) -> Result<bool, Error> {
     Ok(true)
 }
 
+/// The store opened for a rotation from `old` to `new`: with the new key as current and the
+/// old as previous (which also resumes an interrupted rotation), else with the old key.
+fn for_rotation<S>(
+    old: &MasterKey,
+    new: &MasterKey,
+    open: impl Fn(&MasterKey, Vec<MasterKey>) -> Result<S, Error>,
+) -> Result<S, Error> {
+    match open(new, vec![old.clone()]) {
+        Err(e) if e.code() == faceprint::ErrorCode::WrongKey => open(old, Vec::new()),
+        opened => opened,
+    }
+}
+
 pub fn keys(g: &Global, cmd: &KeysCommand) -> Result<bool, Error> {
     match cmd {
         KeysCommand::Generate => {
@@ -615,24 +680,22 @@ pub fn keys(g: &Global, cmd: &KeysCommand) -> Result<bool, Error> {
         } => {
             let old = read_key(key_file.as_deref())?;
             let new = read_key(Some(new_key_file))?;
-            // Opening with the new key as current and the old as previous also resumes an
-            // interrupted rotation.
-            let open = |key: &MasterKey, previous: Vec<MasterKey>| {
-                SqliteStore::builder(db, key.clone())
-                    .previous_keys(previous)
-                    .create_if_missing(false)
-                    .open()
-            };
-            let mut store = match open(&new, vec![old.clone()]) {
-                Ok(s) => s,
-                Err(e) if e.code() == faceprint::ErrorCode::WrongKey => open(&old, Vec::new())?,
-                Err(e) => return Err(e),
-            };
             let pb = ProgressBar::new(0);
-            let r = store.rotate_key(new, |done, total| {
+            let progress = |done, total| {
                 pb.set_length(total);
                 pb.set_position(done);
-            })?;
+            };
+            let r = match postgres_url(db) {
+                Some(url) => for_rotation(&old, &new, |k, p| open_postgres(url, k, p))?
+                    .rotate_key(new, progress)?,
+                None => for_rotation(&old, &new, |k, p| {
+                    SqliteStore::builder(db, k.clone())
+                        .previous_keys(p)
+                        .create_if_missing(false)
+                        .open()
+                })?
+                .rotate_key(new, progress)?,
+            };
             pb.finish_and_clear();
             let v = serde_json::to_value(&r).unwrap_or_default();
             output::line(g.human, &v, || {
