@@ -41,6 +41,11 @@ pub async fn serve(
                     _ = tick.tick() => {
                         c.rate_limits().prune();
                         if let Some(h) = crate::metrics::recorder() { h.run_upkeep(); }
+                        // Frame sessions abandoned mid-way hold camera frames: gone an hour
+                        // after they expire, whichever server keeps them.
+                        if let Err(e) = crate::frames::purge_expired(&c).await {
+                            tracing::warn!(error = %e.message, "expired frame sessions not purged; retrying next round");
+                        }
                     }
                 }
             }

@@ -42,8 +42,6 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     if !ids.is_empty() {
         tracing::info!(cases = ids.len(), "retention: images deleted");
     }
-    // Challenge sessions abandoned mid-way hold camera frames too.
-    frames::purge_expired(state.common()).await?;
     Ok(ids.len())
 }
 
