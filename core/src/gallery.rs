@@ -950,6 +950,54 @@ impl Gallery {
         Ok(built)
     }
 
+    /// The collection's in-memory index, or `None` where the store searches the collection
+    /// itself (an index loaded before it started to is dropped: it would only go stale).
+    fn memory_index(&self, collection: &str) -> Result<Option<Arc<RwLock<CollectionIndex>>>> {
+        if self.store.searches_itself(collection)? {
+            self.indexes
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(collection);
+            return Ok(None);
+        }
+        self.index(collection).map(Some)
+    }
+
+    /// The best `top_k` enabled subjects for `probe`, searched by the store: (subject, score,
+    /// template id), one entry each. A subject may have several templates among the nearest,
+    /// so more are asked for.
+    fn store_top_subjects(
+        &self,
+        collection: &str,
+        probe: &[f32],
+        top_k: usize,
+        skip: Option<&str>,
+    ) -> Result<Vec<(Arc<str>, f32, String)>> {
+        let limit = (top_k + usize::from(skip.is_some()))
+            .saturating_mul(8)
+            .clamp(16, 1000);
+        let found = self
+            .store
+            .search(
+                collection,
+                probe,
+                limit,
+                self.config.hnsw.ef_search.max(limit),
+            )?
+            .unwrap_or_default();
+        let mut top: Vec<(Arc<str>, f32, String)> = Vec::with_capacity(top_k);
+        for (subject, score, template) in found {
+            if skip == Some(subject.as_str()) || top.iter().any(|t| *t.0 == *subject) {
+                continue;
+            }
+            top.push((subject.into(), score, template));
+            if top.len() == top_k {
+                break;
+            }
+        }
+        Ok(top)
+    }
+
     /// Whether a store shared with other processes has told of changes the index lacks.
     fn behind(&self, index: &RwLock<CollectionIndex>) -> bool {
         let (name, synced) = {
@@ -1126,29 +1174,72 @@ impl Gallery {
             .status())
     }
 
-    /// The collection's index, after refusing a probe of another model (naming the model to
-    /// load). The model comes from the cached index: no store read per search.
+    /// The collection's in-memory index (`None` where the store searches it), after refusing
+    /// a probe of another model (naming the model to load). The model comes from the cached
+    /// index (a store that can search itself is asked whether it does first).
     fn index_for(
         &self,
         collection: &str,
         probe: &Embedding,
-    ) -> Result<Arc<RwLock<CollectionIndex>>> {
-        let index = self.index(collection)?;
-        {
-            let ci = index.read().unwrap_or_else(|p| p.into_inner());
-            if ci.model_id != probe.model_id() || ci.dim != probe.dim() {
+    ) -> Result<Option<Arc<RwLock<CollectionIndex>>>> {
+        let refuse = |model_id: &str, dim: usize| {
+            if model_id != probe.model_id() || dim != probe.dim() {
                 return Err(Error::CollectionModel {
                     collection: collection.to_string(),
-                    collection_model: ci.model_id.clone(),
+                    collection_model: model_id.to_string(),
                     engine_model: probe.model_id().to_string(),
                 });
             }
+            Ok(())
+        };
+        let Some(index) = self.memory_index(collection)? else {
+            let c = self.store.collection(collection)?;
+            refuse(&c.model_id, c.dim)?;
+            return Ok(None);
+        };
+        {
+            let ci = index.read().unwrap_or_else(|p| p.into_inner());
+            refuse(&ci.model_id, ci.dim)?;
         }
         if self.behind(&index) {
             let _w = self.lock_writer();
             self.catch_up_locked(&index)?;
         }
-        Ok(index)
+        Ok(Some(index))
+    }
+
+    /// The best `top_k` subjects from the in-memory index. With a store shared with other
+    /// processes, a subject deleted or disabled elsewhere is never answered, even before its
+    /// notification arrives: the candidates are checked against the store.
+    fn search_memory(
+        &self,
+        collection: &str,
+        index: &RwLock<CollectionIndex>,
+        probe: &[f32],
+        top_k: usize,
+    ) -> Result<Vec<(Arc<str>, f32, String)>> {
+        let search = || {
+            index
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .top_subjects(probe, top_k, None)
+        };
+        let mut top = search()?;
+        let names: Vec<&str> = top.iter().map(|(s, _, _)| &**s).collect();
+        if let Some(live) = self.store.matchable_subjects(collection, &names)? {
+            if top.iter().any(|(s, _, _)| !live.contains(&**s)) {
+                {
+                    let _w = self.lock_writer();
+                    self.catch_up_locked(index)?;
+                }
+                top = search()?;
+                let names: Vec<&str> = top.iter().map(|(s, _, _)| &**s).collect();
+                if let Some(live) = self.store.matchable_subjects(collection, &names)? {
+                    top.retain(|(s, _, _)| live.contains(&**s));
+                }
+            }
+        }
+        Ok(top)
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -1172,20 +1263,24 @@ impl Gallery {
         let op = self.op(collection, options.actor.as_deref());
         let _w = self.lock_writer();
         self.store.ensure_collection(collection, model_id, dim)?;
-        let index = self.index(collection)?;
-        if self.behind(&index) {
+        let index = self.memory_index(collection)?;
+        if let Some(index) = index.as_deref().filter(|i| self.behind(i)) {
             // The duplicate check sees other nodes' enrollments too.
-            self.catch_up_locked(&index)?;
+            self.catch_up_locked(index)?;
         }
         let mut warnings = Vec::new();
         {
-            let ci = index.read().unwrap_or_else(|p| p.into_inner());
+            let ci = index
+                .as_ref()
+                .map(|i| i.read().unwrap_or_else(|p| p.into_inner()));
             for t in &templates {
-                if let Some((other, score, _)) = ci
-                    .top_subjects(t.embedding.vector(), 1, Some(subject))?
-                    .into_iter()
-                    .next()
-                {
+                let nearest = match &ci {
+                    Some(ci) => ci.top_subjects(t.embedding.vector(), 1, Some(subject))?,
+                    None => {
+                        self.store_top_subjects(collection, t.embedding.vector(), 1, Some(subject))?
+                    }
+                };
+                if let Some((other, score, _)) = nearest.into_iter().next() {
                     if score >= duplicate_threshold
                         && !warnings
                             .iter()
@@ -1209,14 +1304,16 @@ impl Gallery {
             templates: &templates,
             audit: &op.event(AuditAction::Enroll, Some(subject), "ok", None),
         })?;
-        {
-            let mut ci = index.write().unwrap_or_else(|p| p.into_inner());
-            for (t, id) in templates.iter().zip(&ids) {
-                ci.add(subject, id, &t.embedding)?;
+        if let Some(index) = index {
+            {
+                let mut ci = index.write().unwrap_or_else(|p| p.into_inner());
+                for (t, id) in templates.iter().zip(&ids) {
+                    ci.add(subject, id, &t.embedding)?;
+                }
+                ci.rebalance()?;
             }
-            ci.rebalance()?;
+            self.save_snapshot_if_due(&index);
         }
-        self.save_snapshot_if_due(&index);
         Ok(EnrollReport {
             subject: subject_row,
             template_ids: ids,
@@ -1242,12 +1339,28 @@ impl Gallery {
             op.record(AuditAction::Verify, Some(subject), "subject_disabled", None)?;
             return Err(Error::SubjectDisabled(subject.to_string()));
         }
-        let (best, damaged) = {
-            let ci = index.read().unwrap_or_else(|p| p.into_inner());
-            (
-                ci.best_of(subject, probe.vector()),
-                ci.damaged.contains(subject),
-            )
+        let (best, damaged) = match &index {
+            Some(index) => {
+                let ci = index.read().unwrap_or_else(|p| p.into_inner());
+                (
+                    ci.best_of(subject, probe.vector()),
+                    ci.damaged.contains(subject),
+                )
+            }
+            // The store searches this collection: the subject's own few templates.
+            None => (
+                self.store
+                    .templates(collection, subject)?
+                    .into_iter()
+                    .map(|t| {
+                        (
+                            crate::embed::dot(probe.vector(), t.embedding.vector()),
+                            t.id,
+                        )
+                    })
+                    .max_by(|a, b| a.0.total_cmp(&b.0)),
+                false,
+            ),
         };
         if damaged {
             // The store's own error, naming the subject and what does not open.
@@ -1289,30 +1402,10 @@ impl Gallery {
         if top_k == 0 {
             return Err(Error::InvalidArgument("top_k must be at least 1".into()));
         }
-        let index = self.index_for(collection, probe)?;
-        let search = || {
-            index
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .top_subjects(probe.vector(), top_k, None)
+        let top = match self.index_for(collection, probe)? {
+            Some(index) => self.search_memory(collection, &index, probe.vector(), top_k)?,
+            None => self.store_top_subjects(collection, probe.vector(), top_k, None)?,
         };
-        let mut top = search()?;
-        // A store shared with other processes: a subject deleted or disabled elsewhere is
-        // never answered, even before its notification arrives.
-        let names: Vec<&str> = top.iter().map(|(s, _, _)| &**s).collect();
-        if let Some(live) = self.store.matchable_subjects(collection, &names)? {
-            if top.iter().any(|(s, _, _)| !live.contains(&**s)) {
-                {
-                    let _w = self.lock_writer();
-                    self.catch_up_locked(&index)?;
-                }
-                top = search()?;
-                let names: Vec<&str> = top.iter().map(|(s, _, _)| &**s).collect();
-                if let Some(live) = self.store.matchable_subjects(collection, &names)? {
-                    top.retain(|(s, _, _)| live.contains(&**s));
-                }
-            }
-        }
         let candidates: Vec<Candidate> = top
             .into_iter()
             .map(|(s, score, t)| Candidate {
@@ -1352,13 +1445,15 @@ impl Gallery {
         let subject = subject.as_str();
         let op = self.op(collection, actor);
         let _w = self.lock_writer();
-        let index = self.index(collection)?;
+        let index = self.memory_index(collection)?;
         self.store.delete_subject(collection, subject)?;
-        index
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove_subject(subject)?;
-        self.save_snapshot_if_due(&index);
+        if let Some(index) = index {
+            index
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove_subject(subject)?;
+            self.save_snapshot_if_due(&index);
+        }
         op.record(AuditAction::Delete, Some(subject), "ok", None)
     }
 
@@ -1371,13 +1466,15 @@ impl Gallery {
     ) -> Result<String> {
         let op = self.op(collection, actor);
         let _w = self.lock_writer();
-        let index = self.index(collection)?;
+        let index = self.memory_index(collection)?;
         let subject = self.store.delete_template(collection, template_id)?;
-        index
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove_template(&subject, template_id)?;
-        self.save_snapshot_if_due(&index);
+        if let Some(index) = index {
+            index
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove_template(&subject, template_id)?;
+            self.save_snapshot_if_due(&index);
+        }
         op.record(AuditAction::Delete, Some(&subject), "ok", None)?;
         Ok(subject)
     }
@@ -1393,9 +1490,9 @@ impl Gallery {
         let subject = subject.as_str();
         let op = self.op(collection, actor);
         let _w = self.lock_writer();
-        let index = self.index(collection)?;
+        let index = self.memory_index(collection)?;
         self.store.set_disabled(collection, subject, disabled)?;
-        {
+        if let Some(index) = index {
             let mut ci = index.write().unwrap_or_else(|p| p.into_inner());
             if disabled {
                 ci.disabled.insert(subject.into());

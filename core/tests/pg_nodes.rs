@@ -389,3 +389,104 @@ fn nodes_catch_up_after_the_server_is_killed_and_restarted() {
         caught_up.elapsed().as_secs_f64() * 1e3
     );
 }
+
+#[test]
+fn a_collection_switched_to_pgvector_is_searched_in_the_database() {
+    if common::data_dir().is_none() {
+        return;
+    }
+    let (_dir, url) = own_server("pgvector");
+    let key = MasterKey::generate();
+    let (a, b) = (node(&url, &key), node(&url, &key));
+    let people = people(&a, 60);
+    for (who, v) in &people[..50] {
+        enroll_on(&a, who, v);
+    }
+    let before: Vec<Option<String>> = people[..50]
+        .iter()
+        .map(|(_, v)| top(&b, v).unwrap())
+        .collect();
+
+    let admin = PgStore::open(&url, key.clone()).unwrap();
+    assert_eq!(
+        admin.search_mode(C).unwrap(),
+        faceprint::store::SearchMode::Encrypted
+    );
+    let mut seen = (0, 0);
+    admin
+        .use_pgvector(
+            C,
+            &faceprint::index::HnswConfig::default(),
+            |done, total| seen = (done, total),
+        )
+        .unwrap();
+    assert_eq!(seen, (50, 50));
+    assert_eq!(
+        admin.search_mode(C).unwrap(),
+        faceprint::store::SearchMode::Pgvector
+    );
+    // The trade-off, as documented: the vectors are in the database in clear.
+    let mut sql = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let cid: i64 = sql
+        .query_one(
+            "SELECT id FROM faceprint.collections WHERE name = $1",
+            &[&C],
+        )
+        .unwrap()
+        .get(0);
+    let n: i64 = sql
+        .query_one(
+            &format!("SELECT count(*) FROM faceprint.vectors_{cid}"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 50);
+
+    // Both nodes now search in the database: the same answers, and every write at once.
+    let after: Vec<Option<String>> = people[..50]
+        .iter()
+        .map(|(_, v)| top(&b, v).unwrap())
+        .collect();
+    assert_eq!(before, after);
+    for (who, v) in &people[50..60] {
+        enroll_on(&a, who, v);
+        assert_eq!(top(&b, v).unwrap().as_deref(), Some(who.as_str()));
+    }
+    let (who, v) = &people[3];
+    a.delete_subject(C, who, None).unwrap();
+    assert_ne!(top(&b, v).unwrap().as_deref(), Some(who.as_str()));
+    let (who, v) = &people[4];
+    b.set_subject_disabled(C, who, true, None).unwrap();
+    assert_ne!(top(&a, v).unwrap().as_deref(), Some(who.as_str()));
+    let (who, v) = &people[5];
+    let probe = faceprint::FaceEmbedding::stored(v.clone());
+    assert!(
+        b.verify_embedding(C, who, &probe, None, None)
+            .unwrap()
+            .matched
+    );
+    // A second enrollment of someone already there is flagged as a likely duplicate.
+    let report = a
+        .enroll_embeddings(
+            C,
+            "someone-else",
+            vec![v.clone()],
+            &faceprint::EnrollOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(report.warnings[0].other_subject, *who);
+
+    // Back to the encrypted mode: the clear vectors are gone, the nodes search in memory.
+    admin.use_encrypted(C).unwrap();
+    let gone: bool = sql
+        .query_one(
+            &format!("SELECT to_regclass('faceprint.vectors_{cid}') IS NULL"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(gone);
+    let (who, v) = &people[10];
+    assert_eq!(top(&b, v).unwrap().as_deref(), Some(who.as_str()));
+}

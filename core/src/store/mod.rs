@@ -12,7 +12,7 @@ mod sqlite;
 pub use crypto::MasterKey;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use pg::{PgStore, PgStoreBuilder};
+pub use pg::{PgStore, PgStoreBuilder, SearchMode};
 pub use sqlite::Rotation;
 pub use sqlite::SqliteStore;
 
@@ -358,6 +358,24 @@ pub trait TemplateStore: Send + Sync {
     /// A number that grows with every change to the collection's templates (enrollment,
     /// deletion), or `None` where the store keeps none. Index snapshots are tagged with it.
     fn change_seq(&self, _collection: &str) -> Result<Option<u64>> {
+        Ok(None)
+    }
+    /// Whether the store searches `collection` itself ([`TemplateStore::search`]) instead of
+    /// an engine's in-memory index. `false` by default.
+    fn searches_itself(&self, _collection: &str) -> Result<bool> {
+        Ok(false)
+    }
+    /// For a store that searches a collection itself (PostgreSQL's `pgvector` mode): the
+    /// `limit` nearest templates of enabled subjects to the unit vector `probe`, as (subject,
+    /// cosine, template id), best first; `ef_search` sizes the approximate search's candidate
+    /// list. `None` (the default) where the engine's in-memory index searches.
+    fn search(
+        &self,
+        _collection: &str,
+        _probe: &[f32],
+        _limit: usize,
+        _ef_search: usize,
+    ) -> Result<Option<Vec<(String, f32, String)>>> {
         Ok(None)
     }
     /// For a store that other processes write too: the highest change sequence number of the

@@ -10,6 +10,9 @@
 //! after its commit.
 
 mod follow;
+mod vectors;
+
+pub use vectors::SearchMode;
 
 use super::keyring::{rotated, Keyring, TemplateRow};
 use super::*;
@@ -87,6 +90,8 @@ const MIGRATIONS: &[&str] = &[
          at BIGINT NOT NULL,
          PRIMARY KEY (collection_id, seq)
      );",
+    // 3: how each collection is searched (see `vectors`).
+    "ALTER TABLE collections ADD COLUMN search_mode TEXT NOT NULL DEFAULT 'encrypted';",
 ];
 
 /// A [`TemplateStore`] in a PostgreSQL schema, encrypted at rest.
@@ -337,6 +342,38 @@ fn insert_audit(c: &mut impl GenericClient, e: &AuditEvent) -> Result<()> {
     Ok(())
 }
 
+/// A collection's template rows (or one subject's), still sealed.
+fn template_rows_in(
+    c: &mut impl GenericClient,
+    cid: i64,
+    subject: Option<&str>,
+) -> Result<Vec<TemplateRow>> {
+    let rows = c.query(
+        "SELECT s.external_id, s.key_id, s.wrapped_key, t.id, t.model_id, t.model_version,
+                    t.dim, t.quality, t.source, t.created_at, t.ciphertext
+             FROM templates t JOIN subjects s ON s.id = t.subject_id
+             WHERE s.collection_id = $1 AND ($2::TEXT IS NULL OR s.external_id = $2)
+             ORDER BY s.external_id, t.created_at, t.id",
+        &[&cid, &subject],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| TemplateRow {
+            subject: r.get(0),
+            key_id: r.get(1),
+            wrapped_key: r.get(2),
+            id: r.get(3),
+            model_id: r.get(4),
+            model_version: r.get(5),
+            dim: r.get::<_, i32>(6) as usize,
+            quality: r.get(7),
+            source: r.get(8),
+            created_at: r.get(9),
+            ciphertext: r.get(10),
+        })
+        .collect())
+}
+
 impl PgStore {
     /// How to open the store at `url` (`postgres://user:password@host:port/database`).
     pub fn builder(url: &str, key: MasterKey) -> PgStoreBuilder {
@@ -363,6 +400,109 @@ impl PgStore {
         &self.schema
     }
 
+    /// How `collection` is searched.
+    pub fn search_mode(&self, collection: &str) -> Result<SearchMode> {
+        self.with(|c| {
+            let (cid, _) = collection_row(c, collection)?;
+            vectors::mode(c, cid)
+        })
+    }
+
+    /// Switches `collection` to the `pgvector` search mode (see [`SearchMode`]): its vectors
+    /// are copied, in clear, into a pgvector table of the collection, which then gets an HNSW
+    /// index (`hnsw`: `m` and `ef_construction`), and from then on every engine searches it
+    /// in the database. Writes to the collection wait while its vectors are copied, and
+    /// again while the index is built; searches go on. `progress(done, total)` follows the
+    /// copy. Already in that mode: only makes sure the index exists.
+    pub fn use_pgvector(
+        &self,
+        collection: &str,
+        hnsw: &crate::index::HnswConfig,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<()> {
+        let cid = self.write(|tx| {
+            let (cid, c) = collection_row(tx, collection)?;
+            // Writers wait from here (they read the mode FOR KEY SHARE) and then see it.
+            let mode: String = tx
+                .query_one(
+                    "SELECT search_mode FROM collections WHERE id = $1 FOR UPDATE",
+                    &[&cid],
+                )?
+                .get(0);
+            if SearchMode::parse(&mode)? == SearchMode::Pgvector {
+                return Ok(cid);
+            }
+            vectors::create_table(tx, cid, c.dim)?;
+            let subject_ids: std::collections::HashMap<String, i64> = tx
+                .query(
+                    "SELECT external_id, id FROM subjects WHERE collection_id = $1",
+                    &[&cid],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            let rows = template_rows_in(tx, cid, None)?;
+            let all = self.keys.decrypt_rows(&c, rows);
+            if !all.damaged.is_empty() {
+                log::warn!(
+                    "collection {collection:?}: {} subjects do not open and are left out of the \
+                     pgvector table",
+                    all.damaged.len()
+                );
+            }
+            let total = all.templates.len() as u64;
+            let mut copy = tx.copy_in(&format!(
+                "COPY {} (template_id, subject_id, embedding) FROM STDIN",
+                vectors::table(cid)
+            ))?;
+            let mut line = String::new();
+            for (done, t) in all.templates.iter().enumerate() {
+                use std::fmt::Write as _;
+                let sid = subject_ids.get(&t.subject).ok_or_else(|| {
+                    Error::StoreCorrupt(format!("subject {:?} has no row", t.subject))
+                })?;
+                line.clear();
+                let _ = write!(line, "{}\t{sid}\t[", t.id);
+                for (i, x) in t.embedding.vector().iter().enumerate() {
+                    let _ = write!(line, "{}{x}", if i > 0 { "," } else { "" });
+                }
+                line.push_str("]\n");
+                std::io::Write::write_all(&mut copy, line.as_bytes())
+                    .map_err(|e| Error::Storage(format!("PostgreSQL: copying vectors: {e}")))?;
+                if done % 10_000 == 0 {
+                    progress(done as u64, total);
+                }
+            }
+            copy.finish()?;
+            progress(total, total);
+            tx.execute(
+                "UPDATE collections SET search_mode = 'pgvector' WHERE id = $1",
+                &[&cid],
+            )?;
+            Ok(cid)
+        })?;
+        self.with(|c| vectors::create_index(c, cid, hnsw))
+    }
+
+    /// Switches `collection` back to the `encrypted` search mode: its pgvector table, with
+    /// every vector in clear, is dropped; engines search their in-memory indexes again (the
+    /// sealed templates were kept all along).
+    pub fn use_encrypted(&self, collection: &str) -> Result<()> {
+        self.write(|tx| {
+            let (cid, _) = collection_row(tx, collection)?;
+            tx.query_one(
+                "SELECT 1 FROM collections WHERE id = $1 FOR UPDATE",
+                &[&cid],
+            )?;
+            tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", vectors::table(cid)))?;
+            tx.execute(
+                "UPDATE collections SET search_mode = 'encrypted' WHERE id = $1",
+                &[&cid],
+            )?;
+            Ok(())
+        })
+    }
+
     /// The connection, made again when there is none or the last one broke.
     fn client(&self) -> Result<MutexGuard<'_, Option<Client>>> {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
@@ -372,7 +512,8 @@ impl PgStore {
                 .config
                 .connect(NoTls)
                 .map_err(|e| Error::Storage(format!("PostgreSQL: cannot connect: {e}")))?;
-            client.batch_execute(&format!("SET search_path TO {}", self.schema))?;
+            // public: where the pgvector extension's type and operators live.
+            client.batch_execute(&format!("SET search_path TO {}, public", self.schema))?;
             *guard = Some(client);
         }
         Ok(guard)
@@ -458,11 +599,20 @@ impl PgStore {
     fn insert_templates(
         &self,
         tx: &mut Transaction<'_>,
-        c: &Collection,
+        (cid, c): (i64, &Collection),
         external_id: &str,
         (sid, key_id, wrapped): (i64, &str, &[u8]),
         templates: &[NewTemplate],
     ) -> Result<Vec<String>> {
+        // FOR KEY SHARE: a switch to pgvector (FOR UPDATE) waits for this write, and this
+        // write for a switch, so no template misses its vector; writers do not block each
+        // other (their change-number UPDATE takes a lock KEY SHARE allows).
+        let mode: String = tx
+            .query_one(
+                "SELECT search_mode FROM collections WHERE id = $1 FOR KEY SHARE",
+                &[&cid],
+            )?
+            .get(0);
         let sealed = self
             .keys
             .seal_templates(c, external_id, (key_id, wrapped), templates)?;
@@ -486,6 +636,14 @@ impl PgStore {
             )?;
             ids.push(id);
         }
+        if SearchMode::parse(&mode)? == SearchMode::Pgvector {
+            let rows: Vec<(&str, &[f32])> = ids
+                .iter()
+                .zip(templates)
+                .map(|(id, t)| (id.as_str(), t.embedding.vector()))
+                .collect();
+            vectors::insert(tx, cid, sid, &rows)?;
+        }
         tx.execute(
             "UPDATE subjects SET updated_at = $1 WHERE id = $2",
             &[&now, &sid],
@@ -494,32 +652,7 @@ impl PgStore {
     }
 
     fn template_rows(&self, cid: i64, subject: Option<&str>) -> Result<Vec<TemplateRow>> {
-        self.with(|c| {
-            let rows = c.query(
-                "SELECT s.external_id, s.key_id, s.wrapped_key, t.id, t.model_id, t.model_version,
-                        t.dim, t.quality, t.source, t.created_at, t.ciphertext
-                 FROM templates t JOIN subjects s ON s.id = t.subject_id
-                 WHERE s.collection_id = $1 AND ($2::TEXT IS NULL OR s.external_id = $2)
-                 ORDER BY s.external_id, t.created_at, t.id",
-                &[&cid, &subject],
-            )?;
-            Ok(rows
-                .iter()
-                .map(|r| TemplateRow {
-                    subject: r.get(0),
-                    key_id: r.get(1),
-                    wrapped_key: r.get(2),
-                    id: r.get(3),
-                    model_id: r.get(4),
-                    model_version: r.get(5),
-                    dim: r.get::<_, i32>(6) as usize,
-                    quality: r.get(7),
-                    source: r.get(8),
-                    created_at: r.get(9),
-                    ciphertext: r.get(10),
-                })
-                .collect())
-        })
+        self.with(|c| template_rows_in(c, cid, subject))
     }
 
     /// Re-wraps every subject key under `new`, as [`super::SqliteStore::rotate_key`] does:
@@ -708,8 +841,13 @@ impl TemplateStore for PgStore {
             let (cid, c) = collection_row(tx, collection)?;
             check_templates(&c, templates)?;
             let (sid, key_id, wrapped) = subject_key_row(tx, cid, external_id)?;
-            let ids =
-                self.insert_templates(tx, &c, external_id, (sid, &key_id, &wrapped), templates)?;
+            let ids = self.insert_templates(
+                tx,
+                (cid, &c),
+                external_id,
+                (sid, &key_id, &wrapped),
+                templates,
+            )?;
             follow::record_change(tx, &self.schema, cid, external_id)?;
             Ok(ids)
         })
@@ -728,8 +866,13 @@ impl TemplateStore for PgStore {
                 e.display_name,
                 e.metadata,
             )?;
-            let ids =
-                self.insert_templates(tx, &c, &external_id, (sid, &key_id, &wrapped), e.templates)?;
+            let ids = self.insert_templates(
+                tx,
+                (cid, &c),
+                &external_id,
+                (sid, &key_id, &wrapped),
+                e.templates,
+            )?;
             insert_audit(tx, e.audit)?;
             follow::record_change(tx, &self.schema, cid, &external_id)?;
             Ok(ids)
@@ -811,6 +954,27 @@ impl TemplateStore for PgStore {
             )?
             .map(|r| Some(r.get::<_, i64>(0) as u64))
             .ok_or_else(|| not_found_collection(collection))
+        })
+    }
+
+    fn searches_itself(&self, collection: &str) -> Result<bool> {
+        Ok(self.search_mode(collection)? == SearchMode::Pgvector)
+    }
+
+    fn search(
+        &self,
+        collection: &str,
+        probe: &[f32],
+        limit: usize,
+        ef_search: usize,
+    ) -> Result<Option<Vec<(String, f32, String)>>> {
+        self.write(|tx| {
+            let (cid, c) = collection_row(tx, collection)?;
+            if vectors::mode(tx, cid)? != SearchMode::Pgvector {
+                return Ok(None);
+            }
+            crate::index::check_vector(c.dim, probe)?;
+            vectors::search(tx, cid, probe, limit, ef_search).map(Some)
         })
     }
 
