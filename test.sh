@@ -20,6 +20,8 @@
 #      target/screenshots/auth/, attendance/ and kyc/)
 set -euo pipefail
 cd "$(dirname "$0")"
+# Each step says how long the run has taken so far, to see where the time goes.
+step() { echo "== [$(date +%T), ${SECONDS} s in] $*"; }
 root=$PWD
 # The checkout's pack for every test that runs outside cargo (the installs test clears the
 # environment to prove the artifacts need no setting). ONNX Runtime: the wheel's and the npm
@@ -29,7 +31,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 if [ -z "${FACEPRINT_TEST_PG:-}" ]; then
-  echo "== PostgreSQL for the store's tests (tests/postgres.sh)"
+  step "PostgreSQL for the store's tests (tests/postgres.sh)"
   # Its own directory under /tmp: as root the server runs as an unprivileged user, who must
   # reach it (the work directory is private).
   pgdir=$(mktemp -d /tmp/faceprint-test-pg-XXXXXX)
@@ -38,19 +40,19 @@ if [ -z "${FACEPRINT_TEST_PG:-}" ]; then
   export FACEPRINT_TEST_PG
 fi
 
-echo "== Rust and C (cargo test --workspace --release)"
+step "Rust and C (cargo test --workspace --release)"
 # libfaceprint.so for the C tests: cargo test builds no cdylib by itself.
 cargo build --release -p faceprint-ffi
 cargo test --workspace --release
 
-echo "== Python: wheel into a fresh venv, pytest"
+step "Python: wheel into a fresh venv, pytest"
 bindings-python/build.sh
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check bindings-python/dist/*.whl 'pytest==8.4.2' 'mypy==2.4.1'
 # From outside the source tree, so the installed wheel is what gets imported.
 (cd "$work" && "$work/venv/bin/python" -m pytest -q "$root/bindings-python/tests")
 
-echo "== Node: npm package into an empty folder, node --test, tsc"
+step "Node: npm package into an empty folder, node --test, tsc"
 (
   cd bindings-node
   npm run --silent build
@@ -66,17 +68,19 @@ mkdir "$work/app"
 FACEPRINT_NODE_PACKAGE="$work/app/node_modules/faceprint" node --test bindings-node/test/*.test.js
 (cd bindings-node && npm run --silent typecheck)
 
-echo "== Installs: model packages, then every artifact installed and run away from the checkout"
+step "Installs: model packages, then every artifact installed and run away from the checkout"
 models/packages/build.sh
 tests/install/run.sh "$work/install" "$(ls "$work"/faceprint-[0-9]*.tgz)"
 
-echo "== Parity: Rust, C, Python, Node"
+step "Parity: Rust, C, Python, Node"
 python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint"
-echo "== README: every shell, Python, Node and CMake block, run as written"
+step "README: every shell, Python, Node and CMake block, run as written"
 python3 tests/docs/run_readme.py
 
-echo "== Servers: the face-login page, the attendance dashboard and the KYC pages in headless Chromium"
+step "Servers in headless Chromium: the face-login page"
 node tests/browser/auth.mjs "$root/target/release/faceprint-auth"
+step "Servers: the attendance dashboard"
 node tests/browser/attendance.mjs "$root/target/release/faceprint-attendance"
+step "Servers: the KYC pages"
 node tests/browser/kyc.mjs "$root/target/release/faceprint-kyc"
-echo "== all tests passed"
+step "all tests passed"
