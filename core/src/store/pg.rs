@@ -19,7 +19,7 @@ use super::*;
 use crate::error::Error;
 use crate::store::crypto::{self, MasterKey};
 use postgres::{Client, GenericClient, NoTls, Transaction};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Schema migrations, applied in order inside one transaction under an advisory lock;
@@ -94,11 +94,16 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE collections ADD COLUMN search_mode TEXT NOT NULL DEFAULT 'encrypted';",
 ];
 
+/// How many idle connections a handle keeps for its next calls.
+const MAX_IDLE_CONNECTIONS: usize = 8;
+
 /// A [`TemplateStore`] in a PostgreSQL schema, encrypted at rest.
 pub struct PgStore {
     config: postgres::Config,
     schema: String,
-    conn: Mutex<Option<Client>>,
+    /// Idle connections: each call takes one (or connects) and gives it back, so calls from
+    /// several threads run side by side, each on its own connection.
+    idle: Mutex<Vec<Client>>,
     keys: Keyring,
     /// Other nodes' changes, as the listener hears of them.
     heard: Arc<follow::Heard>,
@@ -107,6 +112,13 @@ pub struct PgStore {
 impl Drop for PgStore {
     fn drop(&mut self) {
         self.heard.close();
+        // A client closes by blocking on a runtime of its own, which tokio refuses on a thread
+        // that drives async tasks (where an application may drop its engine): close them on a
+        // thread of their own.
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
     }
 }
 
@@ -163,18 +175,14 @@ impl PgStoreBuilder {
         let store = PgStore {
             config,
             schema: self.schema,
-            conn: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
             keys: Keyring {
                 key: self.key,
                 previous: self.previous,
             },
             heard: Arc::default(),
         };
-        {
-            let mut guard = store.client()?;
-            let client = guard.as_mut().expect("connected");
-            initialise(client, &store.schema, &store.keys.key)?;
-        }
+        store.with(|client| initialise(client, &store.schema, &store.keys.key))?;
         store.check_keys()?;
         follow::listen(
             store.config.clone(),
@@ -503,27 +511,35 @@ impl PgStore {
         })
     }
 
-    /// The connection, made again when there is none or the last one broke.
-    fn client(&self) -> Result<MutexGuard<'_, Option<Client>>> {
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.as_ref().map_or(true, Client::is_closed) {
-            *guard = None;
-            let mut client = self
-                .config
-                .connect(NoTls)
-                .map_err(|e| Error::Storage(format!("PostgreSQL: cannot connect: {e}")))?;
-            // public: where the pgvector extension's type and operators live.
-            client.batch_execute(&format!("SET search_path TO {}, public", self.schema))?;
-            *guard = Some(client);
-        }
-        Ok(guard)
+    /// A new connection with the schema on its search path.
+    fn connect(&self) -> Result<Client> {
+        let mut client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| Error::Storage(format!("PostgreSQL: cannot connect: {e}")))?;
+        // public: where the pgvector extension's type and operators live.
+        client.batch_execute(&format!("SET search_path TO {}, public", self.schema))?;
+        Ok(client)
     }
 
-    /// Runs `f` on the connection (reads, and writes that open their own transaction).
+    /// Runs `f` on a connection of its own: an idle one, else a new one (a broken one is
+    /// dropped, so the next call connects again). It goes back to the idle ones after, unless
+    /// it broke or enough are idle already.
     fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
-        let mut guard = self.client()?;
-        let client = guard.as_mut().expect("connected");
-        f(client)
+        let idle = || self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let pooled = std::iter::from_fn(|| idle().pop()).find(|c| !c.is_closed());
+        let mut client = match pooled {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        let out = f(&mut client);
+        if !client.is_closed() {
+            let mut idle = idle();
+            if idle.len() < MAX_IDLE_CONNECTIONS {
+                idle.push(client);
+            }
+        }
+        out
     }
 
     /// Runs `f` in a transaction that commits when `f` succeeds.
@@ -1124,6 +1140,44 @@ mod tests {
             .open()
             .unwrap();
         super::super::conformance::run(&store);
+    }
+
+    /// Calls from several threads each get a connection: one held by a long call does not
+    /// hold up the others (with one shared connection this call would wait for ever).
+    #[test]
+    fn a_call_does_not_wait_for_another_threads_connection() {
+        let Some(url) = url() else { return };
+        let store = Arc::new(
+            PgStore::builder(&url, MasterKey::generate())
+                .schema(&schema("pool"))
+                .open()
+                .unwrap(),
+        );
+        store.ensure_collection("c", "m", 4).unwrap();
+        let (holding, held) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let slow = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.with(|_client| {
+                    holding.send(()).unwrap();
+                    released.recv().unwrap();
+                    Ok(())
+                })
+            })
+        };
+        held.recv().unwrap();
+        let (answer, answered) = std::sync::mpsc::channel();
+        let other = store.clone();
+        std::thread::spawn(move || answer.send(other.collections().map(|c| c.len())));
+        let got = answered.recv_timeout(Duration::from_secs(30));
+        release.send(()).unwrap();
+        slow.join().unwrap().unwrap();
+        assert_eq!(
+            got.expect("the second call waited for the first one's connection")
+                .unwrap(),
+            1
+        );
     }
 
     #[test]
