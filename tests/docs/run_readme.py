@@ -62,6 +62,10 @@ EXPECT = {
                                               '{"number":"L898902C3","valid":true,"printed":[true,true,true,true,true]}',
                                               '{"status":"rejected","reasons":["document_expired","face_mismatch"]}',
                                               '[{"status":"rejected","reasons":["document_expired","face_mismatch"],"steps_done":3}]']],
+    # A node on the PostgreSQL the tests run (FACEPRINT_TEST_PG, as $DATABASE_URL): started,
+    # an administrator made there by the tool, the node ready.
+    ("### Several nodes on PostgreSQL", "sh"): [[], [re.compile(r'"username":"root"'),
+                                                     '{"status":"ready"}']],
     ("### User API (curl)", "sh"): [[
         re.compile("^" + UUID + "$"), re.compile("^" + UUID + "$"),
         re.compile(r'"email":"obama@example.com"'),
@@ -216,10 +220,11 @@ class Run:
             self.run("### Node", "js", n, ["node", str(path)], self.scratch, self.install_env,
                      expect)
 
-    def server(self, url: str, section: str, then: tuple = ()):
+    def server(self, url: str, section: str, then: tuple = (), env: dict = None):
         """Starts a server with the first ```sh block of `section` (it puts the server in the
         background), waits until it is ready, runs the section's other blocks and the sections
-        in `then`, and stops it."""
+        in `then`, and stops it; `env` adds to the blocks' environment."""
+        env = dict(self.env, **(env or {}))
         try:
             urllib.request.urlopen(f"{url}/health", timeout=2)
             self.failures.append(f"{url} already answers: stop that server first")
@@ -234,7 +239,7 @@ class Run:
         log = open(log_path, "w")
         # Its own session lets the whole group be stopped afterwards.
         server = subprocess.Popen(["bash", "-euo", "pipefail", "-c", start], cwd=self.scratch,
-                                  env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                  env=env, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
         try:
             deadline = time.monotonic() + 120
@@ -253,7 +258,7 @@ class Run:
                 path = self.home.parent / f"server_{n}.sh"
                 path.write_text(code)
                 self.run(section, "sh", n, ["bash", "-euo", "pipefail", str(path)],
-                         self.scratch, self.env, expect)
+                         self.scratch, env, expect)
             for other in then:
                 self.shell(other, self.scratch, self.env)
         finally:
@@ -282,6 +287,13 @@ def main() -> int:
         r.shell("## First run", r.scratch, r.env)
         r.shell("## Enroll, verify, identify", r.scratch, r.env)
         r.server("http://127.0.0.1:8080", "### Start it", ("### User API (curl)",))
+        database = os.environ.get("FACEPRINT_TEST_PG")
+        if database:
+            r.server("http://127.0.0.1:8090", "### Several nodes on PostgreSQL",
+                     env={"DATABASE_URL": database})
+        else:
+            r.failures.append("FACEPRINT_TEST_PG is not set: ./test.sh starts the PostgreSQL "
+                              "the README's node block runs on")
         r.server("http://127.0.0.1:8081", "### Run it")
         r.server("http://127.0.0.1:8082", "### Start the KYC server")
         r.c_blocks()

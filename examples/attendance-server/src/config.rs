@@ -59,9 +59,13 @@ impl Default for AppConfig {
 /// An API key of the attendance server feeds one push camera: its scope is that camera's id
 /// (a gateway in front of a camera pushes frames with it, and can do nothing else).
 impl faceprint_server::auth::api_key::KeyScope for AppConfig {
-    fn check_scope(&self, conn: &rusqlite::Connection, scope: &str) -> Result<(), String> {
-        match crate::repo::cameras::get(conn, scope).map_err(|e| e.to_string())? {
-            Some(c) if c.kind == crate::repo::cameras::SourceKind::Push => Ok(()),
+    fn check_scope(
+        &self,
+        c: &mut faceprint_server::db::Sql<'_>,
+        scope: &str,
+    ) -> Result<(), String> {
+        match crate::repo::cameras::get(c, scope).map_err(|e| e.to_string())? {
+            Some(camera) if camera.kind == crate::repo::cameras::SourceKind::Push => Ok(()),
             Some(_) => Err(format!(
                 "camera {scope} reads its own source: keys are for push cameras"
             )),

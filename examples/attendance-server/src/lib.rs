@@ -44,7 +44,7 @@ pub fn app(state: AppState) -> Router {
 pub async fn start_cameras(state: &AppState) -> Result<usize, String> {
     let cameras = state
         .common()
-        .db(|c| repo::cameras::list(c))
+        .db(repo::cameras::list)
         .await
         .map_err(|e| e.message)?;
     let mut started = 0;

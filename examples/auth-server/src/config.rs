@@ -55,7 +55,11 @@ impl Default for AppConfig {
 /// API keys (CompreFace-style recognition) get any collection but the users' own: a key must
 /// not read or change the faces people sign in with.
 impl faceprint_server::auth::api_key::KeyScope for AppConfig {
-    fn check_scope(&self, _conn: &rusqlite::Connection, scope: &str) -> Result<(), String> {
+    fn check_scope(
+        &self,
+        _c: &mut faceprint_server::db::Sql<'_>,
+        scope: &str,
+    ) -> Result<(), String> {
         if scope == self.users_collection {
             return Err("the users' collection cannot be given to an API key".into());
         }

@@ -108,7 +108,11 @@ impl AppConfig {
 
 /// The KYC server gives out no API keys: every call is made by a signed-in person.
 impl faceprint_server::auth::api_key::KeyScope for AppConfig {
-    fn check_scope(&self, _conn: &rusqlite::Connection, _scope: &str) -> Result<(), String> {
+    fn check_scope(
+        &self,
+        _c: &mut faceprint_server::db::Sql<'_>,
+        _scope: &str,
+    ) -> Result<(), String> {
         Err("the KYC server has no API keys: users and staff sign in".into())
     }
 }

@@ -4,14 +4,14 @@
 
 use crate::auth::api_key::NewApiKey;
 use crate::auth::{admins, api_key, password, Role};
-use crate::config::{Config, Defaults};
+use crate::config::{Config, Defaults, ServerConfig};
 use crate::db::{open_server_db, Migrations};
+
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::path::PathBuf;
 
 /// Reads one line from stdin (the password), without echoing it when stdin is a terminal is
@@ -36,7 +36,8 @@ pub fn read_password() -> Result<zeroize::Zeroizing<String>, String> {
 
 /// `admin create`: prints the new administrator as JSON.
 pub fn create_admin(
-    data_dir: &Path,
+    name: &str,
+    server: &ServerConfig,
     migrations: &[&Migrations],
     username: &str,
     role: &str,
@@ -44,7 +45,7 @@ pub fn create_admin(
     admins::check_username(username)?;
     let pw = read_password()?;
     let hash = password::hash(&pw)?;
-    let db = open_server_db(data_dir, migrations, 1)?;
+    let db = open_server_db(name, server, migrations, 1)?;
     let info = db
         .with(|c| admins::create(c, username, &hash, role))
         .map_err(|e| e.to_string())?
@@ -54,12 +55,13 @@ pub fn create_admin(
 
 /// `api-key create`: prints the key's record and, once, its secret.
 pub fn create_api_key(
-    data_dir: &Path,
+    name: &str,
+    server: &ServerConfig,
     migrations: &[&Migrations],
     new: &api_key::NewApiKey,
     rule: &dyn api_key::KeyScope,
 ) -> Result<String, String> {
-    let db = open_server_db(data_dir, migrations, 1)?;
+    let db = open_server_db(name, server, migrations, 1)?;
     db.with(|c| Ok(api_key::check_new(c, new, rule)))
         .map_err(|e| e.to_string())??;
     let (info, secret) = db
@@ -71,18 +73,23 @@ pub fn create_api_key(
     serde_json::to_string(&v).map_err(|e| e.to_string())
 }
 
-pub fn list_api_keys(data_dir: &Path, migrations: &[&Migrations]) -> Result<String, String> {
-    let db = open_server_db(data_dir, migrations, 1)?;
-    let keys = db.with(|c| api_key::list(c)).map_err(|e| e.to_string())?;
+pub fn list_api_keys(
+    name: &str,
+    server: &ServerConfig,
+    migrations: &[&Migrations],
+) -> Result<String, String> {
+    let db = open_server_db(name, server, migrations, 1)?;
+    let keys = db.with(api_key::list).map_err(|e| e.to_string())?;
     serde_json::to_string(&keys).map_err(|e| e.to_string())
 }
 
 pub fn revoke_api_key(
-    data_dir: &Path,
+    name: &str,
+    server: &ServerConfig,
     migrations: &[&Migrations],
     id: &str,
 ) -> Result<String, String> {
-    let db = open_server_db(data_dir, migrations, 1)?;
+    let db = open_server_db(name, server, migrations, 1)?;
     if !db
         .with(|c| api_key::revoke(c, id))
         .map_err(|e| e.to_string())?
@@ -122,6 +129,10 @@ pub struct DataArgs {
     /// Data directory (template store, server database, generated keys).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// PostgreSQL (`postgres://…`) for the server's state and templates, shared by every
+    /// server process given the same one (instead of files in the data dir).
+    #[arg(long)]
+    pub database: Option<String>,
 }
 
 impl DataArgs {
@@ -133,6 +144,9 @@ impl DataArgs {
         let mut c = Config::<A>::load(defaults, self.config.as_deref())?;
         if let Some(d) = &self.data {
             c.server.data_dir = d.clone();
+        }
+        if let Some(url) = &self.database {
+            c.server.database = Some(url.clone());
         }
         Ok(c)
     }
@@ -203,6 +217,7 @@ impl Tool {
     /// to print.
     pub fn run<A>(
         self,
+        name: &str,
         defaults: Defaults,
         migrations: &[&Migrations],
         staff_roles: &[Role],
@@ -232,7 +247,7 @@ impl Tool {
                         )
                     })?;
                 let c = data.load::<A>(defaults)?;
-                create_admin(&c.server.data_dir, migrations, &username, role.as_str())
+                create_admin(name, &c.server, migrations, &username, role.as_str())
             }
             Tool::ApiKey { command } => match command {
                 KeyCommand::Create {
@@ -253,13 +268,13 @@ impl Tool {
                         rate_per_minute,
                         daily_quota,
                     };
-                    create_api_key(&c.server.data_dir, migrations, &new, &c.app)
+                    create_api_key(name, &c.server, migrations, &new, &c.app)
                 }
                 KeyCommand::List { data } => {
-                    list_api_keys(&data.load::<A>(defaults)?.server.data_dir, migrations)
+                    list_api_keys(name, &data.load::<A>(defaults)?.server, migrations)
                 }
                 KeyCommand::Revoke { data, id } => {
-                    revoke_api_key(&data.load::<A>(defaults)?.server.data_dir, migrations, &id)
+                    revoke_api_key(name, &data.load::<A>(defaults)?.server, migrations, &id)
                 }
             },
         }
@@ -316,7 +331,7 @@ impl Server {
         let result = match command {
             Command::Serve { data, listen } => self.serve::<A, F, Fut>(&data, listen, run),
             Command::Tool(tool) => tool
-                .run::<A>(self.defaults, self.migrations, self.staff_roles)
+                .run::<A>(self.name, self.defaults, self.migrations, self.staff_roles)
                 .map(Some),
         };
         match result {

@@ -46,6 +46,11 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// The model pack (default: the library's search).
     pub models_dir: Option<PathBuf>,
+    /// `postgres://user:password@host:port/database`: the server keeps its state (schema
+    /// `<server>_server`) and its templates (schema `<server>_templates`) there instead of in
+    /// the data dir, so several server processes share them and act as one. Every node needs
+    /// the same `FACEPRINT_KEY`.
+    pub database: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +60,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("faceprint-data"),
             shutdown_grace_secs: 20,
             models_dir: None,
+            database: None,
         }
     }
 }

@@ -1,11 +1,12 @@
-//! Opens the engine over the encrypted template store in the data dir.
+//! Opens the engine over the encrypted template store: in the data dir, or with
+//! `server.database` in PostgreSQL (schema `<server>_templates`), shared by every node.
 //!
 //! The master key comes from `FACEPRINT_KEY` (base64 of 32 bytes) or, when that is not set,
 //! from `DATA/master.key`, which the first start creates with mode 0600 — and says so loudly:
 //! whoever can read that file can read every template, and without it none can be read.
 
 use crate::state::Settings;
-use faceprint::store::{MasterKey, SqliteStore};
+use faceprint::store::{MasterKey, PgStore, SqliteStore, TemplateStore};
 use faceprint::Engine;
 use std::sync::Arc;
 
@@ -32,20 +33,43 @@ pub fn master_key(data_dir: &std::path::Path) -> Result<MasterKey, String> {
     Ok(key)
 }
 
-/// Builds the engine: the store in `DATA/faces.db`, the configured threads and model pack.
-pub fn open(settings: &Settings) -> Result<(Engine, MasterKey), String> {
+/// Builds the engine: the store in `DATA/faces.db` (or the server's PostgreSQL schema), the
+/// configured threads and model pack.
+pub fn open(server_name: &str, settings: &Settings) -> Result<(Engine, MasterKey), String> {
     let data = &settings.server.data_dir;
-    let key = master_key(data)?;
-    let store = SqliteStore::open(data.join(STORE_FILE), key.clone())
-        .map_err(|e| format!("template store: {e}"))?;
+    let (store, key): (Arc<dyn TemplateStore>, MasterKey) = match &settings.server.database {
+        None => {
+            let key = master_key(data)?;
+            let store = SqliteStore::open(data.join(STORE_FILE), key.clone())
+                .map_err(|e| format!("template store: {e}"))?;
+            (Arc::new(store), key)
+        }
+        Some(url) => {
+            // A key made up by one node would lock every other out: it must be given.
+            let value = std::env::var("FACEPRINT_KEY").map_err(|_| {
+                "with server.database (PostgreSQL) every node must use the same master key: set \
+                 FACEPRINT_KEY (base64 of 32 bytes)"
+                    .to_string()
+            })?;
+            let key = MasterKey::from_base64(&value).map_err(|e| format!("FACEPRINT_KEY: {e}"))?;
+            let store = PgStore::builder(url, key.clone())
+                .schema(&crate::db::schema_of(server_name, "_templates"))
+                .open()
+                .map_err(|e| format!("template store (PostgreSQL): {e}"))?;
+            (Arc::new(store), key)
+        }
+    };
+    Ok((build(settings, store)?, key))
+}
+
+fn build(settings: &Settings, store: Arc<dyn TemplateStore>) -> Result<Engine, String> {
     let mut b = Engine::builder()
-        .store(Arc::new(store))
+        .store(store)
         .intra_op_threads(settings.compute.intra_op_threads)
         .and_then(|b| b.max_sessions(settings.compute.effective_model_permits()))
         .map_err(|e| e.to_string())?;
     if let Some(dir) = &settings.server.models_dir {
         b = b.models_dir(dir);
     }
-    let engine = b.build().map_err(|e| format!("engine: {e}"))?;
-    Ok((engine, key))
+    b.build().map_err(|e| format!("engine: {e}"))
 }

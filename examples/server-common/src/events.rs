@@ -1,8 +1,8 @@
 //! The servers' audit trail: who did what to whom, when, with what outcome and score — never an
 //! image, a vector or a secret.
 
-use crate::db::now_ms;
-use rusqlite::{params_from_iter, Connection};
+use crate::db::prelude::*;
+use crate::db::Value;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -66,10 +66,10 @@ impl Event {
     }
 }
 
-pub fn record(conn: &Connection, e: &Event) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn record(c: &mut Sql<'_>, e: &Event) -> DbResult<()> {
+    c.execute(
         "INSERT INTO events (at_ms, actor, action, target, outcome, score, reason, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        rusqlite::params![now_ms(), e.actor, e.action, e.target, e.outcome, e.score.map(f64::from), e.reason, e.request_id],
+        args![now_ms(), &e.actor, &e.action, &e.target, &e.outcome, e.score.map(f64::from), &e.reason, &e.request_id],
     )?;
     Ok(())
 }
@@ -92,10 +92,10 @@ pub struct EventQuery {
 }
 
 /// Events matching `q`, newest first.
-pub fn query(conn: &Connection, q: &EventQuery) -> rusqlite::Result<Vec<Event>> {
+pub fn query(c: &mut Sql<'_>, q: &EventQuery) -> DbResult<Vec<Event>> {
     let mut sql = String::from("SELECT id, at_ms, actor, action, target, outcome, score, reason, request_id FROM events WHERE 1=1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut add = |clause: &str, v: rusqlite::types::Value| {
+    let mut args: Vec<Value> = Vec::new();
+    let mut add = |clause: &str, v: Value| {
         args.push(v);
         sql.push_str(&format!(" AND {clause} ?{}", args.len()));
     };
@@ -122,8 +122,7 @@ pub fn query(conn: &Connection, q: &EventQuery) -> rusqlite::Result<Vec<Event>> 
     }
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
     sql.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
-    let mut st = conn.prepare(&sql)?;
-    let rows = st.query_map(params_from_iter(args), |r| {
+    c.query_map(&sql, &args, |r| {
         Ok(Event {
             id: r.get(0)?,
             at_ms: r.get(1)?,
@@ -131,10 +130,9 @@ pub fn query(conn: &Connection, q: &EventQuery) -> rusqlite::Result<Vec<Event>> 
             action: r.get(3)?,
             target: r.get(4)?,
             outcome: r.get(5)?,
-            score: r.get::<_, Option<f64>>(6)?.map(|s| s as f32),
+            score: r.get::<Option<f64>>(6)?.map(|s| s as f32),
             reason: r.get(7)?,
             request_id: r.get(8)?,
         })
-    })?;
-    rows.collect()
+    })
 }

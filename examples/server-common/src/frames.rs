@@ -7,7 +7,7 @@
 
 pub mod socket;
 
-use crate::db::now_ms;
+use crate::db::prelude::*;
 use crate::error::{ApiError, ApiResult};
 use crate::state::Common;
 use faceprint::liveness::{ActiveConfig, ActiveFrameResult, SessionStatus};
@@ -15,7 +15,6 @@ use faceprint::session::{
     AuthStatus, AuthenticationProgress, EnrollmentProgress, EnrollmentStatus,
 };
 use faceprint::{ActiveLivenessSession, AuthenticationSession, EnrollmentSession};
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -327,7 +326,7 @@ pub async fn save(common: &Common, s: &FrameSession) -> ApiResult<()> {
                 "INSERT INTO frame_sessions (id, purpose, owner, state, finished, created_ms, updated_ms, expires_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT(id) DO UPDATE SET state = excluded.state, finished = excluded.finished, updated_ms = excluded.updated_ms",
-                params![id, purpose, owner, blob, finished as i64, created, now_ms(), expires],
+                args![id, purpose, owner, blob, finished as i64, created, now_ms(), expires],
             )?;
             Ok(())
         })
@@ -341,7 +340,7 @@ pub async fn load(common: &Common, id: &str) -> ApiResult<(FrameSession, u64)> {
         .db(move |c| {
             c.query_row(
                 "SELECT state, frames_dropped, expires_ms FROM frame_sessions WHERE id = ?1",
-                [i],
+                args![i],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
@@ -371,7 +370,7 @@ pub async fn count_drop(common: &Common, id: &str) -> ApiResult<()> {
         .db(move |c| {
             c.execute(
                 "UPDATE frame_sessions SET frames_dropped = frames_dropped + 1 WHERE id = ?1",
-                [i],
+                args![i],
             )
             .map(|_| ())
         })
@@ -468,15 +467,16 @@ pub async fn delete(common: &Common, id: &str) -> ApiResult<()> {
     let i = id.to_string();
     common
         .db(move |c| {
-            c.execute("DELETE FROM frame_sessions WHERE id = ?1", [i])
+            c.execute("DELETE FROM frame_sessions WHERE id = ?1", args![i])
                 .map(|_| ())
         })
         .await
 }
 
 /// Removes every session `owner` started (erasing a user), inside the caller's transaction.
-pub fn delete_of_owner(conn: &rusqlite::Connection, owner: &str) -> rusqlite::Result<usize> {
-    conn.execute("DELETE FROM frame_sessions WHERE owner = ?1", [owner])
+pub fn delete_of_owner(c: &mut Sql<'_>, owner: &str) -> DbResult<usize> {
+    c.execute("DELETE FROM frame_sessions WHERE owner = ?1", args![owner])
+        .map(|n| n as usize)
 }
 
 /// Removes sessions that expired more than an hour ago (their state included).
@@ -485,8 +485,9 @@ pub async fn purge_expired(common: &Common) -> ApiResult<usize> {
         .db(|c| {
             c.execute(
                 "DELETE FROM frame_sessions WHERE expires_ms < ?1",
-                [now_ms() - 3_600_000],
+                args![now_ms() - 3_600_000],
             )
+            .map(|n| n as usize)
         })
         .await
 }

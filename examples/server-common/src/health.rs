@@ -50,7 +50,7 @@ async fn ready(State(common): State<Common>) -> ApiResult<Json<serde_json::Value
         ));
     }
     common
-        .db(|c| c.query_row("SELECT 1", [], |_| Ok(())))
+        .db(|c| c.query_row("SELECT 1", &[], |_| Ok(())))
         .await?;
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }

@@ -1,7 +1,11 @@
-//! Rate limits (GCRA, from `governor`): per client IP on the unauthenticated routes (signup,
-//! login, refresh), per API key at the key's own rate. Over the limit answers 429 with
-//! `Retry-After`. Limits live in this process; several nodes behind one balancer each apply
-//! them to the traffic they see.
+//! Rate limits (GCRA): per client IP on the unauthenticated routes (signup, login, refresh),
+//! per API key at the key's own rate. Over the limit answers 429 with `Retry-After`.
+//!
+//! One process (SQLite): the limits live in memory (`governor`). Several processes sharing
+//! PostgreSQL (`server.database`): each bucket is one row of `rate_buckets` there, so a limit
+//! holds across every node behind the balancer — in PostgreSQL rather than Redis because the
+//! nodes share it already (no other service to run and secure) and a check is one upsert of one
+//! row.
 
 use crate::config::RateLimitConfig;
 use crate::error::ApiError;
@@ -99,6 +103,106 @@ impl RateLimits {
     }
 }
 
+/// The GCRA in the database: one row per bucket holding its theoretical arrival time. A call
+/// moves it one `interval_ms` on (from now at the earliest) unless that puts it more than
+/// `burst` intervals ahead of now; `Err(seconds to wait)` then. One statement: racing nodes
+/// each see the row as the other left it.
+pub fn take_shared(
+    c: &mut crate::db::Sql<'_>,
+    bucket: &str,
+    interval_ms: i64,
+    burst: u32,
+) -> crate::db::DbResult<Result<(), u64>> {
+    use crate::db::prelude::*;
+    let now = now_ms();
+    let window = interval_ms * i64::from(burst.max(1));
+    // CASE, not max()/GREATEST(): SQLite and PostgreSQL spell the larger of two differently.
+    let taken: Option<i64> = c
+        .query_one(
+            "INSERT INTO rate_buckets (bucket, tat_ms) VALUES (?1, ?5)
+             ON CONFLICT (bucket) DO UPDATE
+               SET tat_ms = (CASE WHEN rate_buckets.tat_ms > ?2 THEN rate_buckets.tat_ms ELSE ?2 END) + ?3
+               WHERE (CASE WHEN rate_buckets.tat_ms > ?2 THEN rate_buckets.tat_ms ELSE ?2 END) + ?3 - ?2 <= ?4
+             RETURNING tat_ms",
+            args![bucket, now, interval_ms, window, now + interval_ms],
+        )
+        .optional()?;
+    if taken.is_some() {
+        return Ok(Ok(()));
+    }
+    let tat: i64 = c.query_one(
+        "SELECT tat_ms FROM rate_buckets WHERE bucket = ?1",
+        args![bucket],
+    )?;
+    let wait_ms = (tat + interval_ms - now - window).max(1);
+    Ok(Err(((wait_ms + 999) / 1000) as u64))
+}
+
+impl Common {
+    /// Whether the limits are kept in the shared database (several nodes) or in memory.
+    fn shared_limits(&self) -> bool {
+        self.settings().server.database.is_some()
+    }
+
+    async fn take_shared_bucket(
+        &self,
+        scope: &'static str,
+        bucket: String,
+        per_minute: u32,
+        burst: u32,
+    ) -> Result<(), ApiError> {
+        let interval_ms = (60_000 / i64::from(per_minute.max(1))).max(1);
+        match self
+            .db(move |c| take_shared(c, &bucket, interval_ms, burst))
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(wait) => {
+                metrics::counter!("faceprint_rate_limited_total", "scope" => scope).increment(1);
+                Err(ApiError::rate_limited(wait))
+            }
+        }
+    }
+
+    /// One call from `ip` on the public routes: 429 over the limit.
+    pub async fn limit_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
+        if !self.shared_limits() {
+            return self.rate_limits().check_ip(ip);
+        }
+        let c = &self.settings().rate_limit;
+        let (per_minute, burst) = (c.per_ip_per_minute, c.per_ip_burst);
+        self.take_shared_bucket("ip", format!("ip:{ip}"), per_minute, burst)
+            .await
+    }
+
+    /// One call of API key `id` at its rate of `per_minute`: 429 over the limit.
+    pub async fn limit_key(&self, id: &str, per_minute: u32) -> Result<(), ApiError> {
+        if !self.shared_limits() {
+            return self.rate_limits().check_key(id, per_minute);
+        }
+        // Burst of a tenth of a minute's calls, at least one (as in memory).
+        let burst = (per_minute / 10).max(1);
+        self.take_shared_bucket("api_key", format!("key:{id}"), per_minute, burst)
+            .await
+    }
+
+    /// Forgets idle buckets, in memory and (shared limits) in the database.
+    pub async fn prune_rate_limits(&self) -> Result<(), ApiError> {
+        self.rate_limits().prune();
+        if self.shared_limits() {
+            use crate::db::prelude::*;
+            self.db(|c| {
+                c.execute(
+                    "DELETE FROM rate_buckets WHERE tat_ms < ?1",
+                    args![now_ms() - 3_600_000],
+                )
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 /// `router` with every route limited per client IP ([`limit_by_ip`]): for the routes called
 /// without a token (signup, logins, refresh).
 pub fn public<S>(router: axum::Router<S>, common: &Common) -> axum::Router<S>
@@ -119,6 +223,6 @@ pub async fn limit_by_ip(
 ) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
     let ip = common.rate_limits().client_ip(&parts);
-    common.rate_limits().check_ip(ip)?;
+    common.limit_ip(ip).await?;
     Ok(next.run(Request::from_parts(parts, body)).await)
 }

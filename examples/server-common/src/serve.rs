@@ -39,7 +39,9 @@ pub async fn serve(
                 tokio::select! {
                     _ = token.cancelled() => break,
                     _ = tick.tick() => {
-                        c.rate_limits().prune();
+                        if let Err(e) = c.prune_rate_limits().await {
+                            tracing::warn!(error = %e.message, "rate-limit buckets not pruned; retrying next round");
+                        }
                         if let Some(h) = crate::metrics::recorder() { h.run_upkeep(); }
                         // Frame sessions abandoned mid-way hold camera frames: gone an hour
                         // after they expire, whichever server keeps them.

@@ -83,13 +83,43 @@ impl Common {
     where
         A: crate::auth::api_key::KeyScope + Clone,
     {
+        // The PostgreSQL client blocks on a runtime of its own, which tokio refuses on a thread
+        // that drives async tasks (a server opens its state from `async fn run`): open on a
+        // thread of its own.
+        std::thread::scope(|s| {
+            s.spawn(|| Self::open_here(name, config, migrations))
+                .join()
+                .map_err(|_| "opening the server's state panicked".to_string())?
+        })
+    }
+
+    fn open_here<A>(
+        name: &'static str,
+        config: &Config<A>,
+        migrations: &[&Migrations],
+    ) -> Result<Common, String>
+    where
+        A: crate::auth::api_key::KeyScope + Clone,
+    {
         let settings = Settings::of(config);
         crate::metrics::recorder();
         let data = &settings.server.data_dir;
         crate::files::ensure_data_dir(data)?;
-        let (engine, master_key) = crate::engine::open(&settings)?;
-        let db = crate::db::open_server_db(data, migrations, settings.compute.blocking_permits)?;
-        let secret = crate::auth::jwt::load_secret(&settings.tokens, data)?;
+        let (engine, master_key) = crate::engine::open(name, &settings)?;
+        let db = crate::db::open_server_db(
+            name,
+            &settings.server,
+            migrations,
+            settings.compute.blocking_permits,
+        )?;
+        let configured =
+            settings.tokens.jwt_secret.is_some() || settings.tokens.jwt_secret_file.is_some();
+        let secret = if settings.server.database.is_some() && !configured {
+            // Every node signs and checks tokens with the same secret: the database's.
+            crate::auth::jwt::shared_secret(&db, &master_key)?
+        } else {
+            crate::auth::jwt::load_secret(&settings.tokens, data)?
+        };
         let tokens = TokenKeys::new(
             &secret,
             &settings.tokens.issuer,
@@ -214,7 +244,7 @@ impl Common {
     /// Runs a database call on the blocking gate.
     pub async fn db<T, F>(&self, f: F) -> ApiResult<T>
     where
-        F: FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&mut crate::db::Sql<'_>) -> crate::db::DbResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let db = self.0.db.clone();

@@ -214,3 +214,108 @@ pub async fn wait_ready(base: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// A PostgreSQL server of a test's own (`tests/postgres.sh`, which `./setup.sh` installs): in
+/// a fresh directory, killed and started again on demand, stopped and removed at the end.
+pub struct OwnPostgres {
+    dir: std::path::PathBuf,
+    pub url: String,
+}
+
+impl OwnPostgres {
+    fn script(cmd: &str, dir: &Path) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/postgres.sh");
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .arg(cmd)
+            .arg(dir)
+            .output()
+            .expect("tests/postgres.sh");
+        assert!(
+            out.status.success(),
+            "postgres.sh {cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Starts one (outside the build tree: as root the server runs as another user, who must
+    /// reach its directory).
+    pub fn start(name: &str) -> OwnPostgres {
+        let dir = std::env::temp_dir().join(format!("faceprint-pg-{name}-{}", std::process::id()));
+        let url = Self::script("start", &dir);
+        OwnPostgres { dir, url }
+    }
+
+    /// SIGKILLs the server and every backend, as a crash would.
+    pub fn kill(&self) {
+        Self::script("kill", &self.dir);
+    }
+
+    /// Starts it again after [`OwnPostgres::kill`], on the same port.
+    pub fn restart(&self) {
+        Self::script("start", &self.dir);
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/postgres.sh"
+            ))
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts a server binary as one node of several (`serve --listen --data --database`), with
+/// the master key every node shares and `env` on top; its log goes to `DATA.log` (a pipe
+/// nobody reads would fill up and stall it).
+pub fn spawn_node(
+    bin: &str,
+    data: &Path,
+    port: u16,
+    database: &str,
+    key_base64: &str,
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    std::process::Command::new(bin)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .args(["--database", database])
+        .env("FACEPRINT_KEY", key_base64)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(data.with_extension("log")).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// The databases a repository test runs on, each with the common tables and `migrations`: a
+/// SQLite file in `dir`, and a fresh schema of the PostgreSQL in `FACEPRINT_TEST_PG` when it
+/// is set (`./test.sh` and `.ci/run` set it; without it the PostgreSQL half is skipped, saying
+/// so).
+pub fn test_databases(dir: &Path, migrations: &[&crate::db::Migrations]) -> Vec<crate::db::Db> {
+    use crate::db::{Db, Location, COMMON_MIGRATIONS};
+    let mut at = vec![Location::Sqlite(dir.join("server.db"))];
+    match std::env::var("FACEPRINT_TEST_PG") {
+        Ok(url) => at.push(Location::Postgres {
+            url,
+            schema: format!("t_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]),
+        }),
+        Err(_) => eprintln!("SKIPPED on PostgreSQL: FACEPRINT_TEST_PG is not set"),
+    }
+    at.iter()
+        .map(|l| {
+            let db = Db::open(l, 2).unwrap();
+            for m in std::iter::once(&COMMON_MIGRATIONS).chain(migrations.iter().copied()) {
+                db.migrate(m).unwrap();
+            }
+            db
+        })
+        .collect()
+}

@@ -8,11 +8,10 @@
 //! `x-faceprint-signature: sha256=<hex>`, the HMAC-SHA256 under the webhook's secret of
 //! `"<timestamp>.<body>"` — a receiver recomputes it and refuses stale timestamps.
 
-use crate::db::now_ms;
+use crate::db::prelude::*;
 use crate::error::{ApiError, ApiResult};
 use crate::state::Common;
 use hmac::{Hmac, Mac};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::time::Duration;
@@ -81,7 +80,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Creates a webhook; the answer carries its signing secret, shown once.
-pub fn create(conn: &Connection, new: &NewWebhook) -> rusqlite::Result<(Webhook, String)> {
+pub fn create(c: &mut Sql<'_>, new: &NewWebhook) -> DbResult<(Webhook, String)> {
     let id = uuid::Uuid::new_v4().to_string();
     let secret = crate::auth::random_token("whsec_");
     let events = if new.events.is_empty() {
@@ -89,9 +88,9 @@ pub fn create(conn: &Connection, new: &NewWebhook) -> rusqlite::Result<(Webhook,
     } else {
         new.events.join(",")
     };
-    conn.execute(
+    c.execute(
         "INSERT INTO webhooks (id, url, secret, events, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, new.url, secret, events, now_ms()],
+        args![&id, &new.url, &secret, &events, now_ms()],
     )?;
     Ok((
         Webhook {
@@ -105,40 +104,36 @@ pub fn create(conn: &Connection, new: &NewWebhook) -> rusqlite::Result<(Webhook,
     ))
 }
 
-pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Webhook>> {
-    let mut st = conn.prepare(
+pub fn list(c: &mut Sql<'_>) -> DbResult<Vec<Webhook>> {
+    c.query_map(
         "SELECT id, url, events, created_ms, disabled FROM webhooks ORDER BY created_ms",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(Webhook {
-            id: r.get(0)?,
-            url: r.get(1)?,
-            events: r
-                .get::<_, String>(2)?
-                .split(',')
-                .map(String::from)
-                .collect(),
-            created_ms: r.get(3)?,
-            disabled: r.get::<_, i64>(4)? != 0,
-        })
-    })?;
-    rows.collect()
+        args![],
+        |r| {
+            Ok(Webhook {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                events: r.get::<String>(2)?.split(',').map(String::from).collect(),
+                created_ms: r.get(3)?,
+                disabled: r.get::<i64>(4)? != 0,
+            })
+        },
+    )
 }
 
-pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM webhooks WHERE id = ?1", [id])? > 0)
+pub fn delete(c: &mut Sql<'_>, id: &str) -> DbResult<bool> {
+    Ok(c.execute("DELETE FROM webhooks WHERE id = ?1", args![id])? > 0)
 }
 
 pub fn deliveries(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     webhook_id: Option<&str>,
     limit: u32,
-) -> rusqlite::Result<Vec<Delivery>> {
-    let mut st = conn.prepare(
+) -> DbResult<Vec<Delivery>> {
+    c.query_map(
         "SELECT id, webhook_id, event, status, attempts, next_attempt_ms, last_status, last_error, created_ms, delivered_ms
-         FROM webhook_deliveries WHERE ?1 IS NULL OR webhook_id = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
-    let rows = st.query_map(params![webhook_id, limit.clamp(1, 500) as i64], |r| {
+         FROM webhook_deliveries WHERE CAST(?1 AS TEXT) IS NULL OR webhook_id = ?1 ORDER BY id DESC LIMIT ?2",
+        args![webhook_id, limit.clamp(1, 500) as i64],
+        |r| {
         Ok(Delivery {
             id: r.get(0)?,
             webhook_id: r.get(1)?,
@@ -151,24 +146,21 @@ pub fn deliveries(
             created_ms: r.get(8)?,
             delivered_ms: r.get(9)?,
         })
-    })?;
-    rows.collect()
+        },
+    )
 }
 
 /// Queues `event` for every webhook that wants it; returns how many deliveries were queued.
-pub fn enqueue(
-    conn: &Connection,
-    event: &str,
-    payload: &serde_json::Value,
-) -> rusqlite::Result<usize> {
+pub fn enqueue(c: &mut Sql<'_>, event: &str, payload: &serde_json::Value) -> DbResult<usize> {
     let body =
         serde_json::json!({ "event": event, "at_ms": now_ms(), "data": payload }).to_string();
-    conn.execute(
+    c.execute(
         "INSERT INTO webhook_deliveries (webhook_id, event, payload, status, next_attempt_ms, created_ms)
-         SELECT id, ?1, ?2, 'pending', ?3, ?3 FROM webhooks
+         SELECT id, CAST(?1 AS TEXT), CAST(?2 AS TEXT), 'pending', CAST(?3 AS BIGINT), CAST(?3 AS BIGINT) FROM webhooks
          WHERE disabled = 0 AND (events = '*' OR ',' || events || ',' LIKE '%,' || ?1 || ',%')",
-        params![event, body, now_ms()],
+        args![event, body, now_ms()],
     )
+    .map(|n| n as usize)
 }
 
 /// Wakes the worker when something was queued.
@@ -190,30 +182,47 @@ impl Common {
 
 type Due = (i64, String, String, String, String, i64);
 
-fn next_due(conn: &Connection) -> rusqlite::Result<Option<Due>> {
-    conn.query_row(
-        "SELECT d.id, w.url, w.secret, d.event, d.payload, d.attempts FROM webhook_deliveries d
-         JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 ORDER BY d.next_attempt_ms LIMIT 1",
-        [now_ms()],
-        |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        },
-    )
-    .optional()
+/// How long a node that took a delivery has to send it before another node may take it.
+const DELIVERY_LEASE_MS: i64 = 60_000;
+
+/// Takes the next due delivery: it is leased (not due again for a minute), so that the other
+/// nodes sharing the database do not send it too; a node that dies while sending leaves it
+/// to be sent again after the lease.
+fn next_due(c: &mut Sql<'_>) -> DbResult<Option<Due>> {
+    c.atomic(|c| {
+        let now = now_ms();
+        let due: Option<Due> = c
+            .query_row(
+                "SELECT d.id, w.url, w.secret, d.event, d.payload, d.attempts FROM webhook_deliveries d
+                 JOIN webhooks w ON w.id = d.webhook_id
+                 WHERE d.status = 'pending' AND d.next_attempt_ms <= ?1 ORDER BY d.next_attempt_ms LIMIT 1",
+                args![now],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        if let Some(d) = &due {
+            c.execute(
+                "UPDATE webhook_deliveries SET next_attempt_ms = ?2 WHERE id = ?1",
+                args![d.0, now + DELIVERY_LEASE_MS],
+            )?;
+        }
+        Ok(due)
+    })
 }
 
-fn soonest(conn: &Connection) -> rusqlite::Result<Option<i64>> {
-    conn.query_row(
+fn soonest(c: &mut Sql<'_>) -> DbResult<Option<i64>> {
+    c.query_row(
         "SELECT MIN(next_attempt_ms) FROM webhook_deliveries WHERE status = 'pending'",
-        [],
+        args![],
         |r| r.get(0),
     )
 }
@@ -234,7 +243,7 @@ pub async fn run_worker(common: Common) {
     };
     let token = common.shutdown().token.clone();
     loop {
-        let due = match common.db(|c| next_due(c)).await {
+        let due = match common.db(next_due).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook worker: database");
@@ -242,7 +251,7 @@ pub async fn run_worker(common: Common) {
             }
         };
         let Some((id, url, secret, event, payload, attempts)) = due else {
-            let wait = match common.db(|c| soonest(c)).await {
+            let wait = match common.db(soonest).await {
                 Ok(Some(t)) => Duration::from_millis((t - now_ms()).clamp(10, 60_000) as u64),
                 _ => Duration::from_secs(60),
             };
@@ -289,13 +298,13 @@ pub async fn run_worker(common: Common) {
         let result = common
             .db(move |c| {
                 if ok {
-                    c.execute("UPDATE webhook_deliveries SET status = 'delivered', attempts = ?2, last_status = ?3, last_error = NULL, delivered_ms = ?4 WHERE id = ?1", params![id, attempts, status, now_ms()])?;
+                    c.execute("UPDATE webhook_deliveries SET status = 'delivered', attempts = ?2, last_status = ?3, last_error = NULL, delivered_ms = ?4 WHERE id = ?1", args![id, attempts, status, now_ms()])?;
                 } else {
                     let gave_up = attempts >= MAX_ATTEMPTS;
                     let backoff = 1000i64 << attempts.min(11);
                     c.execute(
                         "UPDATE webhook_deliveries SET status = ?2, attempts = ?3, last_status = ?4, last_error = ?5, next_attempt_ms = ?6 WHERE id = ?1",
-                        params![id, if gave_up { "failed" } else { "pending" }, attempts, status, error, now_ms() + backoff.min(3_600_000)],
+                        args![id, if gave_up { "failed" } else { "pending" }, attempts, status, error, now_ms() + backoff.min(3_600_000)],
                     )?;
                 }
                 Ok(())

@@ -1,6 +1,7 @@
 //! The `cameras` table: where frames come from and how they are processed.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use faceprint_server::db::prelude::*;
+use faceprint_server::db::Row;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -138,58 +139,58 @@ pub struct Camera {
 
 const COLUMNS: &str = "id, name, kind, source, role, settings, enabled, created_ms";
 
-fn row(r: &Row) -> rusqlite::Result<Camera> {
+fn row(r: &Row) -> DbResult<Camera> {
     let settings: String = r.get(5)?;
     Ok(Camera {
         id: r.get(0)?,
         name: r.get(1)?,
-        kind: SourceKind::parse(&r.get::<_, String>(2)?),
+        kind: SourceKind::parse(&r.get::<String>(2)?),
         source: r.get(3)?,
-        role: CameraRole::parse(&r.get::<_, String>(4)?),
+        role: CameraRole::parse(&r.get::<String>(4)?),
         settings: serde_json::from_str(&settings).unwrap_or_default(),
         enabled: r.get(6)?,
         created_ms: r.get(7)?,
     })
 }
 
-pub fn upsert(conn: &Connection, c: &Camera) -> rusqlite::Result<()> {
-    let settings = serde_json::to_string(&c.settings).unwrap_or_else(|_| "{}".into());
-    conn.execute(
+pub fn upsert(c: &mut Sql<'_>, camera: &Camera) -> DbResult<()> {
+    let settings = serde_json::to_string(&camera.settings).unwrap_or_else(|_| "{}".into());
+    c.execute(
         "INSERT INTO cameras (id, name, kind, source, role, settings, enabled, created_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (id) DO UPDATE SET name = ?2, kind = ?3, source = ?4, role = ?5,
              settings = ?6, enabled = ?7",
-        params![
-            c.id,
-            c.name,
-            c.kind.as_str(),
-            c.source,
-            c.role.as_str(),
+        args![
+            &camera.id,
+            &camera.name,
+            camera.kind.as_str(),
+            &camera.source,
+            camera.role.as_str(),
             settings,
-            c.enabled,
-            c.created_ms
+            camera.enabled,
+            camera.created_ms
         ],
     )?;
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Camera>> {
-    conn.query_row(
+pub fn get(c: &mut Sql<'_>, id: &str) -> DbResult<Option<Camera>> {
+    c.query_row(
         &format!("SELECT {COLUMNS} FROM cameras WHERE id = ?1"),
-        [id],
+        args![id],
         row,
     )
     .optional()
 }
 
-pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Camera>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM cameras ORDER BY created_ms, id"
-    ))?;
-    let rows = st.query_map([], row)?;
-    rows.collect()
+pub fn list(c: &mut Sql<'_>) -> DbResult<Vec<Camera>> {
+    c.query_map(
+        &format!("SELECT {COLUMNS} FROM cameras ORDER BY created_ms, id"),
+        args![],
+        row,
+    )
 }
 
-pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM cameras WHERE id = ?1", [id])? == 1)
+pub fn delete(c: &mut Sql<'_>, id: &str) -> DbResult<bool> {
+    Ok(c.execute("DELETE FROM cameras WHERE id = ?1", args![id])? == 1)
 }

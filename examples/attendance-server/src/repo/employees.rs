@@ -1,6 +1,7 @@
 //! The `employees` table. Faces live in the template store under the employee's id.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use faceprint_server::db::prelude::*;
+use faceprint_server::db::Row;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,7 +22,7 @@ pub struct Employee {
 
 const COLUMNS: &str = "id, name, email, department, status, created_ms, photos, last_seen_ms";
 
-fn row(r: &Row) -> rusqlite::Result<Employee> {
+fn row(r: &Row) -> DbResult<Employee> {
     Ok(Employee {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -35,64 +36,79 @@ fn row(r: &Row) -> rusqlite::Result<Employee> {
 }
 
 /// None when the email is taken.
-pub fn insert(conn: &Connection, e: &Employee) -> rusqlite::Result<Option<()>> {
-    let n = conn.execute(
-        "INSERT OR IGNORE INTO employees (id, name, email, department, status, created_ms, photos)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
-        params![e.id, e.name, e.email, e.department, e.status, e.created_ms],
+pub fn insert(c: &mut Sql<'_>, e: &Employee) -> DbResult<Option<()>> {
+    let n = c.execute(
+        "INSERT INTO employees (id, name, email, department, status, created_ms, photos)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) ON CONFLICT DO NOTHING",
+        args![
+            &e.id,
+            &e.name,
+            &e.email,
+            &e.department,
+            &e.status,
+            e.created_ms
+        ],
     )?;
     Ok((n == 1).then_some(()))
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Employee>> {
-    conn.query_row(
+pub fn get(c: &mut Sql<'_>, id: &str) -> DbResult<Option<Employee>> {
+    c.query_row(
         &format!("SELECT {COLUMNS} FROM employees WHERE id = ?1"),
-        [id],
+        args![id],
         row,
     )
     .optional()
 }
 
-pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Employee>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM employees ORDER BY name, id"
-    ))?;
-    let rows = st.query_map([], row)?;
-    rows.collect()
+pub fn list(c: &mut Sql<'_>) -> DbResult<Vec<Employee>> {
+    c.query_map(
+        &format!("SELECT {COLUMNS} FROM employees ORDER BY name, id"),
+        args![],
+        row,
+    )
 }
 
 /// Changes name, email and department; false when there is no such employee or the email is
 /// another's.
-pub fn update(conn: &Connection, e: &Employee) -> rusqlite::Result<bool> {
-    Ok(conn.execute(
-        "UPDATE OR IGNORE employees SET name = ?2, email = ?3, department = ?4 WHERE id = ?1",
-        params![e.id, e.name, e.email, e.department],
-    )? == 1)
+pub fn update(c: &mut Sql<'_>, e: &Employee) -> DbResult<bool> {
+    let updated = c.atomic(|c| {
+        c.execute(
+            "UPDATE employees SET name = ?2, email = ?3, department = ?4 WHERE id = ?1",
+            args![&e.id, &e.name, &e.email, &e.department],
+        )
+    });
+    match updated {
+        Ok(n) => Ok(n == 1),
+        Err(DbError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
-pub fn set_status(conn: &Connection, id: &str, status: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute(
+pub fn set_status(c: &mut Sql<'_>, id: &str, status: &str) -> DbResult<bool> {
+    Ok(c.execute(
         "UPDATE employees SET status = ?2 WHERE id = ?1",
-        params![id, status],
+        args![id, status],
     )? == 1)
 }
 
-pub fn set_photos(conn: &Connection, id: &str, photos: i64) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn set_photos(c: &mut Sql<'_>, id: &str, photos: i64) -> DbResult<()> {
+    c.execute(
         "UPDATE employees SET photos = ?2 WHERE id = ?1",
-        params![id, photos],
+        args![id, photos],
     )?;
     Ok(())
 }
 
-pub fn seen(conn: &Connection, id: &str, at_ms: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE employees SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?2) WHERE id = ?1",
-        params![id, at_ms],
+pub fn seen(c: &mut Sql<'_>, id: &str, at_ms: i64) -> DbResult<()> {
+    c.execute(
+        "UPDATE employees SET last_seen_ms = CASE WHEN coalesce(last_seen_ms, 0) > ?2
+             THEN last_seen_ms ELSE ?2 END WHERE id = ?1",
+        args![id, at_ms],
     )?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM employees WHERE id = ?1", [id])? == 1)
+pub fn delete(c: &mut Sql<'_>, id: &str) -> DbResult<bool> {
+    Ok(c.execute("DELETE FROM employees WHERE id = ?1", args![id])? == 1)
 }

@@ -35,7 +35,7 @@ type JsonOf<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 #[utoipa::path(get, path = "/api/cameras", tag = "cameras", security(("bearer" = [])),
     responses((status = 200, body = [Camera]), (status = 403, body = ErrorBody)))]
 async fn list(State(state): State<AppState>, _reader: Reader) -> ApiResult<Json<Vec<Camera>>> {
-    Ok(Json(state.common().db(|c| cameras::list(c)).await?))
+    Ok(Json(state.common().db(cameras::list).await?))
 }
 
 /// Add a camera: an RTSP/HTTP URL, a video file, a directory of frames, or `push` (frames
@@ -100,7 +100,7 @@ async fn status_all(
     State(state): State<AppState>,
     _reader: Reader,
 ) -> ApiResult<Json<Vec<StatusView>>> {
-    let all = state.common().db(|c| cameras::list(c)).await?;
+    let all = state.common().db(cameras::list).await?;
     Ok(Json(
         all.iter()
             .map(|c| {

@@ -31,7 +31,7 @@ type JsonOf<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 #[utoipa::path(get, path = "/api/employees", tag = "employees", security(("bearer" = [])),
     responses((status = 200, body = [Employee]), (status = 403, body = ErrorBody)))]
 async fn list(State(state): State<AppState>, _reader: Reader) -> ApiResult<Json<Vec<Employee>>> {
-    Ok(Json(state.common().db(|c| employees::list(c)).await?))
+    Ok(Json(state.common().db(employees::list).await?))
 }
 
 /// Add an employee (then their faces: `POST /api/employees/{id}/faces`).

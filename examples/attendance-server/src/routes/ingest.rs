@@ -130,10 +130,7 @@ async fn accept(
     bytes: Vec<u8>,
 ) -> ApiResult<bool> {
     if let Feeder::Key(k) = feeder {
-        state
-            .common()
-            .rate_limits()
-            .check_key(&k.id, k.rate_per_minute)?;
+        state.common().limit_key(&k.id, k.rate_per_minute).await?;
     }
     svc::push_frame(state, camera, bytes).await
 }

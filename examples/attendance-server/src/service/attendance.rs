@@ -56,10 +56,10 @@ pub async fn summary(state: &AppState, day: Option<&str>) -> ApiResult<DaySummar
     let (people, recs, unknown) = state
         .common()
         .db(move |c| {
-            let unknown: i64 = c.query_row(
-                "SELECT coalesce(sum(tracks), 0) FROM unknown_counts WHERE day = ?1",
-                [&d],
-                |r| r.get(0),
+            // CAST: PostgreSQL sums BIGINTs into a NUMERIC.
+            let unknown: i64 = c.query_one(
+                "SELECT CAST(coalesce(sum(tracks), 0) AS BIGINT) FROM unknown_counts WHERE day = ?1",
+                faceprint_server::args![&d],
             )?;
             Ok((employees::list(c)?, records::query(c, &q)?, unknown))
         })

@@ -1,8 +1,8 @@
 //! The `users` table: accounts of the face-login server. The face templates live in the
 //! engine's encrypted store under the user's id; this table holds no biometric data.
 
-use faceprint_server::db::now_ms;
-use rusqlite::{params, Connection, OptionalExtension};
+use faceprint_server::db::prelude::*;
+use faceprint_server::db::Row;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -20,7 +20,7 @@ pub struct User {
 
 const COLUMNS: &str = "id, name, email, status, created_ms, last_login_ms, faces";
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<User> {
+fn row(r: &Row) -> DbResult<User> {
     Ok(User {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -28,99 +28,95 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<User> {
         status: r.get(3)?,
         created_ms: r.get(4)?,
         last_login_ms: r.get(5)?,
-        faces: r.get::<_, i64>(6)? as u32,
+        faces: r.get::<i64>(6)? as u32,
     })
 }
 
 /// Inserts a pending account; `None` when the email is taken.
-pub fn insert_pending(
-    conn: &Connection,
-    id: &str,
-    name: &str,
-    email: &str,
-) -> rusqlite::Result<Option<()>> {
-    let n = conn.execute(
+pub fn insert_pending(c: &mut Sql<'_>, id: &str, name: &str, email: &str) -> DbResult<Option<()>> {
+    let n = c.execute(
         "INSERT INTO users (id, name, email, status, created_ms) VALUES (?1, ?2, ?3, 'pending', ?4)
          ON CONFLICT(email) DO NOTHING",
-        params![id, name, email, now_ms()],
+        args![id, name, email, now_ms()],
     )?;
     Ok((n > 0).then_some(()))
 }
 
-pub fn activate(conn: &Connection, id: &str, faces: u32) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn activate(c: &mut Sql<'_>, id: &str, faces: u32) -> DbResult<()> {
+    c.execute(
         "UPDATE users SET status = 'active', faces = ?2 WHERE id = ?1",
-        params![id, faces as i64],
+        args![id, faces as i64],
     )?;
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<User>> {
-    conn.query_row(
+pub fn get(c: &mut Sql<'_>, id: &str) -> DbResult<Option<User>> {
+    c.query_row(
         &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
-        [id],
+        args![id],
         row,
     )
     .optional()
 }
 
-pub fn find_by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
-    conn.query_row(
+pub fn find_by_email(c: &mut Sql<'_>, email: &str) -> DbResult<Option<User>> {
+    c.query_row(
         &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
-        [email],
+        args![email],
         row,
     )
     .optional()
 }
 
-pub fn touch_login(conn: &Connection, id: &str) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn touch_login(c: &mut Sql<'_>, id: &str) -> DbResult<()> {
+    c.execute(
         "UPDATE users SET last_login_ms = ?2 WHERE id = ?1",
-        params![id, now_ms()],
+        args![id, now_ms()],
     )?;
     Ok(())
 }
 
-pub fn add_faces(conn: &Connection, id: &str, n: u32) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn add_faces(c: &mut Sql<'_>, id: &str, n: u32) -> DbResult<()> {
+    c.execute(
         "UPDATE users SET faces = faces + ?2 WHERE id = ?1",
-        params![id, n as i64],
+        args![id, n as i64],
     )?;
     Ok(())
 }
 
-pub fn set_status(conn: &Connection, id: &str, status: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute(
+pub fn set_status(c: &mut Sql<'_>, id: &str, status: &str) -> DbResult<bool> {
+    Ok(c.execute(
         "UPDATE users SET status = ?2 WHERE id = ?1 AND status != 'pending'",
-        params![id, status],
+        args![id, status],
     )? > 0)
 }
 
 /// Deletes the account row and its login sessions in one transaction.
-pub fn delete(conn: &mut Connection, id: &str) -> rusqlite::Result<bool> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    faceprint_server::auth::sessions::delete_all(&tx, &format!("user:{id}"))?;
-    let n = tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
-    tx.commit()?;
-    Ok(n > 0)
+pub fn delete(c: &mut Sql<'_>, id: &str) -> DbResult<bool> {
+    c.atomic(|c| {
+        faceprint_server::auth::sessions::delete_all(c, &format!("user:{id}"))?;
+        let n = c.execute("DELETE FROM users WHERE id = ?1", args![id])?;
+        Ok(n > 0)
+    })
 }
 
 /// Signups that never finished (the process died between the row and the enrollment),
 /// older than `age_ms`.
-pub fn stale_pending(conn: &Connection, age_ms: i64) -> rusqlite::Result<Vec<String>> {
-    let mut st =
-        conn.prepare("SELECT id FROM users WHERE status = 'pending' AND created_ms < ?1")?;
-    let rows = st.query_map([now_ms() - age_ms], |r| r.get(0))?;
-    rows.collect()
+pub fn stale_pending(c: &mut Sql<'_>, age_ms: i64) -> DbResult<Vec<String>> {
+    c.query_map(
+        "SELECT id FROM users WHERE status = 'pending' AND created_ms < ?1",
+        args![now_ms() - age_ms],
+        |r| r.get(0),
+    )
 }
 
 /// A page of users, newest first, optionally matching `search` in name or email.
 pub fn list(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     search: Option<&str>,
     limit: u32,
     offset: u32,
-) -> rusqlite::Result<(Vec<User>, i64)> {
+) -> DbResult<(Vec<User>, i64)> {
     let pattern = search.map(|s| {
         format!(
             "%{}%",
@@ -129,15 +125,19 @@ pub fn list(
                 .replace('_', "\\_")
         )
     });
-    let filter = "status != 'pending' AND (?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\')";
-    let total = conn.query_row(
+    // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    let filter = "status != 'pending' AND (CAST(?1 AS TEXT) IS NULL
+        OR lower(name) LIKE lower(?1) ESCAPE '\\' OR lower(email) LIKE lower(?1) ESCAPE '\\')";
+    let total = c.query_one(
         &format!("SELECT COUNT(*) FROM users WHERE {filter}"),
-        [&pattern],
-        |r| r.get(0),
+        args![&pattern],
     )?;
-    let mut st = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY created_ms DESC LIMIT ?2 OFFSET ?3"
-    ))?;
-    let rows = st.query_map(params![pattern, limit as i64, offset as i64], row)?;
-    Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+    let rows = c.query_map(
+        &format!(
+            "SELECT {COLUMNS} FROM users WHERE {filter} ORDER BY created_ms DESC LIMIT ?2 OFFSET ?3"
+        ),
+        args![&pattern, limit as i64, offset as i64],
+        row,
+    )?;
+    Ok((rows, total))
 }

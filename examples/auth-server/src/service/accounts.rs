@@ -6,6 +6,7 @@ use crate::repo::users::{self, User};
 use crate::state::AppState;
 use faceprint::{EnrollOptions, QualityProfile, Threshold};
 use faceprint_server::auth::sessions::{self, IssuedTokens};
+use faceprint_server::db::DbError;
 use faceprint_server::error::{ApiError, ApiResult};
 use faceprint_server::events::{Event, EventQuery};
 use faceprint_server::face::{check_face, CheckedFace, FaceChecks};
@@ -162,7 +163,7 @@ pub async fn signup(state: &AppState, caller: &Caller, input: SignupInput) -> Ap
         .db(move |c| {
             users::activate(c, &uid, 1)?;
             let opened = sessions::open(c, &principal(&uid), "user", ttl, &client)?;
-            let user = users::get(c, &uid)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            let user = users::get(c, &uid)?.ok_or(DbError::NoRow)?;
             Ok((user, opened))
         })
         .await?;

@@ -6,6 +6,7 @@ use crate::repo::users::{self, User};
 use crate::state::AppState;
 use faceprint_server::auth::sessions;
 use faceprint_server::caller::Caller;
+use faceprint_server::db::prelude::*;
 use faceprint_server::error::{ApiError, ApiResult};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -46,25 +47,28 @@ pub async fn stats(state: &AppState, days: u32) -> ApiResult<Stats> {
         .common()
         .db(move |c| {
             let since = faceprint_server::db::now_ms() - days as i64 * 86_400_000;
-            let users: i64 = c.query_row("SELECT COUNT(*) FROM users WHERE status != 'pending'", [], |r| r.get(0))?;
-            let disabled: i64 = c.query_row("SELECT COUNT(*) FROM users WHERE status = 'disabled'", [], |r| r.get(0))?;
+            let users: i64 = c.query_row("SELECT COUNT(*) FROM users WHERE status != 'pending'", args![], |r| r.get(0))?;
+            let disabled: i64 = c.query_row("SELECT COUNT(*) FROM users WHERE status = 'disabled'", args![], |r| r.get(0))?;
             let active_sessions = sessions::count_open(c)?;
-            let count = |sql: &str| -> rusqlite::Result<i64> { c.query_row(sql, [since], |r| r.get(0)) };
+            let mut count = |sql: &str| -> DbResult<i64> { c.query_one(sql, args![since]) };
             let logins = count("SELECT COUNT(*) FROM events WHERE action = 'login' AND outcome = 'success' AND at_ms >= ?1")?;
             let failed = count("SELECT COUNT(*) FROM events WHERE action = 'login' AND outcome != 'success' AND at_ms >= ?1")?;
             let liveness = count("SELECT COUNT(*) FROM events WHERE reason = 'spoof_suspected' AND at_ms >= ?1")?;
-            let mut st = c.prepare("SELECT reason, COUNT(*) FROM events WHERE action = 'login' AND outcome != 'success' AND at_ms >= ?1 AND reason IS NOT NULL GROUP BY reason ORDER BY 2 DESC")?;
-            let failure_reasons = st.query_map([since], |r| Ok(ReasonCount { reason: r.get(0)?, count: r.get(1)? }))?.collect::<rusqlite::Result<_>>()?;
-            let mut st = c.prepare(
-                "SELECT at_ms / 86400000 AS day,
-                        SUM(action = 'signup' AND outcome = 'success'),
-                        SUM(action = 'login' AND outcome = 'success'),
-                        SUM(action = 'login' AND outcome != 'success')
-                 FROM events WHERE at_ms >= ?1 GROUP BY day ORDER BY day",
+            let failure_reasons = c.query_map(
+                "SELECT reason, COUNT(*) FROM events WHERE action = 'login' AND outcome != 'success' AND at_ms >= ?1 AND reason IS NOT NULL GROUP BY reason ORDER BY 2 DESC",
+                args![since],
+                |r| Ok(ReasonCount { reason: r.get(0)?, count: r.get(1)? }),
             )?;
-            let per_day = st
-                .query_map([since], |r| Ok(DayCount { day: r.get(0)?, signups: r.get(1)?, logins: r.get(2)?, failed_logins: r.get(3)? }))?
-                .collect::<rusqlite::Result<_>>()?;
+            // CASE, not a boolean: PostgreSQL does not sum booleans.
+            let per_day = c.query_map(
+                "SELECT at_ms / 86400000 AS day,
+                        SUM(CASE WHEN action = 'signup' AND outcome = 'success' THEN 1 ELSE 0 END),
+                        SUM(CASE WHEN action = 'login' AND outcome = 'success' THEN 1 ELSE 0 END),
+                        SUM(CASE WHEN action = 'login' AND outcome != 'success' THEN 1 ELSE 0 END)
+                 FROM events WHERE at_ms >= ?1 GROUP BY day ORDER BY day",
+                args![since],
+                |r| Ok(DayCount { day: r.get(0)?, signups: r.get(1)?, logins: r.get(2)?, failed_logins: r.get(3)? }),
+            )?;
             Ok(Stats {
                 users,
                 disabled_users: disabled,

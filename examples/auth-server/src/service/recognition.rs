@@ -275,14 +275,12 @@ pub async fn rename_subject(
     let new = check_subject_name(new)?;
     let (c, o, n) = (key.collection.clone(), old.to_string(), new.clone());
     let renamed = common
-        .db(move |db| match subjects::rename(db, &c, &o, &n) {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Ok(None)
-            }
-            other => other.map(Some),
-        })
+        .db(
+            move |db| match db.atomic(|db| subjects::rename(db, &c, &o, &n)) {
+                Err(faceprint_server::db::DbError::Conflict(_)) => Ok(None),
+                other => other.map(Some),
+            },
+        )
         .await?;
     match renamed {
         None => Err(ApiError::conflict(

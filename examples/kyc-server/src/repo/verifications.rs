@@ -1,7 +1,8 @@
 //! Verifications and their sealed images. Sealing and opening is the service's: these
 //! functions move bytes.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use faceprint_server::db::prelude::*;
+use faceprint_server::db::{Row, Value};
 
 /// The images a verification holds.
 pub const IMAGE_KINDS: &[&str] = &["document_front", "document_back", "portrait", "selfie"];
@@ -30,7 +31,7 @@ const COLUMNS: &str = "id, user_id, status, created_ms, updated_ms, document_ste
     document_sealed, liveness_score, live, match_score, reasons, decided_by, decided_ms, \
     review_note, images_deleted_ms";
 
-fn record(r: &Row) -> rusqlite::Result<Record> {
+fn record(r: &Row) -> DbResult<Record> {
     let reasons: String = r.get(11)?;
     Ok(Record {
         id: r.get(0)?,
@@ -41,9 +42,9 @@ fn record(r: &Row) -> rusqlite::Result<Record> {
         document_step: r.get(5)?,
         selfie_step: r.get(6)?,
         document_sealed: r.get(7)?,
-        liveness_score: r.get::<_, Option<f64>>(8)?.map(|v| v as f32),
+        liveness_score: r.get::<Option<f64>>(8)?.map(|v| v as f32),
         live: r.get(9)?,
-        match_score: r.get::<_, Option<f64>>(10)?.map(|v| v as f32),
+        match_score: r.get::<Option<f64>>(10)?.map(|v| v as f32),
         reasons: serde_json::from_str(&reasons).unwrap_or_default(),
         decided_by: r.get(12)?,
         decided_ms: r.get(13)?,
@@ -52,52 +53,52 @@ fn record(r: &Row) -> rusqlite::Result<Record> {
     })
 }
 
-pub fn insert(conn: &Connection, id: &str, user_id: &str, now: i64) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn insert(c: &mut Sql<'_>, id: &str, user_id: &str, now: i64) -> DbResult<()> {
+    c.execute(
         "INSERT INTO verifications (id, user_id, status, created_ms, updated_ms, document_step, selfie_step, reasons)
          VALUES (?1, ?2, 'in_progress', ?3, ?3, 'pending', 'pending', '[]')",
-        params![id, user_id, now],
+        args![id, user_id, now],
     )?;
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Record>> {
-    conn.query_row(
+pub fn get(c: &mut Sql<'_>, id: &str) -> DbResult<Option<Record>> {
+    c.query_row(
         &format!("SELECT {COLUMNS} FROM verifications WHERE id = ?1"),
-        [id],
+        args![id],
         record,
     )
     .optional()
 }
 
 /// A user's verifications, newest first.
-pub fn of_user(conn: &Connection, user_id: &str) -> rusqlite::Result<Vec<Record>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM verifications WHERE user_id = ?1 ORDER BY created_ms DESC, id"
-    ))?;
-    let rows = st.query_map([user_id], record)?;
-    rows.collect()
+pub fn of_user(c: &mut Sql<'_>, user_id: &str) -> DbResult<Vec<Record>> {
+    c.query_map(
+        &format!(
+            "SELECT {COLUMNS} FROM verifications WHERE user_id = ?1 ORDER BY created_ms DESC, id"
+        ),
+        args![user_id],
+        record,
+    )
 }
 
 /// Verifications in `status` (every one when None), oldest change first, at most `limit`.
-pub fn by_status(
-    conn: &Connection,
-    status: Option<&str>,
-    limit: u32,
-) -> rusqlite::Result<Vec<Record>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM verifications WHERE ?1 IS NULL OR status = ?1
-         ORDER BY updated_ms, id LIMIT ?2"
-    ))?;
-    let rows = st.query_map(params![status, limit], record)?;
-    rows.collect()
+pub fn by_status(c: &mut Sql<'_>, status: Option<&str>, limit: u32) -> DbResult<Vec<Record>> {
+    c.query_map(
+        &format!(
+            "SELECT {COLUMNS} FROM verifications WHERE CAST(?1 AS TEXT) IS NULL OR status = ?1
+             ORDER BY updated_ms, id LIMIT ?2"
+        ),
+        args![status, limit],
+        record,
+    )
 }
 
 /// The document step done (again, when the document is replaced before the selfie).
-pub fn set_document(conn: &Connection, id: &str, sealed: &[u8], now: i64) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn set_document(c: &mut Sql<'_>, id: &str, sealed: &[u8], now: i64) -> DbResult<()> {
+    c.execute(
         "UPDATE verifications SET document_sealed = ?2, document_step = 'done', updated_ms = ?3 WHERE id = ?1",
-        params![id, sealed, now],
+        args![id, sealed, now],
     )?;
     Ok(())
 }
@@ -111,19 +112,14 @@ pub struct SelfieOutcome<'a> {
     pub reasons: &'a [String],
 }
 
-pub fn set_selfie(
-    conn: &Connection,
-    id: &str,
-    o: &SelfieOutcome,
-    now: i64,
-) -> rusqlite::Result<()> {
+pub fn set_selfie(c: &mut Sql<'_>, id: &str, o: &SelfieOutcome, now: i64) -> DbResult<()> {
     let decided = (o.status != "in_progress").then_some(now);
-    conn.execute(
+    c.execute(
         "UPDATE verifications SET selfie_step = 'done', liveness_score = ?2, live = ?3, match_score = ?4,
-           status = ?5, reasons = ?6, decided_by = CASE WHEN ?7 IS NULL THEN NULL ELSE 'system' END,
+           status = ?5, reasons = ?6, decided_by = CASE WHEN CAST(?7 AS BIGINT) IS NULL THEN NULL ELSE 'system' END,
            decided_ms = ?7, updated_ms = ?8
          WHERE id = ?1",
-        params![
+        args![
             id,
             o.liveness_score,
             o.live,
@@ -139,47 +135,41 @@ pub fn set_selfie(
 
 /// A verifier's decision on a case in review; false when it is not in review (any more).
 pub fn set_review(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     id: &str,
     status: &str,
     reviewer: &str,
     note: &str,
     now: i64,
-) -> rusqlite::Result<bool> {
-    Ok(conn.execute(
+) -> DbResult<bool> {
+    Ok(c.execute(
         "UPDATE verifications SET status = ?2, decided_by = ?3, review_note = ?4, decided_ms = ?5, updated_ms = ?5
          WHERE id = ?1 AND status = 'needs_review'",
-        params![id, status, reviewer, note, now],
+        args![id, status, reviewer, note, now],
     )? == 1)
 }
 
-pub fn put_image(
-    conn: &Connection,
-    id: &str,
-    kind: &str,
-    sealed: &[u8],
-    now: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn put_image(c: &mut Sql<'_>, id: &str, kind: &str, sealed: &[u8], now: i64) -> DbResult<()> {
+    c.execute(
         "INSERT INTO verification_images (verification_id, kind, sealed, created_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (verification_id, kind) DO UPDATE SET sealed = excluded.sealed, created_ms = excluded.created_ms",
-        params![id, kind, sealed, now],
+        args![id, kind, sealed, now],
     )?;
     Ok(())
 }
 
-pub fn drop_image(conn: &Connection, id: &str, kind: &str) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn drop_image(c: &mut Sql<'_>, id: &str, kind: &str) -> DbResult<()> {
+    c.execute(
         "DELETE FROM verification_images WHERE verification_id = ?1 AND kind = ?2",
-        params![id, kind],
+        args![id, kind],
     )?;
     Ok(())
 }
 
-pub fn image(conn: &Connection, id: &str, kind: &str) -> rusqlite::Result<Option<Vec<u8>>> {
-    conn.query_row(
+pub fn image(c: &mut Sql<'_>, id: &str, kind: &str) -> DbResult<Option<Vec<u8>>> {
+    c.query_row(
         "SELECT sealed FROM verification_images WHERE verification_id = ?1 AND kind = ?2",
-        params![id, kind],
+        args![id, kind],
         |r| r.get(0),
     )
     .optional()
@@ -187,64 +177,114 @@ pub fn image(conn: &Connection, id: &str, kind: &str) -> rusqlite::Result<Option
 
 /// The kinds of image each of `ids` still holds, in one query (lists and queues).
 pub fn image_kinds_of(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     ids: &[String],
-) -> rusqlite::Result<std::collections::HashMap<String, Vec<String>>> {
-    let ids = serde_json::to_string(ids)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
-    let mut st = conn.prepare(
-        "SELECT verification_id, kind FROM verification_images
-         WHERE verification_id IN (SELECT value FROM json_each(?1)) ORDER BY verification_id, kind",
-    )?;
+) -> DbResult<std::collections::HashMap<String, Vec<String>>> {
     let mut out = std::collections::HashMap::<String, Vec<String>>::new();
-    for row in st.query_map([ids], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
-        let (id, kind) = row?;
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    // One argument per id: `IN (?1, ?2, …)` reads the same in SQLite and PostgreSQL.
+    let places: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+    let args: Vec<Value> = ids.iter().map(Value::from).collect();
+    let rows = c.query_map(
+        &format!(
+            "SELECT verification_id, kind FROM verification_images
+             WHERE verification_id IN ({}) ORDER BY verification_id, kind",
+            places.join(", ")
+        ),
+        &args,
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+    )?;
+    for (id, kind) in rows {
         out.entry(id).or_default().push(kind);
     }
     Ok(out)
 }
 
 /// Every image a verification still holds: (kind, sealed).
-pub fn images(conn: &Connection, id: &str) -> rusqlite::Result<Vec<(String, Vec<u8>)>> {
-    let mut st = conn.prepare(
+pub fn images(c: &mut Sql<'_>, id: &str) -> DbResult<Vec<(String, Vec<u8>)>> {
+    c.query_map(
         "SELECT kind, sealed FROM verification_images WHERE verification_id = ?1 ORDER BY kind",
-    )?;
-    let rows = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    rows.collect()
+        args![id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// Deletes every image uploaded before `cutoff_ms`; answers the verifications they belonged
 /// to (now marked as without images).
-pub fn delete_images_before(
-    conn: &Connection,
-    cutoff_ms: i64,
-    now: i64,
-) -> rusqlite::Result<Vec<String>> {
-    let ids: Vec<String> = {
-        let mut st = conn.prepare(
-            "SELECT DISTINCT verification_id FROM verification_images WHERE created_ms < ?1 ORDER BY 1",
-        )?;
-        let rows = st.query_map([cutoff_ms], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    conn.execute(
+pub fn delete_images_before(c: &mut Sql<'_>, cutoff_ms: i64, now: i64) -> DbResult<Vec<String>> {
+    let ids: Vec<String> = c.query_map(
+        "SELECT DISTINCT verification_id FROM verification_images WHERE created_ms < ?1 ORDER BY 1",
+        args![cutoff_ms],
+        |r| r.get(0),
+    )?;
+    c.execute(
         "DELETE FROM verification_images WHERE created_ms < ?1",
-        [cutoff_ms],
+        args![cutoff_ms],
     )?;
     for id in &ids {
-        conn.execute(
+        c.execute(
             "UPDATE verifications SET images_deleted_ms = ?2 WHERE id = ?1",
-            params![id, now],
+            args![id, now],
         )?;
     }
     Ok(ids)
 }
 
 /// Deletes a user's verifications and their images; answers how many verifications.
-pub fn delete_of_user(conn: &Connection, user_id: &str) -> rusqlite::Result<usize> {
-    conn.execute(
+pub fn delete_of_user(c: &mut Sql<'_>, user_id: &str) -> DbResult<usize> {
+    c.execute(
         "DELETE FROM verification_images WHERE verification_id IN (SELECT id FROM verifications WHERE user_id = ?1)",
-        [user_id],
+        args![user_id],
     )?;
-    conn.execute("DELETE FROM verifications WHERE user_id = ?1", [user_id])
+    c.execute(
+        "DELETE FROM verifications WHERE user_id = ?1",
+        args![user_id],
+    )
+    .map(|n| n as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A case's rows on both databases: its images listed, kept past the cutoff and deleted
+    /// before it, and everything of a user erased.
+    #[test]
+    fn a_case_and_its_images_on_both_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        for db in
+            faceprint_server::testing::test_databases(dir.path(), &[&super::super::MIGRATIONS])
+        {
+            db.write(|c| {
+                insert(c, "v1", "u1", 1_000)?;
+                insert(c, "v2", "u1", 2_000)?;
+                put_image(c, "v1", "document_front", b"sealed-1", 1_000)?;
+                put_image(c, "v1", "selfie", b"sealed-2", 5_000)?;
+                put_image(c, "v2", "portrait", b"sealed-3", 5_000)?;
+                // The same kind again replaces it.
+                put_image(c, "v1", "selfie", b"sealed-4", 6_000)?;
+                set_document(c, "v1", b"findings", 1_500)?;
+                let kinds = image_kinds_of(c, &["v1".into(), "v2".into(), "v3".into()])?;
+                assert_eq!(kinds["v1"], ["document_front", "selfie"]);
+                assert_eq!(kinds["v2"], ["portrait"]);
+                assert!(!kinds.contains_key("v3"));
+                assert_eq!(image(c, "v1", "selfie")?.as_deref(), Some(&b"sealed-4"[..]));
+                assert_eq!(delete_images_before(c, 2_000, 9_000)?, ["v1"]);
+                assert_eq!(images(c, "v1")?.len(), 1);
+                let v1 = get(c, "v1")?.expect("v1");
+                assert_eq!(
+                    (v1.document_step.as_str(), v1.images_deleted_ms),
+                    ("done", Some(9_000))
+                );
+                assert_eq!(by_status(c, Some("in_progress"), 10)?.len(), 2);
+                assert_eq!(of_user(c, "u1")?.len(), 2);
+                assert_eq!(delete_of_user(c, "u1")?, 2);
+                assert!(of_user(c, "u1")?.is_empty());
+                Ok(())
+            })
+            .unwrap();
+        }
+    }
 }

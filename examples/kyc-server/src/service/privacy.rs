@@ -22,10 +22,10 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     let ids = state
         .common()
         .db(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let ids = repo::delete_images_before(&tx, cutoff, now)?;
-            tx.commit()?;
-            Ok(ids)
+            c.atomic(|c| {
+                let ids = repo::delete_images_before(c, cutoff, now)?;
+                Ok(ids)
+            })
         })
         .await?;
     for id in &ids {
@@ -84,13 +84,13 @@ pub async fn erase(state: &AppState, caller: &Caller, actor: &str, user_id: &str
     let cases = state
         .common()
         .db(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let n = repo::delete_of_user(&tx, &id)?;
-            sessions::delete_all(&tx, &p)?;
-            frames::delete_of_owner(&tx, &p)?;
-            admins::delete(&tx, &id)?;
-            tx.commit()?;
-            Ok(n)
+            c.atomic(|c| {
+                let n = repo::delete_of_user(c, &id)?;
+                sessions::delete_all(c, &p)?;
+                frames::delete_of_owner(c, &p)?;
+                admins::delete(c, &id)?;
+                Ok(n)
+            })
         })
         .await?;
     tracing::info!(cases, "user erased");

@@ -314,15 +314,16 @@ pub async fn submit_document(
     state
         .common()
         .db(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            for (kind, blob) in &images {
-                repo::put_image(&tx, &i, kind, blob, now)?;
-            }
-            if !two_sided {
-                repo::drop_image(&tx, &i, "document_back")?;
-            }
-            repo::set_document(&tx, &i, &sealed_findings, now)?;
-            tx.commit()
+            c.atomic(|c| {
+                for (kind, blob) in &images {
+                    repo::put_image(c, &i, kind, blob, now)?;
+                }
+                if !two_sided {
+                    repo::drop_image(c, &i, "document_back")?;
+                }
+                repo::set_document(c, &i, &sealed_findings, now)?;
+                Ok(())
+            })
         })
         .await?;
     let outcome = read.findings.mrz_error.as_deref().unwrap_or("mrz_verified");
@@ -469,23 +470,24 @@ pub(crate) async fn decide_selfie(
     state
         .common()
         .db(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if let Some(blob) = &sealed_selfie {
-                repo::put_image(&tx, &i, "selfie", blob, now)?;
-            }
-            repo::set_selfie(
-                &tx,
-                &i,
-                &SelfieOutcome {
-                    liveness_score,
-                    live,
-                    match_score: score,
-                    status: status.as_str(),
-                    reasons: &rs,
-                },
-                now,
-            )?;
-            tx.commit()
+            c.atomic(|c| {
+                if let Some(blob) = &sealed_selfie {
+                    repo::put_image(c, &i, "selfie", blob, now)?;
+                }
+                repo::set_selfie(
+                    c,
+                    &i,
+                    &SelfieOutcome {
+                        liveness_score,
+                        live,
+                        match_score: score,
+                        status: status.as_str(),
+                        reasons: &rs,
+                    },
+                    now,
+                )?;
+                Ok(())
+            })
         })
         .await?;
     let common = state.common();

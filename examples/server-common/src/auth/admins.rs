@@ -3,8 +3,7 @@
 //! lets register themselves (role `user`: the KYC server's). Argon2id hashes, and a lockout
 //! after repeated failed logins.
 
-use crate::db::now_ms;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::db::prelude::*;
 use serde::Serialize;
 
 /// Failed logins in a row that lock an account, and for how long.
@@ -42,27 +41,27 @@ pub fn check_username(name: &str) -> Result<(), String> {
 }
 
 pub fn create(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     username: &str,
     password_hash: &str,
     role: &str,
-) -> rusqlite::Result<Option<AdminInfo>> {
+) -> DbResult<Option<AdminInfo>> {
     let id = uuid::Uuid::new_v4().to_string();
-    let n = conn.execute(
+    let n = c.execute(
         "INSERT INTO admins (id, username, password_hash, role, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(username) DO NOTHING",
-        params![id, username, password_hash, role, now_ms()],
+        args![&id, username, password_hash, role, now_ms()],
     )?;
     if n == 0 {
         return Ok(None);
     }
-    Ok(find(conn, username)?.map(|r| r.info))
+    Ok(find(c, username)?.map(|r| r.info))
 }
 
-pub fn find(conn: &Connection, username: &str) -> rusqlite::Result<Option<AdminRecord>> {
-    conn.query_row(
+pub fn find(c: &mut Sql<'_>, username: &str) -> DbResult<Option<AdminRecord>> {
+    c.query_row(
         "SELECT id, username, role, created_ms, password_hash, failed_logins, locked_until_ms FROM admins WHERE username = ?1",
-        [username],
+        args![username],
         |r| {
             Ok(AdminRecord {
                 info: AdminInfo { id: r.get(0)?, username: r.get(1)?, role: r.get(2)?, created_ms: r.get(3)? },
@@ -76,10 +75,10 @@ pub fn find(conn: &Connection, username: &str) -> rusqlite::Result<Option<AdminR
 }
 
 /// An account by id.
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<AdminInfo>> {
-    conn.query_row(
+pub fn get(c: &mut Sql<'_>, id: &str) -> DbResult<Option<AdminInfo>> {
+    c.query_row(
         "SELECT id, username, role, created_ms FROM admins WHERE id = ?1",
-        [id],
+        args![id],
         |r| {
             Ok(AdminInfo {
                 id: r.get(0)?,
@@ -93,37 +92,37 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<AdminInfo>> {
 }
 
 /// Deletes an account (its sessions are the caller's to revoke); false when there was none.
-pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM admins WHERE id = ?1", [id])? > 0)
+pub fn delete(c: &mut Sql<'_>, id: &str) -> DbResult<bool> {
+    Ok(c.execute("DELETE FROM admins WHERE id = ?1", args![id])? > 0)
 }
 
-pub fn exists(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT 1 FROM admins WHERE id = ?1", [id], |_| Ok(()))
+pub fn exists(c: &mut Sql<'_>, id: &str) -> DbResult<bool> {
+    c.query_row("SELECT 1 FROM admins WHERE id = ?1", args![id], |_| Ok(()))
         .optional()
         .map(|r| r.is_some())
 }
 
 /// Records a failed login; locks the account at the limit. Returns whether it is now locked.
-pub fn record_failure(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+pub fn record_failure(c: &mut Sql<'_>, id: &str) -> DbResult<bool> {
     let now = now_ms();
-    conn.execute(
+    c.execute(
         "UPDATE admins SET failed_logins = failed_logins + 1,
            locked_until_ms = CASE WHEN failed_logins + 1 >= ?2 THEN ?3 ELSE locked_until_ms END
          WHERE id = ?1",
-        params![id, MAX_FAILED_LOGINS, now + LOCKOUT_MS],
+        args![id, MAX_FAILED_LOGINS, now + LOCKOUT_MS],
     )?;
-    conn.query_row(
+    c.query_row(
         "SELECT locked_until_ms FROM admins WHERE id = ?1",
-        [id],
-        |r| r.get::<_, Option<i64>>(0),
+        args![id],
+        |r| r.get::<Option<i64>>(0),
     )
     .map(|l| l.is_some_and(|t| t > now))
 }
 
-pub fn record_success(conn: &Connection, id: &str) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn record_success(c: &mut Sql<'_>, id: &str) -> DbResult<()> {
+    c.execute(
         "UPDATE admins SET failed_logins = 0, locked_until_ms = NULL WHERE id = ?1",
-        [id],
+        args![id],
     )?;
     Ok(())
 }

@@ -3,13 +3,13 @@
 //! quota.
 
 use super::{random_token, token_hash};
-use crate::db::now_ms;
+use crate::db::prelude::*;
+use crate::db::Row;
 use crate::error::ApiError;
 use crate::state::Common;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 pub const HEADER: &str = "x-api-key";
@@ -43,28 +43,28 @@ pub struct NewApiKey {
 /// it; the HTTP route and the `api-key create` tool both ask it.
 pub trait KeyScope: Send + Sync + 'static {
     /// Ok, or why `scope` cannot be given to a key (shown to the administrator).
-    fn check_scope(&self, conn: &Connection, scope: &str) -> Result<(), String>;
+    fn check_scope(&self, c: &mut Sql<'_>, scope: &str) -> Result<(), String>;
 }
 
 /// The rules of every new key (scope length, rate) and then the server's scope rule.
-pub fn check_new(conn: &Connection, new: &NewApiKey, rule: &dyn KeyScope) -> Result<(), String> {
+pub fn check_new(c: &mut Sql<'_>, new: &NewApiKey, rule: &dyn KeyScope) -> Result<(), String> {
     if new.collection.trim().is_empty() || new.collection.len() > 256 {
         return Err("collection must be 1 to 256 characters".into());
     }
     if new.rate_per_minute == 0 {
         return Err("rate_per_minute must be at least 1".into());
     }
-    rule.check_scope(conn, &new.collection)
+    rule.check_scope(c, &new.collection)
 }
 
-fn row_info(r: &rusqlite::Row) -> rusqlite::Result<ApiKeyInfo> {
+fn row_info(r: &Row) -> DbResult<ApiKeyInfo> {
     Ok(ApiKeyInfo {
         id: r.get(0)?,
         prefix: r.get(1)?,
         collection: r.get(2)?,
         label: r.get(3)?,
-        rate_per_minute: r.get::<_, i64>(4)? as u32,
-        daily_quota: r.get::<_, Option<i64>>(5)?.map(|q| q as u64),
+        rate_per_minute: r.get::<i64>(4)? as u32,
+        daily_quota: r.get::<Option<i64>>(5)?.map(|q| q as u64),
         created_ms: r.get(6)?,
         revoked_ms: r.get(7)?,
         last_used_ms: r.get(8)?,
@@ -74,71 +74,71 @@ fn row_info(r: &rusqlite::Row) -> rusqlite::Result<ApiKeyInfo> {
 const COLUMNS: &str = "id, prefix, collection, label, rate_per_minute, daily_quota, created_ms, revoked_ms, last_used_ms";
 
 /// Creates a key; the secret in the answer is never shown again.
-pub fn create(conn: &Connection, new: &NewApiKey) -> rusqlite::Result<(ApiKeyInfo, String)> {
+pub fn create(c: &mut Sql<'_>, new: &NewApiKey) -> DbResult<(ApiKeyInfo, String)> {
     let secret = random_token("fpk_");
     let id = uuid::Uuid::new_v4().to_string();
     let prefix: String = secret.chars().take(10).collect();
-    conn.execute(
+    c.execute(
         "INSERT INTO api_keys (id, hash, prefix, collection, label, rate_per_minute, daily_quota, created_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![id, token_hash(&secret), prefix, new.collection, new.label, new.rate_per_minute as i64, new.daily_quota.map(|q| q as i64), now_ms()],
+        args![&id, token_hash(&secret), prefix, &new.collection, &new.label, new.rate_per_minute as i64, new.daily_quota.map(|q| q as i64), now_ms()],
     )?;
-    let info = get(conn, &id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    let info = get(c, &id)?.ok_or(DbError::NoRow)?;
     Ok((info, secret))
 }
 
-pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<ApiKeyInfo>> {
-    conn.query_row(
+pub fn get(c: &mut Sql<'_>, id: &str) -> DbResult<Option<ApiKeyInfo>> {
+    c.query_row(
         &format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1"),
-        [id],
+        args![id],
         row_info,
     )
     .optional()
 }
 
-pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ApiKeyInfo>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM api_keys ORDER BY created_ms DESC"
-    ))?;
-    let rows = st.query_map([], row_info)?;
-    rows.collect()
+pub fn list(c: &mut Sql<'_>) -> DbResult<Vec<ApiKeyInfo>> {
+    c.query_map(
+        &format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_ms DESC"),
+        args![],
+        row_info,
+    )
 }
 
 /// Revokes a key; false when there is no such open key.
-pub fn revoke(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute(
+pub fn revoke(c: &mut Sql<'_>, id: &str) -> DbResult<bool> {
+    Ok(c.execute(
         "UPDATE api_keys SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
-        params![id, now_ms()],
+        args![id, now_ms()],
     )? > 0)
 }
 
 /// The open key whose secret is `secret`.
-pub fn find(conn: &Connection, secret: &str) -> rusqlite::Result<Option<ApiKeyInfo>> {
-    conn.query_row(
+pub fn find(c: &mut Sql<'_>, secret: &str) -> DbResult<Option<ApiKeyInfo>> {
+    c.query_row(
         &format!("SELECT {COLUMNS} FROM api_keys WHERE hash = ?1 AND revoked_ms IS NULL"),
-        [token_hash(secret)],
+        args![token_hash(secret)],
         row_info,
     )
     .optional()
 }
 
 /// Counts one call of today against the key and returns today's count (with `last_used`).
-pub fn count_call(conn: &Connection, id: &str) -> rusqlite::Result<u64> {
+pub fn count_call(c: &mut Sql<'_>, id: &str) -> DbResult<u64> {
     let now = now_ms();
     let day = now / 86_400_000;
-    conn.execute(
+    c.execute(
         "INSERT INTO api_key_usage (key_id, day, count) VALUES (?1, ?2, 1)
-         ON CONFLICT(key_id, day) DO UPDATE SET count = count + 1",
-        params![id, day],
+         ON CONFLICT (key_id, day) DO UPDATE SET count = api_key_usage.count + 1",
+        args![id, day],
     )?;
-    conn.execute(
+    c.execute(
         "UPDATE api_keys SET last_used_ms = ?2 WHERE id = ?1",
-        params![id, now],
+        args![id, now],
     )?;
-    conn.query_row(
+    c.query_row(
         "SELECT count FROM api_key_usage WHERE key_id = ?1 AND day = ?2",
-        params![id, day],
-        |r| r.get::<_, i64>(0),
+        args![id, day],
+        |r| r.get::<i64>(0),
     )
     .map(|c| c as u64)
 }
@@ -177,9 +177,7 @@ where
             .db(move |c| find(c, &secret))
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
-        common
-            .rate_limits()
-            .check_key(&key.id, key.rate_per_minute)?;
+        common.limit_key(&key.id, key.rate_per_minute).await?;
         let id = key.id.clone();
         let used = common.db(move |c| count_call(c, &id)).await?;
         if let Some(q) = key.daily_quota {

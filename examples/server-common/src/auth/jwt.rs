@@ -115,6 +115,43 @@ pub fn load_secret(
     Ok(Zeroizing::new(secret.into_bytes()))
 }
 
+/// The signing secret kept in the server's database, sealed under the master key: the first
+/// node to start makes it, every other node reads it, so a token one node issued the others
+/// accept (`server.database` without a configured secret).
+pub fn shared_secret(
+    db: &crate::db::Db,
+    key: &faceprint::store::MasterKey,
+) -> Result<Zeroizing<Vec<u8>>, String> {
+    use crate::db::prelude::*;
+    const CONTEXT: &[&str] = &["shared_secret", "jwt"];
+    let sealed = db
+        .write(|c| {
+            let found: Option<Vec<u8>> = c
+                .query_one(
+                    "SELECT sealed FROM shared_secrets WHERE name = 'jwt'",
+                    args![],
+                )
+                .optional()?;
+            if let Some(sealed) = found {
+                return Ok(sealed);
+            }
+            let secret = Zeroizing::new(super::random_token(""));
+            let sealed = key
+                .seal_blob(secret.as_bytes(), CONTEXT)
+                .map_err(|e| DbError::Other(format!("sealing the JWT secret: {e}")))?;
+            c.execute(
+                "INSERT INTO shared_secrets (name, sealed) VALUES ('jwt', ?1)",
+                args![&sealed],
+            )?;
+            tracing::info!("generated the JWT signing secret, kept sealed in the database");
+            Ok(sealed)
+        })
+        .map_err(|e| format!("the JWT secret in the database: {e}"))?;
+    key.open_blob(&sealed, CONTEXT).map_err(|e| {
+        format!("the JWT secret in the database does not open with this FACEPRINT_KEY: {e}")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

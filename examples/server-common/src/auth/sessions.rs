@@ -7,8 +7,8 @@
 //! once it is revoked or expired.
 
 use super::{random_token, token_hash};
-use crate::db::now_ms;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use crate::args;
+use crate::db::{now_ms, DbResult, Sql};
 use serde::Serialize;
 
 /// What a login or refresh answers.
@@ -69,26 +69,34 @@ pub struct Rotated {
 
 /// Opens a session for `principal` and returns its first refresh token.
 pub fn open(
-    conn: &mut Connection,
+    c: &mut Sql<'_>,
     principal: &str,
     role: &str,
     ttl_secs: u64,
     client: &ClientInfo,
-) -> rusqlite::Result<Opened> {
+) -> DbResult<Opened> {
     let id = uuid::Uuid::new_v4().to_string();
     let token = random_token("fpr_");
     let now = now_ms();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(
-        "INSERT INTO sessions (id, principal, role, created_ms, last_used_ms, expires_ms, user_agent, ip)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
-        params![id, principal, role, now, now + ttl_secs as i64 * 1000, client.user_agent.as_deref().map(|s| truncate(s, 256)), client.ip],
-    )?;
-    tx.execute(
-        "INSERT INTO refresh_tokens (hash, session_id, created_ms) VALUES (?1, ?2, ?3)",
-        params![token_hash(&token), id, now],
-    )?;
-    tx.commit()?;
+    c.atomic(|c| {
+        c.execute(
+            "INSERT INTO sessions (id, principal, role, created_ms, last_used_ms, expires_ms, user_agent, ip)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
+            args![
+                &id,
+                principal,
+                role,
+                now,
+                now + ttl_secs as i64 * 1000,
+                client.user_agent.as_deref().map(|s| truncate(s, 256)),
+                &client.ip
+            ],
+        )?;
+        c.execute(
+            "INSERT INTO refresh_tokens (hash, session_id, created_ms) VALUES (?1, ?2, ?3)",
+            args![token_hash(&token), &id, now],
+        )
+    })?;
     Ok(Opened {
         session_id: id,
         refresh_token: token,
@@ -101,128 +109,113 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// Rotates `token`: marks it used and returns a new one, or says why not (a reused token
 /// revokes its family before answering).
-pub fn rotate(
-    conn: &mut Connection,
-    token: &str,
-) -> rusqlite::Result<Result<Rotated, RefreshRefused>> {
+pub fn rotate(c: &mut Sql<'_>, token: &str) -> DbResult<Result<Rotated, RefreshRefused>> {
     let now = now_ms();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    type Row = (String, Option<i64>, String, String, Option<i64>, i64);
-    let row: Option<Row> = tx
-        .query_row(
+    c.atomic(|c| {
+        let Some(row) = c.query_opt(
             "SELECT t.session_id, t.used_ms, s.principal, s.role, s.revoked_ms, s.expires_ms
              FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?1",
-            [token_hash(token)],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((session_id, used, principal, role, revoked, expires)) = row else {
-        return Ok(Err(RefreshRefused::Unknown));
-    };
-    if revoked.is_some() {
-        return Ok(Err(RefreshRefused::Revoked));
-    }
-    if used.is_some() {
-        tx.execute(
-            "UPDATE sessions SET revoked_ms = ?2, revoke_reason = 'refresh_token_reuse' WHERE id = ?1",
-            params![session_id, now],
+            args![token_hash(token)],
+        )?
+        else {
+            return Ok(Err(RefreshRefused::Unknown));
+        };
+        let session_id: String = row.get(0)?;
+        let principal: String = row.get(2)?;
+        if row.get::<Option<i64>>(4)?.is_some() {
+            return Ok(Err(RefreshRefused::Revoked));
+        }
+        if row.get::<Option<i64>>(1)?.is_some() {
+            c.execute(
+                "UPDATE sessions SET revoked_ms = ?2, revoke_reason = 'refresh_token_reuse' WHERE id = ?1",
+                args![&session_id, now],
+            )?;
+            return Ok(Err(RefreshRefused::Reused {
+                session_id,
+                principal,
+            }));
+        }
+        if row.get::<i64>(5)? <= now {
+            return Ok(Err(RefreshRefused::Expired));
+        }
+        let new_token = random_token("fpr_");
+        c.execute(
+            "UPDATE refresh_tokens SET used_ms = ?2 WHERE hash = ?1",
+            args![token_hash(token), now],
         )?;
-        tx.commit()?;
-        return Ok(Err(RefreshRefused::Reused {
+        c.execute(
+            "INSERT INTO refresh_tokens (hash, session_id, created_ms) VALUES (?1, ?2, ?3)",
+            args![token_hash(&new_token), &session_id, now],
+        )?;
+        c.execute(
+            "UPDATE sessions SET last_used_ms = ?2 WHERE id = ?1",
+            args![&session_id, now],
+        )?;
+        Ok(Ok(Rotated {
             session_id,
             principal,
-        }));
-    }
-    if expires <= now {
-        return Ok(Err(RefreshRefused::Expired));
-    }
-    let new_token = random_token("fpr_");
-    tx.execute(
-        "UPDATE refresh_tokens SET used_ms = ?2 WHERE hash = ?1",
-        params![token_hash(token), now],
-    )?;
-    tx.execute(
-        "INSERT INTO refresh_tokens (hash, session_id, created_ms) VALUES (?1, ?2, ?3)",
-        params![token_hash(&new_token), session_id, now],
-    )?;
-    tx.execute(
-        "UPDATE sessions SET last_used_ms = ?2 WHERE id = ?1",
-        params![session_id, now],
-    )?;
-    tx.commit()?;
-    Ok(Ok(Rotated {
-        session_id,
-        principal,
-        role,
-        refresh_token: new_token,
-    }))
+            role: row.get(3)?,
+            refresh_token: new_token,
+        }))
+    })
 }
 
 /// Whether the session is open (not revoked, not expired) and belongs to `principal`.
-pub fn is_active(conn: &Connection, session_id: &str, principal: &str) -> rusqlite::Result<bool> {
-    let row: Option<(String, Option<i64>, i64)> = conn
-        .query_row(
-            "SELECT principal, revoked_ms, expires_ms FROM sessions WHERE id = ?1",
-            [session_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    Ok(matches!(row, Some((p, None, exp)) if p == principal && exp > now_ms()))
+pub fn is_active(c: &mut Sql<'_>, session_id: &str, principal: &str) -> DbResult<bool> {
+    let Some(row) = c.query_opt(
+        "SELECT principal, revoked_ms, expires_ms FROM sessions WHERE id = ?1",
+        args![session_id],
+    )?
+    else {
+        return Ok(false);
+    };
+    Ok(row.get::<String>(0)? == principal
+        && row.get::<Option<i64>>(1)?.is_none()
+        && row.get::<i64>(2)? > now_ms())
 }
 
 /// Revokes one session of `principal`; false when it has no such open session.
-pub fn revoke(
-    conn: &Connection,
-    principal: &str,
-    session_id: &str,
-    reason: &str,
-) -> rusqlite::Result<bool> {
-    let n = conn.execute(
+pub fn revoke(c: &mut Sql<'_>, principal: &str, session_id: &str, reason: &str) -> DbResult<bool> {
+    let n = c.execute(
         "UPDATE sessions SET revoked_ms = ?3, revoke_reason = ?4 WHERE id = ?1 AND principal = ?2 AND revoked_ms IS NULL",
-        params![session_id, principal, now_ms(), reason],
+        args![session_id, principal, now_ms(), reason],
     )?;
     Ok(n > 0)
 }
 
 /// Revokes every open session of `principal` except `keep`; returns how many.
 pub fn revoke_all(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     principal: &str,
     keep: Option<&str>,
     reason: &str,
-) -> rusqlite::Result<usize> {
-    conn.execute(
+) -> DbResult<usize> {
+    let n = c.execute(
         "UPDATE sessions SET revoked_ms = ?3, revoke_reason = ?4
-         WHERE principal = ?1 AND revoked_ms IS NULL AND id IS NOT ?2",
-        params![principal, keep, now_ms(), reason],
-    )
+         WHERE principal = ?1 AND revoked_ms IS NULL AND id IS DISTINCT FROM ?2",
+        args![principal, keep, now_ms(), reason],
+    )?;
+    Ok(n as usize)
 }
 
 /// Deletes every session of `principal` (account deletion).
-pub fn delete_all(conn: &Connection, principal: &str) -> rusqlite::Result<usize> {
-    conn.execute("DELETE FROM sessions WHERE principal = ?1", [principal])
+pub fn delete_all(c: &mut Sql<'_>, principal: &str) -> DbResult<usize> {
+    let n = c.execute(
+        "DELETE FROM sessions WHERE principal = ?1",
+        args![principal],
+    )?;
+    Ok(n as usize)
 }
 
 /// Open sessions of `principal`, newest first.
-pub fn list_open(
-    conn: &Connection,
-    principal: &str,
-    current: &str,
-) -> rusqlite::Result<Vec<SessionInfo>> {
-    let mut st = conn.prepare(
+pub fn list_open(c: &mut Sql<'_>, principal: &str, current: &str) -> DbResult<Vec<SessionInfo>> {
+    c.query(
         "SELECT id, created_ms, last_used_ms, expires_ms, user_agent, ip FROM sessions
          WHERE principal = ?1 AND revoked_ms IS NULL AND expires_ms > ?2 ORDER BY created_ms DESC",
-    )?;
-    let rows = st.query_map(params![principal, now_ms()], |r| {
+        args![principal, now_ms()],
+    )?
+    .iter()
+    .map(|r| {
         let id: String = r.get(0)?;
         Ok(SessionInfo {
             current: id == current,
@@ -233,27 +226,26 @@ pub fn list_open(
             user_agent: r.get(4)?,
             ip: r.get(5)?,
         })
-    })?;
-    rows.collect()
+    })
+    .collect()
 }
 
 /// Open sessions over all principals (admin statistics).
-pub fn count_open(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
+pub fn count_open(c: &mut Sql<'_>) -> DbResult<i64> {
+    c.query_one(
         "SELECT COUNT(*) FROM sessions WHERE revoked_ms IS NULL AND expires_ms > ?1",
-        [now_ms()],
-        |r| r.get(0),
+        args![now_ms()],
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{Db, COMMON_MIGRATIONS};
+    use crate::db::{Db, Location, COMMON_MIGRATIONS};
 
     fn db() -> (tempfile_dir::Dir, Db) {
         let dir = tempfile_dir::Dir::new();
-        let db = Db::open(dir.0.join("s.db"), 2).unwrap();
+        let db = Db::open(&Location::Sqlite(dir.0.join("s.db")), 2).unwrap();
         db.migrate(&COMMON_MIGRATIONS).unwrap();
         (dir, db)
     }

@@ -54,7 +54,7 @@ async fn list_webhooks(
     State(common): State<Common>,
     _admin: AdminUser,
 ) -> ApiResult<Json<Vec<Webhook>>> {
-    Ok(Json(common.db(|c| webhooks::list(c)).await?))
+    Ok(Json(common.db(webhooks::list).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -146,7 +146,7 @@ async fn list_api_keys(
     State(common): State<Common>,
     _admin: AdminUser,
 ) -> ApiResult<Json<Vec<ApiKeyInfo>>> {
-    Ok(Json(common.db(|c| api_key::list(c)).await?))
+    Ok(Json(common.db(api_key::list).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
