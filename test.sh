@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (after ./setup.sh):
-#   1. cargo build -p faceprint-ffi, then cargo test --workspace --release: the core, CLI, C ABI (header drift, the C example on
+#   1. cargo build -p faceprint-ffi, then cargo test --workspace (both in the profile test-release:
+#      release without LTO, see Cargo.toml): the core, CLI, C ABI (header drift, the C example on
 #      LFW and under valgrind), the Rust parity dump, and the PostgreSQL store (the CLI turns
 #      on the core's feature postgres) against a real PostgreSQL 18 + pgvector: conformance,
 #      keys, rotation, racing nodes, two engines in step, a server killed mid-enroll
@@ -40,10 +41,10 @@ if [ -z "${FACEPRINT_TEST_PG:-}" ]; then
   export FACEPRINT_TEST_PG
 fi
 
-step "Rust and C (cargo test --workspace --release)"
+step "Rust and C (cargo test --workspace --profile test-release)"
 # libfaceprint.so for the C tests: cargo test builds no cdylib by itself.
-cargo build --release -p faceprint-ffi
-cargo test --workspace --release
+cargo build --profile test-release -p faceprint-ffi
+cargo test --workspace --profile test-release
 
 step "Python: wheel into a fresh venv, pytest"
 bindings-python/build.sh

@@ -33,7 +33,7 @@ fn compile(out: &Path) {
     let lib = lib_dir();
     assert!(
         lib.join("libfaceprint.so").is_file(),
-        "{} has no libfaceprint.so: run `cargo build --release -p faceprint-ffi` first \
+        "{} has no libfaceprint.so: run `cargo build -p faceprint-ffi` in this profile first \
          (./test.sh does)",
         lib.display()
     );

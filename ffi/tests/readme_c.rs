@@ -33,7 +33,7 @@ fn readme_c_example_runs() {
     let lib = exe.parent().unwrap().parent().unwrap();
     assert!(
         lib.join("libfaceprint.so").is_file(),
-        "no libfaceprint.so in {}: run `cargo build --release -p faceprint-ffi` first",
+        "no libfaceprint.so in {}: run `cargo build -p faceprint-ffi` in this profile first (./test.sh does)",
         lib.display()
     );
     let status = Command::new("gcc")
