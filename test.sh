@@ -74,7 +74,8 @@ models/packages/build.sh
 tests/install/run.sh "$work/install" "$(ls "$work"/faceprint-[0-9]*.tgz)"
 
 step "Parity: Rust, C, Python, Node"
-python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint"
+python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint" \
+  --target target/test-release
 step "README: every shell, Python, Node and CMake block, run as written"
 python3 tests/docs/run_readme.py
 

@@ -82,13 +82,16 @@ def main():
     ap.add_argument("--python", required=True, help="a Python with the faceprint wheel installed")
     ap.add_argument("--node-package", required=True, help="an installed faceprint npm package")
     ap.add_argument("--shared", default=os.environ.get("FACEPRINT_SHARED", REPO.parent / "shared"))
+    ap.add_argument("--target", default=str(REPO / "target" / "release"),
+                    help="the cargo output directory holding libfaceprint.so and parity-dump "
+                         "(./test.sh builds them in target/test-release)")
     args = ap.parse_args()
     data = Path(args.shared) / "data"
     lfw, dev = data / "lfw" / "images", data / "dev"
     env = dict(os.environ, FACEPRINT_MODELS=os.environ.get("FACEPRINT_MODELS", str(REPO / "models")),
                FACEPRINT_ORT_LIB=os.environ.get("FACEPRINT_ORT_LIB",
                                                 str(REPO / ".faceprint/lib/libonnxruntime.so.1.31.1")))
-    target = REPO / "target" / "release"
+    target = Path(args.target).resolve()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
