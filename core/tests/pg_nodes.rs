@@ -6,7 +6,9 @@
 //! - two engines, each with its own handle and in-memory index: an enrollment on one is found
 //!   by the other within a second (the distribution over 100 is printed), a subject deleted
 //!   or disabled on one is never answered by the other afterwards, and after the server is
-//!   killed and restarted the nodes catch up without being restarted.
+//!   killed and restarted the nodes catch up without being restarted;
+//! - a collection switched to the pgvector mode is searched in the database, and a streaming
+//!   read replica serves those searches with answers checked against the primary.
 #![cfg(feature = "postgres")]
 
 use faceprint::store::{
@@ -442,6 +444,9 @@ fn a_collection_switched_to_pgvector_is_searched_in_the_database() {
         .unwrap()
         .get(0);
     assert_eq!(n, 50);
+    // A node trusts the mode it read for a second (it answers from memory meanwhile, which
+    // is still right): past that, both search in the database.
+    std::thread::sleep(Duration::from_millis(1100));
 
     // Both nodes now search in the database: the same answers, and every write at once.
     let after: Vec<Option<String>> = people[..50]
@@ -489,4 +494,84 @@ fn a_collection_switched_to_pgvector_is_searched_in_the_database() {
     assert!(gone);
     let (who, v) = &people[10];
     assert_eq!(top(&b, v).unwrap().as_deref(), Some(who.as_str()));
+}
+
+/// A read replica of the primary (tests/postgres.sh replica), stopped and removed at the end.
+fn own_replica(name: &str, primary: &str) -> (TempDir, String) {
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("faceprint-pg-{name}-{}", std::process::id())));
+    let out = Command::new("bash")
+        .arg(script())
+        .args(["replica".as_ref(), dir.path().as_os_str(), primary.as_ref()])
+        .output()
+        .expect("tests/postgres.sh");
+    assert!(
+        out.status.success(),
+        "postgres.sh replica: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[test]
+fn a_read_replica_serves_pgvector_searches_checked_against_the_primary() {
+    if common::data_dir().is_none() {
+        return;
+    }
+    let (_primary_dir, url) = own_server("replica-primary");
+    let key = MasterKey::generate();
+    let a = node(&url, &key);
+    let people = people(&a, 31);
+    for (who, v) in &people[..30] {
+        enroll_on(&a, who, v);
+    }
+    PgStore::open(&url, key.clone())
+        .unwrap()
+        .use_pgvector(C, &faceprint::index::HnswConfig::default(), |_, _| {})
+        .unwrap();
+    let (replica_dir, replica_url) = own_replica("replica", &url);
+    let mut replica = postgres::Client::connect(&replica_url, postgres::NoTls).unwrap();
+    let r = faceprint::Engine::builder()
+        .store(Arc::new(
+            PgStore::builder(&url, key.clone())
+                .read_replica(&replica_url)
+                .open()
+                .unwrap(),
+        ))
+        .build()
+        .unwrap();
+    for (who, v) in &people[..5] {
+        assert_eq!(top(&r, v).unwrap().as_deref(), Some(who.as_str()));
+    }
+
+    // With the replica's replay paused, what the primary gained is not found through the
+    // replica (so the searches do go there), and what the primary lost is not answered
+    // either (the answers are checked against the primary).
+    replica
+        .batch_execute("SELECT pg_wal_replay_pause()")
+        .unwrap();
+    let (new, new_v) = &people[30];
+    enroll_on(&a, new, new_v);
+    assert_eq!(top(&a, new_v).unwrap().as_deref(), Some(new.as_str()));
+    assert_ne!(top(&r, new_v).unwrap().as_deref(), Some(new.as_str()));
+    let (gone, gone_v) = &people[1];
+    a.delete_subject(C, gone, None).unwrap();
+    assert_ne!(top(&r, gone_v).unwrap().as_deref(), Some(gone.as_str()));
+    let (off, off_v) = &people[2];
+    a.set_subject_disabled(C, off, true, None).unwrap();
+    assert_ne!(top(&r, off_v).unwrap().as_deref(), Some(off.as_str()));
+
+    // Replaying again, the replica finds the new subject.
+    replica
+        .batch_execute("SELECT pg_wal_replay_resume()")
+        .unwrap();
+    let took = found_within(&r, new_v, new, Duration::from_secs(10));
+    println!("found through the replica {took:?} after its replay resumed");
+
+    // The replica gone: the searches go to the primary.
+    drop(replica);
+    drop(replica_dir);
+    let (who, v) = &people[3];
+    assert_eq!(top(&r, v).unwrap().as_deref(), Some(who.as_str()));
+    assert_ne!(top(&r, gone_v).unwrap().as_deref(), Some(gone.as_str()));
 }

@@ -10,6 +10,7 @@
 //! after its commit.
 
 mod follow;
+mod pool;
 mod vectors;
 
 pub use vectors::SearchMode;
@@ -18,9 +19,11 @@ use super::keyring::{rotated, Keyring, TemplateRow};
 use super::*;
 use crate::error::Error;
 use crate::store::crypto::{self, MasterKey};
-use postgres::{Client, GenericClient, NoTls, Transaction};
+use pool::Pool;
+use postgres::{Client, GenericClient, Transaction};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Schema migrations, applied in order inside one transaction under an advisory lock;
 /// `schema_version` records how many have run.
@@ -94,31 +97,32 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE collections ADD COLUMN search_mode TEXT NOT NULL DEFAULT 'encrypted';",
 ];
 
-/// How many idle connections a handle keeps for its next calls.
-const MAX_IDLE_CONNECTIONS: usize = 8;
+/// How long a handle trusts the search mode it read for a collection: another node's switch
+/// is noticed within this time. (A search that finds the mode changed under it says so, and the
+/// engine searches the other way at once.)
+const SEARCH_MODE_KEPT: Duration = Duration::from_secs(1);
 
 /// A [`TemplateStore`] in a PostgreSQL schema, encrypted at rest.
+///
+/// Its calls block (it is a synchronous client): from async code, call it on a blocking
+/// thread (`tokio::task::spawn_blocking`), never on an async worker, where the client panics.
 pub struct PgStore {
-    config: postgres::Config,
+    /// The database every write and read goes to.
+    primary: Pool,
+    /// A read replica for the `pgvector` mode's searches ([`PgStoreBuilder::read_replica`]).
+    replica: Option<Pool>,
     schema: String,
-    /// Idle connections: each call takes one (or connects) and gives it back, so calls from
-    /// several threads run side by side, each on its own connection.
-    idle: Mutex<Vec<Client>>,
     keys: Keyring,
     /// Other nodes' changes, as the listener hears of them.
     heard: Arc<follow::Heard>,
+    /// Each collection's search mode as last read, and when: asked before every search and
+    /// write, it costs no round trip while fresh.
+    modes: Mutex<HashMap<String, (Instant, SearchMode)>>,
 }
 
 impl Drop for PgStore {
     fn drop(&mut self) {
         self.heard.close();
-        // A client closes by blocking on a runtime of its own, which tokio refuses on a thread
-        // that drives async tasks (where an application may drop its engine): close them on a
-        // thread of their own.
-        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
-        if !idle.is_empty() {
-            let _ = std::thread::spawn(move || drop(idle)).join();
-        }
     }
 }
 
@@ -129,6 +133,7 @@ pub struct PgStoreBuilder {
     key: MasterKey,
     previous: Vec<MasterKey>,
     schema: String,
+    replica: Option<String>,
 }
 
 impl PgStoreBuilder {
@@ -142,6 +147,16 @@ impl PgStoreBuilder {
     /// can share one database. Lower-case letters, digits and `_`, not starting with a digit.
     pub fn schema(mut self, schema: &str) -> Self {
         self.schema = schema.to_string();
+        self
+    }
+
+    /// A read replica of the database (PostgreSQL streaming replication) that serves the
+    /// searches of collections in the `pgvector` mode, taking them off the primary. A replica
+    /// lags its primary a little: a template enrolled a moment ago may not be found there yet.
+    /// Its answers are checked against the primary, so a subject deleted or disabled there is
+    /// never answered; a replica that cannot be reached leaves the searches to the primary.
+    pub fn read_replica(mut self, url: &str) -> Self {
+        self.replica = Some(url.to_string());
         self
     }
 
@@ -161,36 +176,45 @@ impl PgStoreBuilder {
                 self.schema
             )));
         }
-        let mut config: postgres::Config = self
-            .url
-            .parse()
-            .map_err(|e| Error::InvalidArgument(format!("PostgreSQL URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
-        // A server that vanished without closing the connection is noticed, not waited on.
-        config.keepalives(true);
-        config.keepalives_idle(Duration::from_secs(10));
-        config.application_name("faceprint");
+        let replica = match &self.replica {
+            Some(url) => Some(Pool::new(client_config(url)?, &self.schema)),
+            None => None,
+        };
         let store = PgStore {
-            config,
+            primary: Pool::new(client_config(&self.url)?, &self.schema),
+            replica,
             schema: self.schema,
-            idle: Mutex::new(Vec::new()),
             keys: Keyring {
                 key: self.key,
                 previous: self.previous,
             },
             heard: Arc::default(),
+            modes: Mutex::default(),
         };
         store.with(|client| initialise(client, &store.schema, &store.keys.key))?;
         store.check_keys()?;
         follow::listen(
-            store.config.clone(),
+            store.primary.config.clone(),
             store.schema.clone(),
             store.heard.clone(),
         )?;
         Ok(store)
     }
+}
+
+/// The client settings for `url`: connecting gives up after 10 s (unless the URL says
+/// otherwise) and TCP keepalives notice a server that vanished without closing the connection.
+fn client_config(url: &str) -> Result<postgres::Config> {
+    let mut config: postgres::Config = url
+        .parse()
+        .map_err(|e| Error::InvalidArgument(format!("PostgreSQL URL: {e}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(10));
+    config.application_name("faceprint");
+    Ok(config)
 }
 
 impl From<postgres::Error> for Error {
@@ -390,6 +414,7 @@ impl PgStore {
             key,
             previous: Vec::new(),
             schema: "faceprint".into(),
+            replica: None,
         }
     }
 
@@ -410,10 +435,7 @@ impl PgStore {
 
     /// How `collection` is searched.
     pub fn search_mode(&self, collection: &str) -> Result<SearchMode> {
-        self.with(|c| {
-            let (cid, _) = collection_row(c, collection)?;
-            vectors::mode(c, cid)
-        })
+        self.with(|c| Ok(vectors::collection_mode(c, collection)?.2))
     }
 
     /// Switches `collection` to the `pgvector` search mode (see [`SearchMode`]): its vectors
@@ -489,6 +511,7 @@ impl PgStore {
             )?;
             Ok(cid)
         })?;
+        self.forget_mode(collection);
         self.with(|c| vectors::create_index(c, cid, hnsw))
     }
 
@@ -508,38 +531,66 @@ impl PgStore {
                 &[&cid],
             )?;
             Ok(())
-        })
+        })?;
+        self.forget_mode(collection);
+        Ok(())
     }
 
-    /// A new connection with the schema on its search path.
-    fn connect(&self) -> Result<Client> {
-        let mut client = self
-            .config
-            .connect(NoTls)
-            .map_err(|e| Error::Storage(format!("PostgreSQL: cannot connect: {e}")))?;
-        // public: where the pgvector extension's type and operators live.
-        client.batch_execute(&format!("SET search_path TO {}, public", self.schema))?;
-        Ok(client)
-    }
-
-    /// Runs `f` on a connection of its own: an idle one, else a new one (a broken one is
-    /// dropped, so the next call connects again). It goes back to the idle ones after, unless
-    /// it broke or enough are idle already.
+    /// Runs `f` on a connection of the primary's own.
     fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
-        let idle = || self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let pooled = std::iter::from_fn(|| idle().pop()).find(|c| !c.is_closed());
-        let mut client = match pooled {
-            Some(c) => c,
-            None => self.connect()?,
-        };
-        let out = f(&mut client);
-        if !client.is_closed() {
-            let mut idle = idle();
-            if idle.len() < MAX_IDLE_CONNECTIONS {
-                idle.push(client);
+        self.primary.with(f)
+    }
+
+    /// The collection's search mode, read again once [`SEARCH_MODE_KEPT`] has passed.
+    fn cached_mode(&self, collection: &str) -> Result<SearchMode> {
+        let modes = || self.modes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, mode)) = modes().get(collection) {
+            if at.elapsed() < SEARCH_MODE_KEPT {
+                return Ok(*mode);
             }
         }
-        out
+        let mode = self.search_mode(collection)?;
+        modes().insert(collection.to_string(), (Instant::now(), mode));
+        Ok(mode)
+    }
+
+    /// Forgets the collection's search mode: it changed.
+    fn forget_mode(&self, collection: &str) {
+        self.modes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(collection);
+    }
+
+    /// The pgvector search on the replica, its answers checked against the primary; `None`
+    /// when the replica has the collection in another mode (it may lag a switch).
+    fn search_replica(
+        &self,
+        replica: &Pool,
+        collection: &str,
+        probe: &[f32],
+        limit: usize,
+        ef_search: usize,
+    ) -> Result<Option<Vec<(String, f32, String)>>> {
+        let found = replica.with(|client| {
+            let mut tx = client.build_transaction().read_only(true).start()?;
+            let (cid, dim, mode) = vectors::collection_mode(&mut tx, collection)?;
+            if mode != SearchMode::Pgvector {
+                return Ok(None);
+            }
+            crate::index::check_vector(dim, probe)?;
+            let found = vectors::search(&mut tx, cid, probe, limit, ef_search)?;
+            tx.commit()?;
+            Ok(Some(found))
+        })?;
+        let Some(mut found) = found else {
+            return Ok(None);
+        };
+        let names: Vec<&str> = found.iter().map(|(s, _, _)| s.as_str()).collect();
+        if let Some(live) = self.matchable_subjects(collection, &names)? {
+            found.retain(|(s, _, _)| live.contains(s));
+        }
+        Ok(Some(found))
     }
 
     /// Runs `f` in a transaction that commits when `f` succeeds.
@@ -974,7 +1025,7 @@ impl TemplateStore for PgStore {
     }
 
     fn searches_itself(&self, collection: &str) -> Result<bool> {
-        Ok(self.search_mode(collection)? == SearchMode::Pgvector)
+        Ok(self.cached_mode(collection)? == SearchMode::Pgvector)
     }
 
     fn search(
@@ -984,14 +1035,30 @@ impl TemplateStore for PgStore {
         limit: usize,
         ef_search: usize,
     ) -> Result<Option<Vec<(String, f32, String)>>> {
-        self.write(|tx| {
-            let (cid, c) = collection_row(tx, collection)?;
-            if vectors::mode(tx, cid)? != SearchMode::Pgvector {
+        if let Some(replica) = &self.replica {
+            match self.search_replica(replica, collection, probe, limit, ef_search) {
+                Ok(Some(found)) => return Ok(Some(found)),
+                // The replica has not replayed the switch yet: the primary says.
+                Ok(None) => {}
+                Err(Error::Storage(e)) => {
+                    log::warn!("the read replica did not answer ({e}): searching the primary")
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let found = self.write(|tx| {
+            let (cid, dim, mode) = vectors::collection_mode(tx, collection)?;
+            if mode != SearchMode::Pgvector {
                 return Ok(None);
             }
-            crate::index::check_vector(c.dim, probe)?;
+            crate::index::check_vector(dim, probe)?;
             vectors::search(tx, cid, probe, limit, ef_search).map(Some)
-        })
+        })?;
+        if found.is_none() {
+            // Switched back since the mode was read: the engine searches its own index.
+            self.forget_mode(collection);
+        }
+        Ok(found)
     }
 
     fn heard_change_seq(&self, collection: &str) -> Option<u64> {

@@ -36,11 +36,23 @@ pub(super) fn table(cid: i64) -> String {
     format!("vectors_{cid}")
 }
 
-pub(super) fn mode(c: &mut impl GenericClient, cid: i64) -> Result<SearchMode> {
-    let mode: String = c
-        .query_one("SELECT search_mode FROM collections WHERE id = $1", &[&cid])?
-        .get(0);
-    SearchMode::parse(&mode)
+/// The collection's row id, vector dimension and search mode, in one round trip.
+pub(super) fn collection_mode(
+    c: &mut impl GenericClient,
+    collection: &str,
+) -> Result<(i64, usize, SearchMode)> {
+    let row = c
+        .query_opt(
+            "SELECT id, dim, search_mode FROM collections WHERE name = $1",
+            &[&collection],
+        )?
+        .ok_or_else(|| Error::NotFound(format!("collection {collection:?}")))?;
+    let mode: String = row.get(2);
+    Ok((
+        row.get(0),
+        row.get::<_, i32>(1) as usize,
+        SearchMode::parse(&mode)?,
+    ))
 }
 
 /// Creates the collection's vector table (empty; the HNSW index comes after the backfill,
