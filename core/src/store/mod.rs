@@ -12,7 +12,7 @@ mod sqlite;
 pub use crypto::MasterKey;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use pg::{PgStore, PgStoreBuilder, SearchMode};
+pub use pg::{PgPool, PgStore, PgStoreBuilder, SearchMode};
 pub use sqlite::Rotation;
 pub use sqlite::SqliteStore;
 

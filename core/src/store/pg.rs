@@ -13,13 +13,13 @@ mod follow;
 mod pool;
 mod vectors;
 
+pub use pool::PgPool;
 pub use vectors::SearchMode;
 
 use super::keyring::{rotated, Keyring, TemplateRow};
 use super::*;
 use crate::error::Error;
 use crate::store::crypto::{self, MasterKey};
-use pool::Pool;
 use postgres::{Client, GenericClient, Transaction};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -97,6 +97,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE collections ADD COLUMN search_mode TEXT NOT NULL DEFAULT 'encrypted';",
 ];
 
+/// How many idle connections a handle keeps (to the primary, and as many to a replica).
+const MAX_IDLE_CONNECTIONS: usize = 8;
+
 /// How long a handle trusts the search mode it read for a collection: another node's switch
 /// is noticed within this time. (A search that finds the mode changed under it says so, and the
 /// engine searches the other way at once.)
@@ -108,9 +111,9 @@ const SEARCH_MODE_KEPT: Duration = Duration::from_secs(1);
 /// thread (`tokio::task::spawn_blocking`), never on an async worker, where the client panics.
 pub struct PgStore {
     /// The database every write and read goes to.
-    primary: Pool,
+    primary: PgPool,
     /// A read replica for the `pgvector` mode's searches ([`PgStoreBuilder::read_replica`]).
-    replica: Option<Pool>,
+    replica: Option<PgPool>,
     schema: String,
     keys: Keyring,
     /// Other nodes' changes, as the listener hears of them.
@@ -163,25 +166,13 @@ impl PgStoreBuilder {
     /// Connects, creates or migrates the schema (the first master key goes in with a new one)
     /// and checks the key.
     pub fn open(self) -> Result<PgStore> {
-        let ok = !self.schema.is_empty()
-            && self.schema.len() <= 63
-            && !self.schema.starts_with(|c: char| c.is_ascii_digit())
-            && self
-                .schema
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !ok {
-            return Err(Error::InvalidArgument(format!(
-                "schema {:?}: lower-case letters, digits and _, up to 63, not starting with a digit",
-                self.schema
-            )));
-        }
+        let pool = |url: &str| PgPool::new(url, &self.schema, MAX_IDLE_CONNECTIONS, "faceprint");
         let replica = match &self.replica {
-            Some(url) => Some(Pool::new(client_config(url)?, &self.schema)),
+            Some(url) => Some(pool(url)?),
             None => None,
         };
         let store = PgStore {
-            primary: Pool::new(client_config(&self.url)?, &self.schema),
+            primary: pool(&self.url)?,
             replica,
             schema: self.schema,
             keys: Keyring {
@@ -194,27 +185,12 @@ impl PgStoreBuilder {
         store.with(|client| initialise(client, &store.schema, &store.keys.key))?;
         store.check_keys()?;
         follow::listen(
-            store.primary.config.clone(),
+            store.primary.config().clone(),
             store.schema.clone(),
             store.heard.clone(),
         )?;
         Ok(store)
     }
-}
-
-/// The client settings for `url`: connecting gives up after 10 s (unless the URL says
-/// otherwise) and TCP keepalives notice a server that vanished without closing the connection.
-fn client_config(url: &str) -> Result<postgres::Config> {
-    let mut config: postgres::Config = url
-        .parse()
-        .map_err(|e| Error::InvalidArgument(format!("PostgreSQL URL: {e}")))?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(10));
-    }
-    config.keepalives(true);
-    config.keepalives_idle(Duration::from_secs(10));
-    config.application_name("faceprint");
-    Ok(config)
 }
 
 impl From<postgres::Error> for Error {
@@ -566,13 +542,13 @@ impl PgStore {
     /// when the replica has the collection in another mode (it may lag a switch).
     fn search_replica(
         &self,
-        replica: &Pool,
+        replica: &PgPool,
         collection: &str,
         probe: &[f32],
         limit: usize,
         ef_search: usize,
     ) -> Result<Option<Vec<(String, f32, String)>>> {
-        let found = replica.with(|client| {
+        let found = replica.with(|client| -> Result<_> {
             let mut tx = client.build_transaction().read_only(true).start()?;
             let (cid, dim, mode) = vectors::collection_mode(&mut tx, collection)?;
             if mode != SearchMode::Pgvector {

@@ -7,79 +7,32 @@
 use super::{dialect, DbError, DbResult, Row, Value};
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type};
-use postgres::{Client, NoTls, Transaction};
-use std::sync::Mutex;
-use std::time::Duration;
+use postgres::Transaction;
 
 pub(super) struct Pool {
-    config: postgres::Config,
+    /// The connections (the core's pool, as the template store's).
+    conns: faceprint::store::PgPool,
     pub(super) schema: String,
     /// The advisory lock every write transaction takes (from the schema's name).
     pub(super) write_lock: i64,
-    idle: Mutex<Vec<Client>>,
-    max_idle: usize,
 }
 
 impl Pool {
     pub(super) fn open(url: &str, schema: &str, max_idle: usize) -> DbResult<Pool> {
-        let valid = !schema.is_empty()
-            && schema.len() <= 63
-            && !schema.starts_with(|c: char| c.is_ascii_digit())
-            && schema
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !valid {
-            return Err(DbError::Other(format!(
-                "PostgreSQL schema {schema:?}: lower-case letters, digits and _, up to 63, not \
-                 starting with a digit"
-            )));
-        }
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|e| DbError::Other(format!("PostgreSQL URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
-        // A server that vanished without closing the connection is noticed, not waited on.
-        config.keepalives(true);
-        config.keepalives_idle(Duration::from_secs(10));
-        config.application_name("faceprint-server");
         let pool = Pool {
-            config,
+            conns: faceprint::store::PgPool::new(url, schema, max_idle, "faceprint-server")?,
             schema: schema.to_string(),
             write_lock: lock_key(schema),
-            idle: Mutex::new(Vec::new()),
-            max_idle: max_idle.max(1),
         };
         // The schema, made once under the lock: nodes starting together do not race.
-        let mut client = pool.config.connect(NoTls)?;
-        let mut tx = client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&pool.write_lock])?;
-        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
-        tx.commit()?;
-        client.batch_execute(&format!("SET search_path TO {schema}"))?;
-        pool.put_back(client);
+        pool.conns.with(|client| -> DbResult<()> {
+            let mut tx = client.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&pool.write_lock])?;
+            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
+            tx.commit()?;
+            Ok(())
+        })?;
         Ok(pool)
-    }
-
-    fn take(&self) -> DbResult<Client> {
-        let idle = || self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = std::iter::from_fn(|| idle().pop()).find(|c| !c.is_closed()) {
-            return Ok(c);
-        }
-        let mut client = self.config.connect(NoTls)?;
-        client.batch_execute(&format!("SET search_path TO {}", self.schema))?;
-        Ok(client)
-    }
-
-    fn put_back(&self, client: Client) {
-        if client.is_closed() {
-            return;
-        }
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < self.max_idle {
-            idle.push(client);
-        }
     }
 
     /// `f` in a transaction (committed when it succeeds); `write` takes the writers' lock
@@ -89,8 +42,7 @@ impl Pool {
         write: bool,
         f: impl FnOnce(&mut Transaction<'_>) -> DbResult<T>,
     ) -> DbResult<T> {
-        let mut client = self.take()?;
-        let out = (|| {
+        self.conns.with(|client| {
             let mut tx = client.transaction()?;
             if write {
                 tx.execute("SELECT pg_advisory_xact_lock($1)", &[&self.write_lock])?;
@@ -98,21 +50,7 @@ impl Pool {
             let out = f(&mut tx)?;
             tx.commit()?;
             Ok(out)
-        })();
-        self.put_back(client);
-        out
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        // A client closes by blocking on its own runtime, which tokio refuses on a thread that
-        // drives async tasks (where a server's state is dropped): close them on a thread of
-        // their own.
-        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
-        if !idle.is_empty() {
-            let _ = std::thread::spawn(move || drop(idle)).join();
-        }
+        })
     }
 }
 
@@ -230,6 +168,12 @@ impl ToSql for Value {
     }
 
     postgres::types::to_sql_checked!();
+}
+
+impl From<faceprint::Error> for DbError {
+    fn from(e: faceprint::Error) -> Self {
+        DbError::Other(e.to_string())
+    }
 }
 
 impl From<postgres::Error> for DbError {
