@@ -9,7 +9,12 @@
 //!     faceprint eval calibrate --images ../shared/data/lfw/images --cache lfw.jsonl   (embeddings)
 //!     tests/postgres.sh start /tmp/pgbench        (prints URL)
 //!     cargo run --release -p faceprint-bench --features postgres --bin pg-search -- \
-//!         lfw.jsonl URL [N] [WRITERS] [EF...]
+//!         [--resume KEY_FILE] lfw.jsonl URL [N] [WRITERS] [EF...]
+//!
+//! A million templates take most of an hour to enroll here. With `--resume KEY_FILE` the run
+//! keeps its master key in KEY_FILE (made on first use) and its templates in the schema
+//! `bench_n<N>`, and enrolls only the subjects not there yet: an interrupted run carries on
+//! where it stopped (the throughput it reports is that of the templates it enrolled itself).
 
 use faceprint::index::{FlatIndex, HnswConfig, HnswIndex, VectorIndex};
 use faceprint::store::{
@@ -23,8 +28,18 @@ use std::time::Instant;
 const COLLECTION: &str = "scale";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: pg-search LFW_EMBEDDINGS.jsonl POSTGRES_URL [N] [WRITERS] [EF...]";
+    let mut args: Vec<String> = std::env::args().collect();
+    let usage =
+        "usage: pg-search [--resume KEY_FILE] LFW_EMBEDDINGS.jsonl POSTGRES_URL [N] [WRITERS] [EF...]";
+    let resume = match args.iter().position(|a| a == "--resume") {
+        Some(i) if i + 1 < args.len() => {
+            let file = args.remove(i + 1);
+            args.remove(i);
+            Some(file)
+        }
+        Some(_) => return Err(usage.into()),
+        None => None,
+    };
     let cache = args.get(1).ok_or(usage)?;
     let url = args.get(2).ok_or(usage)?;
     let n: usize = args.get(3).map_or(Ok(1_000_000), |s| s.parse())?;
@@ -59,11 +74,43 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(flat);
 
     // Enroll into PostgreSQL: subject "s<k>" holds gallery vector k.
-    let key = MasterKey::generate();
-    let schema = format!("bench_{}", std::process::id());
+    let (key, schema) = match &resume {
+        Some(file) => {
+            let key = match std::fs::read_to_string(file) {
+                Ok(text) => MasterKey::from_base64(text.trim())?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let key = MasterKey::generate();
+                    std::fs::write(file, key.to_base64())?;
+                    key
+                }
+                Err(e) => return Err(format!("{file}: {e}").into()),
+            };
+            (key, format!("bench_n{n}"))
+        }
+        None => (
+            MasterKey::generate(),
+            format!("bench_{}", std::process::id()),
+        ),
+    };
     let open = || PgStore::builder(url, key.clone()).schema(&schema).open();
     let store = open()?;
     store.ensure_collection(COLLECTION, &model, dim)?;
+    // Resuming: the subjects already enrolled by an earlier run.
+    let mut present = std::collections::HashSet::new();
+    if resume.is_some() {
+        loop {
+            let page = store.list_subjects(COLLECTION, present.len(), 10_000)?;
+            if page.is_empty() {
+                break;
+            }
+            present.extend(page.into_iter().map(|s| s.external_id));
+        }
+        eprintln!("resuming: {} subjects already enrolled", present.len());
+    }
+    let missing: Vec<usize> = (0..data.gallery.len())
+        .filter(|k| !present.contains(&format!("s{k}")))
+        .collect();
+    drop(present);
     let next = AtomicUsize::new(0);
     let started = Instant::now();
     std::thread::scope(|s| -> Result<(), String> {
@@ -72,10 +119,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 s.spawn(|| -> Result<(), String> {
                     let store = open().map_err(|e| e.to_string())?;
                     loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(v) = data.gallery.get(k) else {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&k) = missing.get(i) else {
                             return Ok(());
                         };
+                        let v = &data.gallery[k];
                         let id = format!("s{k}");
                         let t = NewTemplate {
                             embedding: Embedding::new(model.as_str(), v.clone())
@@ -95,10 +143,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 audit: &audit,
                             })
                             .map_err(|e| e.to_string())?;
-                        if k % 50_000 == 0 {
+                        if i % 50_000 == 0 {
                             eprintln!(
-                                "enrolled {k} ({:.0}/s)",
-                                k as f64 / started.elapsed().as_secs_f64()
+                                "enrolled {i} of {} ({:.0}/s)",
+                                missing.len(),
+                                i as f64 / started.elapsed().as_secs_f64()
                             );
                         }
                     }
@@ -111,10 +160,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     })?;
     let enroll_secs = started.elapsed().as_secs_f64();
+    let enrolled = missing.len();
     eprintln!(
-        "enrolled {} in {enroll_secs:.0} s ({:.0}/s on {writers} writers)",
-        data.gallery.len(),
-        data.gallery.len() as f64 / enroll_secs
+        "enrolled {enrolled} in {enroll_secs:.0} s ({:.0}/s on {writers} writers)",
+        enrolled as f64 / enroll_secs
     );
 
     let hnsw = HnswConfig::default();
@@ -175,8 +224,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{}",
         serde_json::json!({
             "templates": data.gallery.len(), "dim": dim, "probes_sampled": sample.len(),
-            "enroll": {"writers": writers, "seconds": enroll_secs,
-                       "per_second": data.gallery.len() as f64 / enroll_secs},
+            "enroll": {"writers": writers, "templates": enrolled, "seconds": enroll_secs,
+                       "per_second": enrolled as f64 / enroll_secs},
             "switch_to_pgvector_seconds": switch_secs,
             "in_process_build_seconds": build_secs,
             "top5_one_query_at_a_time": runs,
