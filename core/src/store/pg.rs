@@ -114,7 +114,6 @@ pub struct PgStore {
     primary: PgPool,
     /// A read replica for the `pgvector` mode's searches ([`PgStoreBuilder::read_replica`]).
     replica: Option<PgPool>,
-    schema: String,
     keys: Keyring,
     /// Other nodes' changes, as the listener hears of them.
     heard: Arc<follow::Heard>,
@@ -174,7 +173,6 @@ impl PgStoreBuilder {
         let store = PgStore {
             primary: pool(&self.url)?,
             replica,
-            schema: self.schema,
             keys: Keyring {
                 key: self.key,
                 previous: self.previous,
@@ -182,11 +180,11 @@ impl PgStoreBuilder {
             heard: Arc::default(),
             modes: Mutex::default(),
         };
-        store.with(|client| initialise(client, &store.schema, &store.keys.key))?;
+        store.with(|client| initialise(client, store.schema(), &store.keys.key))?;
         store.check_keys()?;
         follow::listen(
             store.primary.config().clone(),
-            store.schema.clone(),
+            store.schema().to_string(),
             store.heard.clone(),
         )?;
         Ok(store)
@@ -406,7 +404,7 @@ impl PgStore {
 
     /// The schema the store lives in.
     pub fn schema(&self) -> &str {
-        &self.schema
+        self.primary.schema()
     }
 
     /// How `collection` is searched.
@@ -869,7 +867,7 @@ impl TemplateStore for PgStore {
                 return Err(not_found_subject(external_id));
             }
             // Other nodes' indexes leave a disabled subject out of their answers.
-            follow::record_change(tx, &self.schema, cid, external_id)
+            follow::record_change(tx, self.schema(), cid, external_id)
         })
     }
 
@@ -891,7 +889,7 @@ impl TemplateStore for PgStore {
                 (sid, &key_id, &wrapped),
                 templates,
             )?;
-            follow::record_change(tx, &self.schema, cid, external_id)?;
+            follow::record_change(tx, self.schema(), cid, external_id)?;
             Ok(ids)
         })
     }
@@ -917,7 +915,7 @@ impl TemplateStore for PgStore {
                 e.templates,
             )?;
             insert_audit(tx, e.audit)?;
-            follow::record_change(tx, &self.schema, cid, &external_id)?;
+            follow::record_change(tx, self.schema(), cid, &external_id)?;
             Ok(ids)
         })?;
         Ok((self.subject(e.collection, &external_id)?, ids))
@@ -951,7 +949,7 @@ impl TemplateStore for PgStore {
             if n == 0 {
                 return Err(not_found_subject(external_id));
             }
-            follow::record_change(tx, &self.schema, cid, external_id)
+            follow::record_change(tx, self.schema(), cid, external_id)
         })
     }
 
@@ -984,7 +982,7 @@ impl TemplateStore for PgStore {
                 "UPDATE subjects SET updated_at = $2 WHERE id = $1",
                 &[&sid, &now_ms()],
             )?;
-            follow::record_change(tx, &self.schema, cid, &external_id)?;
+            follow::record_change(tx, self.schema(), cid, &external_id)?;
             Ok(external_id)
         })
     }

@@ -129,7 +129,7 @@ impl Db {
     pub fn describe(&self) -> String {
         match &*self.inner {
             Pool::Sqlite(p) => p.path.display().to_string(),
-            Pool::Postgres(p) => format!("PostgreSQL schema {}", p.schema),
+            Pool::Postgres(p) => format!("PostgreSQL schema {}", p.schema()),
         }
     }
 

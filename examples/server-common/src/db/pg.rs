@@ -12,7 +12,6 @@ use postgres::Transaction;
 pub(super) struct Pool {
     /// The connections (the core's pool, as the template store's).
     conns: faceprint::store::PgPool,
-    pub(super) schema: String,
     /// The advisory lock every write transaction takes (from the schema's name).
     pub(super) write_lock: i64,
 }
@@ -21,7 +20,6 @@ impl Pool {
     pub(super) fn open(url: &str, schema: &str, max_idle: usize) -> DbResult<Pool> {
         let pool = Pool {
             conns: faceprint::store::PgPool::new(url, schema, max_idle, "faceprint-server")?,
-            schema: schema.to_string(),
             write_lock: lock_key(schema),
         };
         // The schema, made once under the lock: nodes starting together do not race.
@@ -37,6 +35,10 @@ impl Pool {
 
     /// `f` in a transaction (committed when it succeeds); `write` takes the writers' lock
     /// first.
+    pub(super) fn schema(&self) -> &str {
+        self.conns.schema()
+    }
+
     pub(super) fn run<T>(
         &self,
         write: bool,
