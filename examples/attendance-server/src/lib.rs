@@ -39,26 +39,25 @@ pub fn app(state: AppState) -> Router {
     )
 }
 
-/// Starts every enabled camera (a restart resumes them all); a camera that cannot start is
-/// logged and left stopped, the others run.
+/// Places the enabled cameras (a restart resumes them all, the leases of the run before freed
+/// first): on SQLite all run here; with several nodes on PostgreSQL this node takes its
+/// share. A camera that cannot start is logged and left stopped, the others run. Returns how
+/// many run here.
 pub async fn start_cameras(state: &AppState) -> Result<usize, String> {
-    let cameras = state
-        .common()
-        .db(repo::cameras::list)
-        .await
-        .map_err(|e| e.message)?;
-    let mut started = 0;
-    for camera in cameras.into_iter().filter(|c| c.enabled) {
-        let id = camera.id.clone();
-        match state
-            .cameras()
-            .start(state.common(), state.config(), camera)
-        {
-            Ok(()) => started += 1,
-            Err(e) => tracing::warn!(camera = %id, error = ?e, "camera not started"),
-        }
-    }
-    Ok(started)
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let node = s.common().node();
+        s.common()
+            .database()
+            .write(|c| faceprint_server::cluster::release_previous(c, node))
+            .map_err(|e| e.to_string())?;
+        s.cameras()
+            .place(s.common(), s.config(), None)
+            .map_err(|e| e.to_string())?;
+        Ok(s.cameras().running_count())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// Serves on the configured address until `stop` resolves (the signal, in `main`).
@@ -67,14 +66,22 @@ pub async fn run(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let state = open_state(&config)?;
+    // Bound first: the camera leases name this node by the address it answers on.
+    let listener = faceprint_server::serve::bind(config.server.listen).await?;
+    if let Ok(addr) = listener.local_addr() {
+        state.common().node().bound(addr);
+    }
     let started = start_cameras(&state).await?;
     tracing::info!(cameras = started, "cameras started");
-    let listener = faceprint_server::serve::bind(config.server.listen).await?;
+    state
+        .common()
+        .shutdown()
+        .spawn(service::cameras::keep_placed(state.clone()));
     let result =
         faceprint_server::serve::serve(app(state.clone()), state.common().clone(), listener, stop)
             .await;
     // Every pipeline writes its open visits before the process ends.
-    let cameras = state.cameras().clone();
-    let _ = tokio::task::spawn_blocking(move || cameras.stop_all()).await;
+    let s = state.clone();
+    let _ = tokio::task::spawn_blocking(move || s.cameras().stop_all(s.common())).await;
     result
 }

@@ -1,67 +1,18 @@
 //! The server as its one command runs it: SIGKILL while a camera is recording a visit loses no
 //! record the API has shown, and the restart resumes every enabled camera by itself.
 
+mod process;
 mod scene;
 
 use faceprint_server::testing::{data, free_port, spawn_server, wait_ready};
+use process::Api;
 use scene::{lfw, Visit};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_faceprint-attendance");
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn login(base: &str) -> Api {
-        let http = reqwest::Client::new();
-        let r: Value = http
-            .post(format!("{base}/api/auth/admin/login"))
-            .json(&json!({"username": "root", "password": "a long test password"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Api {
-            token: r["access_token"].as_str().expect("a token").to_string(),
-            http,
-            base: base.to_string(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_visit_loses_no_shown_record_and_restart_resumes_the_cameras() {

@@ -11,7 +11,7 @@ mod common;
 
 use faceprint_server::testing::{free_port, spawn_node, wait_ready, OwnPostgres};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 fn bin() -> &'static str {
@@ -54,30 +54,7 @@ async fn node(data: &Path, url: &str, key: &str) -> Node {
 
 /// Runs one of the server's tools against the database; its JSON answer.
 fn tool(data: &Path, url: &str, args: &[&str], stdin: &str) -> serde_json::Value {
-    let mut child = Command::new(bin())
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .args(["--database", url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    faceprint_server::testing::run_tool(bin(), data, url, args, stdin)
 }
 
 /// First photos of LFW people, one per person.

@@ -51,6 +51,10 @@ pub struct ServerConfig {
     /// the data dir, so several server processes share them and act as one. Every node needs
     /// the same `FACEPRINT_KEY`.
     pub database: Option<String>,
+    /// How the other nodes sharing `database` reach this one (`http://10.0.0.5:8081`), for
+    /// requests about work this node holds (an attendance camera's live view). Default:
+    /// `http://` and the address it listens on (the host name when that is 0.0.0.0).
+    pub node_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +65,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 20,
             models_dir: None,
             database: None,
+            node_url: None,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calendar;
 pub mod caller;
 pub mod cli;
+pub mod cluster;
 pub mod compute;
 pub mod config;
 pub mod db;

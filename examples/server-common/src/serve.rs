@@ -26,7 +26,8 @@ pub async fn serve(
     if !addr.ip().is_loopback() {
         tracing::warn!(%addr, "listening beyond loopback: put a TLS proxy in front (see the README's deployment note)");
     }
-    tracing::info!(%addr, server = common.name(), "listening");
+    common.node().bound(addr);
+    tracing::info!(%addr, server = common.name(), node = common.node().url(), "listening");
     common
         .shutdown()
         .spawn(crate::webhooks::run_worker(common.clone()));

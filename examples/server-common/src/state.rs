@@ -68,6 +68,7 @@ struct Inner {
     draining: AtomicBool,
     started: Instant,
     key_scope: Arc<dyn crate::auth::api_key::KeyScope>,
+    node: crate::cluster::Node,
 }
 
 impl Common {
@@ -102,6 +103,13 @@ impl Common {
         A: crate::auth::api_key::KeyScope + Clone,
     {
         let settings = Settings::of(config);
+        if let Some(url) = &settings.server.node_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "server.node_url must be an http:// or https:// URL, got {url:?}"
+                ));
+            }
+        }
         crate::metrics::recorder();
         let data = &settings.server.data_dir;
         crate::files::ensure_data_dir(data)?;
@@ -127,6 +135,7 @@ impl Common {
             settings.tokens.access_ttl_secs,
         );
         let wait = Duration::from_millis(settings.compute.queue_wait_ms);
+        let node = crate::cluster::Node::new(settings.server.node_url.as_deref());
         Ok(Common(Arc::new(Inner {
             name,
             models: Compute::new("model", settings.compute.effective_model_permits(), wait),
@@ -148,7 +157,13 @@ impl Common {
             draining: AtomicBool::new(false),
             started: Instant::now(),
             key_scope: Arc::new(config.app.clone()),
+            node,
         })))
+    }
+
+    /// This process among the nodes sharing the database.
+    pub fn node(&self) -> &crate::cluster::Node {
+        &self.0.node
     }
 
     pub fn name(&self) -> &'static str {

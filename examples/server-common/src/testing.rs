@@ -295,6 +295,42 @@ pub fn spawn_node(
         .unwrap()
 }
 
+/// Runs one of a server's tools (`admin create`, `api-key create`…) against the database at
+/// `database`, `stdin` written to it: its JSON answer (the test fails when the tool does).
+pub fn run_tool(
+    bin: &str,
+    data: &Path,
+    database: &str,
+    args: &[&str],
+    stdin: &str,
+) -> serde_json::Value {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(bin)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .args(["--database", database])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The databases a repository test runs on, each with the common tables and `migrations`: a
 /// SQLite file in `dir`, and a fresh schema of the PostgreSQL in `FACEPRINT_TEST_PG` when it
 /// is set (`./test.sh` and `.ci/run` set it; without it the PostgreSQL half is skipped, saying

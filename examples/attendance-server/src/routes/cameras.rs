@@ -8,7 +8,7 @@ use crate::service::cameras::{self as svc, CameraInput};
 use crate::service::status::StatusView;
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use faceprint_server::auth::AdminUser;
 use faceprint_server::caller::Caller;
@@ -93,61 +93,48 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Every camera's status.
+/// Every camera's status, whichever node runs it (`node`).
 #[utoipa::path(get, path = "/stream/status", tag = "cameras", security(("bearer" = [])),
     responses((status = 200, body = [StatusView]), (status = 403, body = ErrorBody)))]
 async fn status_all(
     State(state): State<AppState>,
     _reader: Reader,
+    headers: HeaderMap,
 ) -> ApiResult<Json<Vec<StatusView>>> {
-    let all = state.common().db(cameras::list).await?;
-    Ok(Json(
-        all.iter()
-            .map(|c| {
-                state
-                    .cameras()
-                    .status(&c.id)
-                    .unwrap_or_else(|| stopped_view(&c.id))
-            })
-            .collect(),
-    ))
+    Ok(Json(svc::status_all(&state, &headers).await?))
 }
 
 /// One camera's status: frame rates in and processed, dropped frames, tracks in view, records,
-/// reconnections and the last error.
+/// reconnections, the last error, and the node running it (asked in turn when it is another).
 #[utoipa::path(get, path = "/stream/status/{camera}", tag = "cameras", security(("bearer" = [])), params(("camera" = String, Path)),
     responses((status = 200, body = StatusView), (status = 404, body = ErrorBody)))]
 async fn status(
     State(state): State<AppState>,
     _reader: Reader,
     Path(camera): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Json<StatusView>> {
-    svc::get(&state, &camera).await?;
-    Ok(Json(
-        state
-            .cameras()
-            .status(&camera)
-            .unwrap_or_else(|| stopped_view(&camera)),
-    ))
-}
-
-fn stopped_view(id: &str) -> StatusView {
-    let s = crate::service::status::CameraStatus::new(id);
-    s.stopped();
-    s.view()
+    Ok(Json(svc::status(&state, &camera, &headers).await?))
 }
 
 /// The camera's frames with boxes, track ids and names drawn, as MJPEG
 /// (`multipart/x-mixed-replace`, for an `<img>`; the token may be the `access_token` query
-/// parameter). 409 when the camera is not running, 503 beyond 16 viewers.
+/// parameter). Any node answers: one that does not run the camera relays the node that does
+/// (502 `node_unreachable` when that node does not answer). 409 when the camera is not
+/// running, 503 beyond 16 viewers.
 #[utoipa::path(get, path = "/stream/{camera}", tag = "cameras", security(("bearer" = [])), params(("camera" = String, Path)),
-    responses((status = 200, content_type = "multipart/x-mixed-replace"), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, content_type = "multipart/x-mixed-replace"), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn live(
     State(state): State<AppState>,
     _reader: Reader,
     Path(camera): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> ApiResult<axum::response::Response> {
-    svc::get(&state, &camera).await?;
+    if let Some(node) = svc::live_node(&state, &camera, &headers).await? {
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        return faceprint_server::cluster::relay(&node, path, &headers).await;
+    }
     let view = state
         .cameras()
         .live(&camera)

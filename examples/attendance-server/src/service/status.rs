@@ -3,14 +3,14 @@
 //! `/metrics` (`faceprint_camera_*{camera="…"}`), with `faceprint_camera_up` (1 while frames
 //! come or are awaited), for alerts on a camera that stopped delivering.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 use utoipa::ToSchema;
 
 /// What a camera is doing.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceState {
     /// Opening the source.
@@ -25,9 +25,11 @@ pub enum SourceState {
     Stopped,
     /// Waiting for pushed frames.
     Waiting,
+    /// Runs on another node (`node`), which did not answer just now.
+    Unreachable,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TrackView {
     pub track_id: u64,
     pub bbox: [f32; 4],
@@ -38,10 +40,13 @@ pub struct TrackView {
 }
 
 /// `GET /stream/status/{camera}`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StatusView {
     pub camera_id: String,
     pub state: SourceState,
+    /// The node running the camera (its `server.node_url`), when one does. Several nodes on
+    /// one database share the pull cameras; every node runs the push cameras.
+    pub node: Option<String>,
     /// Frames received per second, over the last few seconds.
     pub fps_in: f32,
     /// Frames run through detection per second.
@@ -262,6 +267,7 @@ impl CameraStatus {
         StatusView {
             camera_id: self.camera_id.clone(),
             state,
+            node: None,
             fps_in: fps.0,
             fps_processed: fps.1,
             frames_in: self.frames_in.load(Ordering::Relaxed),

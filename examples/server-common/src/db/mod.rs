@@ -453,6 +453,16 @@ CREATE TABLE rate_buckets (
     tat_ms INTEGER NOT NULL
 );
 "#,
+        r#"
+-- Work one node at a time holds (an attendance camera), and each live node's own lease
+-- (`node:<id>`): see `cluster`.
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    node_id TEXT NOT NULL,
+    node_url TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+"#,
     ],
 };
 
