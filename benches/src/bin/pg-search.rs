@@ -8,7 +8,7 @@
 //!
 //!     faceprint eval calibrate --images ../shared/data/lfw/images --cache lfw.jsonl   (embeddings)
 //!     tests/postgres.sh start /tmp/pgbench        (prints URL)
-//!     cargo run --release -p faceprint-bench --features postgres --bin pg-search -- \
+//!     cargo run --release -p faceprint-bench --bin pg-search -- \
 //!         [--resume KEY_FILE] lfw.jsonl URL [N] [WRITERS] [EF...]
 //!
 //! A million templates take most of an hour to enroll here. With `--resume KEY_FILE` the run
