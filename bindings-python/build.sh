@@ -11,7 +11,12 @@ ort="$root/.faceprint/lib/libonnxruntime.so.1.31.1"
 cp "$ort" "$here/python/faceprint/"
 rm -rf "$here/dist"
 cp "$root/LICENSE" "$root/NOTICE" "$here/"
-# maturin runs zig as `python -m ziglang`: the venv's python must come first on PATH.
-PATH="$root/.faceprint/venv/bin:$PATH" "$root/.faceprint/venv/bin/maturin" build --release \
-  --zig --compatibility manylinux_2_28 --manifest-path "$here/Cargo.toml" --out "$here/dist" "$@"
+# maturin runs zig as `python -m ziglang` with the Python it builds for, and that command is part
+# of the linker cargo sees: always .faceprint/venv's, whatever environment is active, so a build
+# from another venv (the README's install block) finds this one's compiled crates up to date.
+# Its own target directory (target/wheel): see ffi/install.sh.
+CARGO_TARGET_DIR="$root/target/wheel" VIRTUAL_ENV="$root/.faceprint/venv" PATH="$root/.faceprint/venv/bin:$PATH" \
+  "$root/.faceprint/venv/bin/maturin" build --release --zig --compatibility manylinux_2_28 \
+  --interpreter "$root/.faceprint/venv/bin/python3" --manifest-path "$here/Cargo.toml" \
+  --out "$here/dist" "$@"
 ls "$here"/dist/*.whl
