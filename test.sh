@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (after ./setup.sh):
-#   1. cargo build -p faceprint-ffi, then cargo test --workspace (both in the profile test-release:
-#      release without LTO, see Cargo.toml): the core, CLI, C ABI (header drift, the C example on
-#      LFW and under valgrind), the Rust parity dump, and the PostgreSQL store (the CLI turns
-#      on the core's feature postgres) against a real PostgreSQL 18 + pgvector: conformance,
-#      keys, rotation, racing nodes, two engines in step, a server killed mid-enroll
-#      (FACEPRINT_TEST_PG, else a throwaway one from tests/postgres.sh)
-#   2. the Python wheel, built and pip-installed into a fresh venv, then pytest
-#   3. the npm package, built (index.d.ts / index.js must match the committed ones), packed,
+# The whole test suite, as CI runs it (after ./setup.sh, which builds the workspace: here about
+# 9 minutes, of which 5 run the Rust tests and the artifacts build beside them):
+#   1. cargo build --release --workspace --all-targets (nothing to do after ./setup.sh), then
+#      cargo nextest run --workspace --release and the doc tests: the core, CLI, C ABI (header
+#      drift, the C example on LFW and under valgrind), the Rust parity dump, the servers, and
+#      the PostgreSQL store (the CLI turns on the core's feature postgres) against a real
+#      PostgreSQL 18 + pgvector: conformance, keys, rotation, racing nodes, two engines in step,
+#      a server killed mid-enroll (FACEPRINT_TEST_PG, else a throwaway one from
+#      tests/postgres.sh). Beside them, at a lower priority, the shipped artifacts are built with
+#      zig against glibc 2.28: the wheel (target/wheel), the npm addon and ffi/install.sh's C
+#      library and command (target/zig); every later step uses those files as they are.
+#   2. the Python wheel pip-installed into a fresh venv, then pytest
+#   3. the npm package (index.d.ts / index.js must match the committed ones), packed,
 #      installed offline into an empty folder, then node --test and a TypeScript type-check
 #   4. the model packages (faceprint-models wheel, @faceprint/models), then the wheel, the npm
 #      package and ffi/install.sh's prefix installed away from the checkout with an empty
 #      environment, an extract run in each, and no glibc symbol newer than 2.28 in them
 #   5. the parity check: Rust, C, Python and Node on the same inputs
 #   6. the README's blocks run as written (tests/docs/run_readme.py): set-up, first run, the
-#      command tour, the face-login server and its curl calls, the attendance tour, and the C, Python and Node
-#      installs with the examples run on what they installed
+#      command tour, the face-login server and its curl calls, the attendance tour, and the C,
+#      Python and Node installs with the examples run on what they installed (the builds in
+#      those blocks find everything built by the steps above)
 #   7. the face-login page (fake camera), the attendance dashboard (live MJPEG view) and the KYC
 #      user and verifier pages (fake camera) in headless Chromium (screenshots in
 #      target/screenshots/auth/, attendance/ and kyc/)
+# One part alone: see the README's "Test" section.
 set -euo pipefail
 cd "$(dirname "$0")"
-# Each step says how long the run has taken so far, to see where the time goes.
-step() { echo "== [$(date +%T), ${SECONDS} s in] $*"; }
+# Each step says how long the run has taken so far (and notes it for .ci/run's table).
+. tests/steps.sh
 root=$PWD
 # The checkout's pack for every test that runs outside cargo (the installs test clears the
 # environment to prove the artifacts need no setting). ONNX Runtime: the wheel's and the npm
@@ -41,22 +47,33 @@ if [ -z "${FACEPRINT_TEST_PG:-}" ]; then
   export FACEPRINT_TEST_PG
 fi
 
-step "Rust and C (cargo test --workspace --profile test-release)"
-# libfaceprint.so for the C tests: cargo test builds no cdylib by itself.
-cargo build --profile test-release -p faceprint-ffi
-cargo test --workspace --profile test-release
+step "Rust and C: the workspace's build (done by ./setup.sh), cargo nextest, the doc tests"
+cargo build --release --workspace --all-targets
+# The Rust tests keep about one and a half of the two cores busy (valgrind, servers waiting on
+# each other); the zig builds take what they leave, niced so the tests keep their pace.
+in_background "the shipped artifacts: wheel, npm addon, C library and command (zig)" \
+  "$work/artifacts.log" nice -n 10 bash -c '
+    set -euo pipefail
+    (cd bindings-node && npm run --silent build)
+    ffi/install.sh "$1/prefix-built" >/dev/null && rm -rf "$1/prefix-built"
+    bindings-python/build.sh' _ "$work"
+artifacts=$!
+rust_tests=0
+cargo nextest run --workspace --release --no-fail-fast || rust_tests=$?
+cargo test --workspace --release --doc || rust_tests=$?
+step "the shipped artifacts (wheel, npm addon, C library): waiting for their build"
+wait_for "$artifacts" "$work/artifacts.log"
+[ "$rust_tests" = 0 ] || { echo "the Rust tests failed (above)" >&2; exit 1; }
 
-step "Python: wheel into a fresh venv, pytest"
-bindings-python/build.sh
+step "Python: the wheel into a fresh venv, pytest"
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check bindings-python/dist/*.whl 'pytest==8.4.2' 'mypy==2.4.1'
 # From outside the source tree, so the installed wheel is what gets imported.
 (cd "$work" && "$work/venv/bin/python" -m pytest -q "$root/bindings-python/tests")
 
-step "Node: npm package into an empty folder, node --test, tsc"
+step "Node: the npm package into an empty folder, node --test, tsc"
 (
   cd bindings-node
-  npm run --silent build
   git diff --exit-code -- index.d.ts index.js \
     || { echo "bindings-node: the generated index.d.ts/index.js changed: commit them" >&2; exit 1; }
   npm pack --silent --pack-destination "$work" >/dev/null
@@ -75,7 +92,7 @@ tests/install/run.sh "$work/install" "$(ls "$work"/faceprint-[0-9]*.tgz)"
 
 step "Parity: Rust, C, Python, Node"
 python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint" \
-  --target target/test-release
+  --target target/release
 step "README: every shell, Python, Node and CMake block, run as written"
 python3 tests/docs/run_readme.py
 
