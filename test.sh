@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (after ./setup.sh, which builds the workspace: here about
 # 9 minutes, of which 5 run the Rust tests and the artifacts build beside them):
-#   1. cargo build --release --workspace --all-targets (nothing to do after ./setup.sh), then
-#      cargo nextest run --workspace --release and the doc tests: the core, CLI, C ABI (header
+#   1. cargo build --release --workspace --all-targets (the bindings excluded; nothing to do
+#      after ./setup.sh), then cargo nextest run and the doc tests: the core, CLI, C ABI (header
 #      drift, the C example on LFW and under valgrind), the Rust parity dump, the servers, and
 #      the PostgreSQL store (the CLI turns on the core's feature postgres) against a real
 #      PostgreSQL 18 + pgvector: conformance, keys, rotation, racing nodes, two engines in step,
@@ -48,7 +48,10 @@ if [ -z "${FACEPRINT_TEST_PG:-}" ]; then
 fi
 
 step "Rust and C: the workspace's build (done by ./setup.sh), cargo nextest, the doc tests"
-cargo build --release --workspace --all-targets
+# The checkout's crates, as ./setup.sh builds them: without the two bindings (their own builds
+# below), so the same package set resolves to the same features and nothing is compiled twice.
+checkout=(--release --workspace --exclude faceprint-python --exclude faceprint-node)
+cargo build "${checkout[@]}" --all-targets
 # The Rust tests keep about one and a half of the two cores busy (valgrind, servers waiting on
 # each other); the zig builds take what they leave, niced so the tests keep their pace.
 in_background "the shipped artifacts: wheel, npm addon, C library and command (zig)" \
@@ -59,8 +62,8 @@ in_background "the shipped artifacts: wheel, npm addon, C library and command (z
     bindings-python/build.sh' _ "$work"
 artifacts=$!
 rust_tests=0
-cargo nextest run --workspace --release --no-fail-fast || rust_tests=$?
-cargo test --workspace --release --doc || rust_tests=$?
+cargo nextest run "${checkout[@]}" --no-fail-fast || rust_tests=$?
+cargo test "${checkout[@]}" --doc || rust_tests=$?
 step "the shipped artifacts (wheel, npm addon, C library): waiting for their build"
 wait_for "$artifacts" "$work/artifacts.log"
 [ "$rust_tests" = 0 ] || { echo "the Rust tests failed (above)" >&2; exit 1; }
