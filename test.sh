@@ -54,7 +54,8 @@ step "Rust and C: the workspace's build (done by ./setup.sh), cargo nextest, the
 checkout=(--release --workspace --exclude faceprint-python --exclude faceprint-node)
 cargo build "${checkout[@]}" --all-targets
 # The Rust tests keep about one and a half of the two cores busy (valgrind, servers waiting on
-# each other); the zig builds take what they leave, niced so the tests keep their pace.
+# each other); the zig builds take what they leave. (Under CI's sccache the nice reaches no
+# compile: sccache's server, started at normal priority, runs every rustc.)
 in_background "the shipped artifacts: wheel, npm addon, C library and command (zig)" \
   "$work/artifacts.log" nice -n 10 bash -c '
     set -euo pipefail
