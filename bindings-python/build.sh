@@ -11,12 +11,13 @@ ort="$root/.faceprint/lib/libonnxruntime.so.1.31.1"
 cp "$ort" "$here/python/faceprint/"
 rm -rf "$here/dist"
 cp "$root/LICENSE" "$root/NOTICE" "$here/"
-# maturin runs zig as `python -m ziglang` with the Python it builds for, and that command is part
-# of the linker cargo sees: always .faceprint/venv's, whatever environment is active, so a build
-# from another venv (the README's install block) finds this one's compiled crates up to date.
-# Its own target directory (target/wheel): see ffi/install.sh.
-CARGO_TARGET_DIR="$root/target/wheel" VIRTUAL_ENV="$root/.faceprint/venv" PATH="$root/.faceprint/venv/bin:$PATH" \
-  "$root/.faceprint/venv/bin/maturin" build --release --zig --compatibility manylinux_2_28 \
+# Linked by zig against glibc 2.28 like every build of the checkout (.cargo/config.toml), in the
+# checkout's target/, where ./setup.sh's build left every crate it shares with this one; maturin
+# checks the result against manylinux_2_28. The interpreter is pinned to .faceprint/venv's:
+# pyo3's build script reads it, so a build from another venv (the README's install block) finds
+# the compiled crates up to date.
+VIRTUAL_ENV="$root/.faceprint/venv" PATH="$root/.faceprint/venv/bin:$PATH" \
+  "$root/.faceprint/venv/bin/maturin" build --release --compatibility manylinux_2_28 \
   --interpreter "$root/.faceprint/venv/bin/python3" --manifest-path "$here/Cargo.toml" \
   --out "$here/dist" "$@"
 ls "$here"/dist/*.whl

@@ -15,14 +15,10 @@ mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)
 ort=.faceprint/lib/libonnxruntime.so.1.31.1
 [ -f "$ort" ] || { echo "install.sh: $ort is missing: run ./setup.sh first" >&2; exit 1; }
-[ -x .faceprint/cargo/bin/cargo-zigbuild ] \
-  || { echo "install.sh: cargo-zigbuild is missing: run ./setup.sh first" >&2; exit 1; }
-# target/zig: the directory of every cargo-zigbuild build (the npm addon's too), apart from the
-# checkout's own build and the wheel's, whose linkers differ: sharing one directory, each build
-# would find the others' compiled crates out of date and compile them again.
-CARGO_TARGET_DIR="$root/target/zig" PATH="$root/.faceprint/cargo/bin:$PATH" cargo zigbuild --quiet \
-  --release -p faceprint-ffi -p faceprint-cli --target x86_64-unknown-linux-gnu.2.28
-built=target/zig/x86_64-unknown-linux-gnu/release
+# The checkout's target/ and linker (zig against glibc 2.28, .cargo/config.toml): after
+# ./setup.sh only these two crates' own code is left to compile.
+cargo build --quiet --release -p faceprint-ffi -p faceprint-cli
+built=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 install -d "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/bin" "$prefix/share/doc/faceprint"
 install -m 644 include/faceprint.h "$prefix/include/"

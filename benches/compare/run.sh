@@ -14,11 +14,11 @@ for person in $(ls "$lfw" | head -n "$n"); do ls "$lfw/$person"/*.jpg | head -n 
 export OMP_NUM_THREADS=1
 cargo build --release -q -p faceprint-bench --bin pipeline-speed
 echo "Faceprint (default: detector input upscaled to 320):"
-./target/release/pipeline-speed "$list" 1
+./target/x86_64-unknown-linux-gnu/release/pipeline-speed "$list" 1
 echo "Faceprint, detector at the native 256x256 (as FaceDetectorYN below):"
-FACEPRINT_MIN_INPUT_SIDE=0 ./target/release/pipeline-speed "$list" 1
+FACEPRINT_MIN_INPUT_SIDE=0 ./target/x86_64-unknown-linux-gnu/release/pipeline-speed "$list" 1
 echo "Faceprint with --embedder dlib-resnet-v1:"
-FACEPRINT_EMBEDDER=dlib-resnet-v1 ./target/release/pipeline-speed "$list" 1
+FACEPRINT_EMBEDDER=dlib-resnet-v1 ./target/x86_64-unknown-linux-gnu/release/pipeline-speed "$list" 1
 python=${PYTHON:-python3}
 for embedder in omz-reid-0095 dlib-resnet-v1; do
   echo "OpenCV FaceDetectorYN + onnxruntime, $embedder:"

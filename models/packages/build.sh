@@ -9,7 +9,7 @@ root=$(cd "$here/../.." && pwd)
 out="$root/target/packages"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-faceprint="$root/target/release/faceprint"
+faceprint="$root/target/x86_64-unknown-linux-gnu/release/faceprint"
 [ -x "$faceprint" ] || { echo "build.sh: $faceprint is missing: run ./setup.sh" >&2; exit 1; }
 python3 "$here/notice.py" --check
 mkdir -p "$out"

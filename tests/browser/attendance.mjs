@@ -15,7 +15,7 @@ import { freePort, launch } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const bin = process.argv[2] || join(root, 'target/release/faceprint-attendance');
+const bin = process.argv[2] || join(root, 'target/x86_64-unknown-linux-gnu/release/faceprint-attendance');
 const lfw = resolve(root, '../shared/data/lfw/images/Colin_Powell');
 const shots = join(root, 'target/screenshots/attendance');
 mkdirSync(shots, { recursive: true });

@@ -14,7 +14,7 @@ import { freePort, launch, video } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const bin = process.argv[2] || join(root, 'target/release/faceprint-auth');
+const bin = process.argv[2] || join(root, 'target/x86_64-unknown-linux-gnu/release/faceprint-auth');
 const lfw = resolve(root, '../shared/data/lfw/images');
 const shots = join(root, 'target/screenshots/auth');
 mkdirSync(shots, { recursive: true });

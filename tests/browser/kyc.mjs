@@ -19,7 +19,7 @@ import { freePort, launch, video } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const bin = process.argv[2] || join(root, 'target/release/faceprint-kyc');
+const bin = process.argv[2] || join(root, 'target/x86_64-unknown-linux-gnu/release/faceprint-kyc');
 const dev = resolve(root, '../shared/data/dev');
 const shots = join(root, 'target/screenshots/kyc');
 mkdirSync(shots, { recursive: true });

@@ -8,8 +8,8 @@ Two places, as a reader would use them:
   Python and Node install blocks), with HOME a fresh directory so `~/.local`, `~/app` and the
   `pip` of a fresh virtual environment land nowhere real; afterwards `git status` must be clean;
 - a scratch folder whose ../shared is the data mirror (the README's paths are relative to a
-  checkout beside ../shared) and whose target/release holds this checkout's programs, for the
-  commands that use them (first run, the `faceprint` tour, the face-login, attendance and KYC
+  checkout beside ../shared) and whose target/x86_64-unknown-linux-gnu/release holds this
+  checkout's programs, for the commands that use them (first run, the `faceprint` tour, the face-login, attendance and KYC
   servers).
 Every block gets a fresh FACEPRINT_KEY, must exit 0 and print what its comments promise (EXPECT
 below). The Python and Node examples run on what the README's install blocks installed, with no
@@ -31,6 +31,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# Where the checkout's programs are (the build's target is set in .cargo/config.toml).
+BUILT = Path("target/x86_64-unknown-linux-gnu/release")
 
 # What each block must print, in order: a string is a line's start, a compiled pattern is
 # searched in a line. One list per block of the section.
@@ -98,13 +100,14 @@ class Run:
         self.readme = (REPO / "README.md").read_text()
         self.home = tmp / "home"
         self.home.mkdir()
-        # The scratch checkout: ../shared beside it, this build's programs in target/release.
+        # The scratch checkout: ../shared beside it, this build's programs where the README runs
+        # them.
         self.scratch = tmp / "checkout"
-        release = self.scratch / "target" / "release"
+        release = self.scratch / BUILT
         release.mkdir(parents=True)
         (tmp / "shared").symlink_to(shared.resolve())
         for program in ("faceprint", "faceprint-auth", "faceprint-attendance", "faceprint-kyc"):
-            (release / program).symlink_to(REPO / "target" / "release" / program)
+            (release / program).symlink_to(REPO / BUILT / program)
         self.venv = tmp / "venv"
         # Building from the checkout with HOME elsewhere: cargo and rustup keep their own homes.
         real_home = Path(os.environ.get("HOME", "/root"))

@@ -53,7 +53,7 @@ install -m 755 "$built/libfaceprint.so" "$prefix/lib/"
 install -m 644 "$root/include/faceprint.h" "$prefix/include/"
 sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|0.1.0|" "$root/ffi/faceprint.pc.in" \
   > "$prefix/lib/pkgconfig/faceprint.pc"
-"$root/target/release/faceprint" models install --from "$root/models" \
+"$root/target/x86_64-unknown-linux-gnu/release/faceprint" models install --from "$root/models" \
   --to "$prefix/share/faceprint/models" >/dev/null
 file "$prefix/bin/faceprint" | grep -q 'ARM aarch64' || { echo "not an aarch64 program" >&2; exit 1; }
 

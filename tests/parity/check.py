@@ -84,7 +84,7 @@ def main():
     ap.add_argument("--shared", default=os.environ.get("FACEPRINT_SHARED", REPO.parent / "shared"))
     ap.add_argument("--target", default=str(REPO / "target" / "release"),
                     help="the cargo output directory holding libfaceprint.so and parity-dump "
-                         "(./setup.sh builds them in target/release)")
+                         "(./setup.sh builds them in target/x86_64-unknown-linux-gnu/release)")
     args = ap.parse_args()
     data = Path(args.shared) / "data"
     lfw, dev = data / "lfw" / "images", data / "dev"

@@ -245,7 +245,7 @@ async fn main() {
     let secs = arg("--seconds", 20);
     let soak = arg("--soak-secs", 0);
     let sockets = arg("--websockets", 0);
-    let bin = root().join("target/release/faceprint-auth");
+    let bin = root().join("target/x86_64-unknown-linux-gnu/release/faceprint-auth");
     let data_root = root().join("../shared/data/dev/faces/named");
     let enroll_photo = std::fs::read(data_root.join("obama_obama.jpg")).unwrap();
     let probe = Arc::new(std::fs::read(data_root.join("obama_obama2.jpg")).unwrap());
@@ -278,7 +278,7 @@ async fn main() {
         .args(["--collection", "load", "--rate", "10000000/min"])
         .output()
         .expect(
-            "run target/release/faceprint-auth (cargo build --release -p faceprint-auth-server)",
+            "run target/x86_64-unknown-linux-gnu/release/faceprint-auth (cargo build --release -p faceprint-auth-server)",
         );
     let key: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let key = key["key"].as_str().unwrap().to_string();
