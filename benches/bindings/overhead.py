@@ -71,7 +71,7 @@ def main():
                FACEPRINT_ORT_LIB=os.environ.get("FACEPRINT_ORT_LIB",
                                                 str(REPO / ".faceprint/lib/libonnxruntime.so.1.31.1")),
                FACEPRINT_NODE_PACKAGE=args.node_package)
-    rust_exe = str(REPO / "target" / "release" / "extract-timing")
+    rust_exe = str(REPO / "target" / "x86_64-unknown-linux-gnu" / "release" / "extract-timing")
     samples = {"rust": [], "python bytes": [], "python numpy": [], "node async": [], "node sync": []}
     # A few rounds per process, processes interleaved.
     chunk = 3

@@ -10,7 +10,7 @@ import pytest
 import faceprint
 from conftest import REPO, lfw
 
-CLI = REPO / "target" / "release" / "faceprint"
+CLI = REPO / "target" / "x86_64-unknown-linux-gnu" / "release" / "faceprint"
 
 
 def test_rotation_by_another_process_under_a_live_engine(tmp_path):

@@ -82,7 +82,7 @@ def main():
     ap.add_argument("--python", required=True, help="a Python with the faceprint wheel installed")
     ap.add_argument("--node-package", required=True, help="an installed faceprint npm package")
     ap.add_argument("--shared", default=os.environ.get("FACEPRINT_SHARED", REPO.parent / "shared"))
-    ap.add_argument("--target", default=str(REPO / "target" / "release"),
+    ap.add_argument("--target", default=str(REPO / "target" / "x86_64-unknown-linux-gnu" / "release"),
                     help="the cargo output directory holding libfaceprint.so and parity-dump "
                          "(./setup.sh builds them in target/x86_64-unknown-linux-gnu/release)")
     args = ap.parse_args()
