@@ -22,8 +22,10 @@ mkdirSync(shots, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'faceprint-attendance-browser-'));
 const data = join(work, 'data');
 
-// A 60-second camera recording of a third photo, 640x480 at 5 fps.
-const video = join(work, 'door.mp4');
+// A 60-second camera recording of a third photo, 640x480 at 5 fps, in the server's media root
+// (app.media_root's default: media/ in the data directory; file cameras read only there).
+mkdirSync(join(data, 'media'), { recursive: true });
+const video = join(data, 'media', 'door.mp4');
 execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-loop', '1', '-t', '60', '-i', join(lfw, 'Colin_Powell_0010.jpg'),
   '-vf', 'scale=400:400,pad=640:480:120:40:gray,format=yuv420p', '-r', '5', video]);
 

@@ -37,6 +37,9 @@ pub struct AppConfig {
     pub workday_start: String,
     /// The site's offset from UTC, for days and `workday_start`.
     pub utc_offset_minutes: i32,
+    /// `file` and `dir` cameras read only inside this directory (links followed and checked).
+    /// Default: `media/` in the data directory, made at start.
+    pub media_root: Option<std::path::PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -52,6 +55,7 @@ impl Default for AppConfig {
             frame_queue: 4,
             workday_start: "09:00".into(),
             utc_offset_minutes: 0,
+            media_root: None,
         }
     }
 }

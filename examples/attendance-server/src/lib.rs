@@ -24,7 +24,28 @@ pub fn open_state(config: &Config) -> Result<AppState, String> {
         return Err("app.utc_offset_minutes must be within -840..=840".into());
     }
     let common = Common::open(NAME, config, &[&repo::MIGRATIONS])?;
-    Ok(AppState::new(common, config.app.clone()))
+    let media_root = config
+        .app
+        .media_root
+        .clone()
+        .unwrap_or_else(|| config.server.data_dir.join("media"));
+    if config.app.media_root.is_none() {
+        std::fs::create_dir_all(&media_root)
+            .map_err(|e| format!("cannot make the media root {}: {e}", media_root.display()))?;
+    }
+    // Resolved once, so every source's resolved path is compared with the real directory.
+    let resolved = media_root.canonicalize().map_err(|e| {
+        format!(
+            "app.media_root {}: {e} (file and dir cameras read only inside it)",
+            media_root.display()
+        )
+    })?;
+    let sources = service::source::SourcePolicy {
+        media_root: resolved,
+        media_root_given: std::path::absolute(&media_root).unwrap_or(media_root),
+        allow_private: config.outbound.allow_private_networks,
+    };
+    Ok(AppState::new(common, config.app.clone(), sources))
 }
 
 /// The whole HTTP application over `state`.

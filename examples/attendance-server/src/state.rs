@@ -2,6 +2,7 @@
 
 use crate::config::AppConfig;
 use crate::service::cameras::Cameras;
+use crate::service::source::SourcePolicy;
 use axum::extract::FromRef;
 use faceprint_server::Common;
 use std::sync::Arc;
@@ -16,11 +17,11 @@ pub struct Inner {
 }
 
 impl AppState {
-    pub fn new(common: Common, config: AppConfig) -> AppState {
+    pub fn new(common: Common, config: AppConfig, sources: SourcePolicy) -> AppState {
         AppState(Arc::new(Inner {
             common,
             config,
-            cameras: Cameras::default(),
+            cameras: Cameras::new(sources),
         }))
     }
 

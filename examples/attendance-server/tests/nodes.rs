@@ -34,7 +34,14 @@ impl Drop for Node {
 
 async fn node(data: &Path, url: &str, key: &str) -> Node {
     let port = free_port();
-    let child = spawn_node(BIN, data, port, url, key, &[]);
+    // One media root for every node (the test's directory, which holds the hall video), and
+    // the door cameras' dead URLs are on 127.0.0.1.
+    let media = data.parent().unwrap().to_str().unwrap();
+    let env = [
+        ("FACEPRINT_APP__MEDIA_ROOT", media),
+        ("FACEPRINT_OUTBOUND__ALLOW_PRIVATE_NETWORKS", "true"),
+    ];
+    let child = spawn_node(BIN, data, port, url, key, &env);
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base).await;
     Node { child, base }

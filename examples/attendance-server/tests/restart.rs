@@ -62,7 +62,8 @@ async fn sigkill_mid_visit_loses_no_shown_record_and_restart_resumes_the_cameras
         .unwrap();
     assert_eq!(r.status(), 200);
     // A visit that lasts the whole 40-second recording.
-    let video = dir.path().join("hall.mp4");
+    // In the media root the server made (app.media_root's default).
+    let video = data_dir.join("media").join("hall.mp4");
     scene::encode(
         &[Visit {
             person: "Colin_Powell",

@@ -263,7 +263,8 @@ async fn admins_manage_users_keys_and_read_the_trail() {
 #[tokio::test]
 async fn webhooks_are_signed_delivered_and_retried() {
     use std::sync::{Arc, Mutex};
-    let t = TestApp::new();
+    // The receiver is on loopback: an internal address, refused by default (checked below).
+    let t = TestApp::with(|c| c.outbound.allow_private_networks = true);
     make_admin(&t, "ops", "operations password");
     let admin = admin_token(&t, "ops", "operations password").await;
     // A receiver on loopback that fails its first call, then records what it gets.
@@ -301,6 +302,29 @@ async fn webhooks_are_signed_delivered_and_retried() {
         StatusCode::BAD_REQUEST,
         "plain http beyond loopback is refused"
     );
+    // By default a loopback, private or link-local target is refused, however it is spelled.
+    {
+        let strict = TestApp::new();
+        make_admin(&strict, "ops", "operations password");
+        let strict_admin = admin_token(&strict, "ops", "operations password").await;
+        for target in [
+            url.clone(),
+            "http://localhost:9/hook".to_string(),
+            "https://169.254.169.254/latest".to_string(),
+            "https://10.0.0.1/hook".to_string(),
+            "https://[fd00::1]/hook".to_string(),
+            "http://127.1:9/hook".to_string(),
+        ] {
+            let r = strict
+                .post_json(
+                    "/api/admin/webhooks",
+                    Some(&strict_admin),
+                    json!({ "url": target, "events": ["*"] }),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{target}: {}", r.text);
+        }
+    }
     let w = t
         .post_json(
             "/api/admin/webhooks",

@@ -247,8 +247,8 @@ async fn a_full_model_gate_answers_503_busy_at_once() {
         } else {
             assert_eq!(
                 status,
-                StatusCode::UNAUTHORIZED,
-                "no account matches: the others answer 401"
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the others answer: a group photo never logs in (multiple_faces)"
             );
         }
     }
@@ -256,6 +256,10 @@ async fn a_full_model_gate_answers_503_busy_at_once() {
         busy >= 1,
         "six requests on one slot with 1 ms of patience: some must be refused"
     );
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }
 
 #[tokio::test]
@@ -277,7 +281,8 @@ async fn every_answer_has_the_request_id_and_the_security_headers() {
         r.json["request_id"].as_str(),
         r.headers["x-request-id"].to_str().ok()
     );
-    // A caller's own sane id is kept; an absurd one is replaced.
+    // The request id is always ours: a caller's sane id is kept only as x-client-request-id
+    // (it cannot name a request in the log or the audit trail); an absurd one is dropped.
     let mine = t
         .call(
             axum::http::Request::get("/health")
@@ -286,7 +291,9 @@ async fn every_answer_has_the_request_id_and_the_security_headers() {
                 .unwrap(),
         )
         .await;
-    assert_eq!(mine.headers["x-request-id"], "trace-42");
+    assert_ne!(mine.headers["x-request-id"], "trace-42");
+    assert!(uuid_like(mine.headers["x-request-id"].to_str().unwrap()));
+    assert_eq!(mine.headers["x-client-request-id"], "trace-42");
     let long = "x".repeat(500);
     let theirs = t
         .call(
@@ -296,7 +303,8 @@ async fn every_answer_has_the_request_id_and_the_security_headers() {
                 .unwrap(),
         )
         .await;
-    assert_ne!(theirs.headers["x-request-id"].to_str().unwrap(), long);
+    assert!(uuid_like(theirs.headers["x-request-id"].to_str().unwrap()));
+    assert!(theirs.headers.get("x-client-request-id").is_none());
     // OpenAPI lists the routes; the docs page and its script are served locally.
     let api = t.get("/openapi.json", None).await;
     for p in [

@@ -29,6 +29,9 @@ pub struct Config<App> {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// What addresses typed by admins (camera URLs) may reach.
+    #[serde(default)]
+    pub outbound: crate::outbound::OutboundConfig,
     /// The server's own settings.
     #[serde(default)]
     pub app: App,
@@ -77,7 +80,9 @@ pub struct LimitsConfig {
     pub max_upload_bytes: usize,
     /// Largest JSON body without an image.
     pub max_json_bytes: usize,
-    /// Largest image in pixels.
+    /// Largest image in pixels, read from its header before anything is decoded. 16 MP: a
+    /// phone's photo fits, and no cheap upload (a PNG of zeros compresses 6300x6300 into
+    /// 116 KB) costs the models and memory much more than a photo does.
     pub max_image_pixels: u64,
     /// Image formats accepted (by magic bytes): jpeg, png, webp, bmp, gif, tiff, pnm.
     pub image_formats: Vec<String>,
@@ -90,7 +95,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_upload_bytes: 8 * 1024 * 1024,
             max_json_bytes: 64 * 1024,
-            max_image_pixels: 40_000_000,
+            max_image_pixels: 16_000_000,
             image_formats: ["jpeg", "png", "webp", "bmp"].map(String::from).to_vec(),
             request_timeout_secs: 30,
         }
@@ -187,8 +192,26 @@ pub struct RateLimitConfig {
     pub per_ip_burst: u32,
     /// Calls per minute of an API key created without `--rate`.
     pub api_key_default_per_minute: u32,
-    /// Use the first `X-Forwarded-For` address as the client IP (only behind a trusted proxy).
+    /// The proxies in front of the server (addresses or CIDR blocks): from them, the client is
+    /// the rightmost `X-Forwarded-For` address that is not one of them. Empty: the socket's
+    /// address, and the header never counts.
+    pub trusted_proxies: Vec<String>,
+    /// Replaced by `trusted_proxies` (it trusted the leftmost address, which the client
+    /// writes): `true` is refused at start with a message saying so.
     pub trust_forwarded_for: bool,
+}
+
+impl RateLimitConfig {
+    /// `trusted_proxies`, parsed.
+    pub fn trusted_proxies(&self) -> Result<Vec<crate::outbound::Cidr>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|c| {
+                c.parse()
+                    .map_err(|e| format!("rate_limit.trusted_proxies: {e}"))
+            })
+            .collect()
+    }
 }
 
 impl Default for RateLimitConfig {
@@ -197,6 +220,7 @@ impl Default for RateLimitConfig {
             per_ip_per_minute: 60,
             per_ip_burst: 20,
             api_key_default_per_minute: 600,
+            trusted_proxies: Vec::new(),
             trust_forwarded_for: false,
         }
     }
@@ -211,6 +235,14 @@ pub struct HttpConfig {
     pub hsts: bool,
     /// Content-Security-Policy of every answer.
     pub content_security_policy: String,
+    /// A connection must send a request's whole head within this many seconds of opening or
+    /// of its last answer (keep-alive idle included); else it is closed.
+    pub header_read_timeout_secs: u64,
+    /// Open connections at once, in all; more are closed as they arrive.
+    pub max_connections: usize,
+    /// Open connections at once from one client address (a trusted proxy's count only
+    /// towards `max_connections`).
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for HttpConfig {
@@ -218,6 +250,9 @@ impl Default for HttpConfig {
         HttpConfig {
             cors_origins: Vec::new(),
             hsts: false,
+            header_read_timeout_secs: 10,
+            max_connections: 4096,
+            max_connections_per_ip: 64,
             content_security_policy: "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'".into(),
         }
     }
@@ -294,6 +329,7 @@ where
             http: HttpConfig::default(),
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
+            outbound: Default::default(),
             app: App::default(),
         }
     }
@@ -321,6 +357,24 @@ where
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        if self.rate_limit.trust_forwarded_for {
+            return Err(
+                "rate_limit.trust_forwarded_for is gone: it trusted the leftmost \
+                        X-Forwarded-For address, which the client writes. List the proxies in \
+                        front of the server in rate_limit.trusted_proxies (addresses or CIDR \
+                        blocks) instead"
+                    .into(),
+            );
+        }
+        self.rate_limit.trusted_proxies()?;
+        if self.http.header_read_timeout_secs == 0
+            || self.http.max_connections == 0
+            || self.http.max_connections_per_ip == 0
+        {
+            return Err("http.header_read_timeout_secs, http.max_connections and \
+                        http.max_connections_per_ip must be positive"
+                .into());
+        }
         if self.limits.max_upload_bytes < 1024 {
             return Err("limits.max_upload_bytes must be at least 1024".into());
         }

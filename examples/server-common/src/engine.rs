@@ -71,5 +71,11 @@ fn build(settings: &Settings, store: Arc<dyn TemplateStore>) -> Result<Engine, S
     if let Some(dir) = &settings.server.models_dir {
         b = b.models_dir(dir);
     }
+    // Every decode of an uploaded image is refused from its header beyond these, before any
+    // pixel is decoded.
+    b = b.image_limits(faceprint::ImageLimits {
+        max_bytes: settings.limits.max_upload_bytes as u64,
+        max_pixels: settings.limits.max_image_pixels,
+    });
     b.build().map_err(|e| format!("engine: {e}"))
 }

@@ -21,6 +21,7 @@ pub mod health;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;
+pub mod outbound;
 pub mod pages;
 pub mod rate_limit;
 pub mod request_id;

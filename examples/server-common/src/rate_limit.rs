@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 pub struct RateLimits {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     per_key: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
-    trust_forwarded_for: bool,
+    trusted_proxies: Vec<crate::outbound::Cidr>,
 }
 
 fn nz(n: u32) -> NonZeroU32 {
@@ -37,7 +37,8 @@ impl RateLimits {
                 Quota::per_minute(nz(c.per_ip_per_minute)).allow_burst(nz(c.per_ip_burst)),
             ),
             per_key: Mutex::new(HashMap::new()),
-            trust_forwarded_for: c.trust_forwarded_for,
+            // Checked by the configuration's validation.
+            trusted_proxies: c.trusted_proxies().unwrap_or_default(),
         }
     }
 
@@ -78,22 +79,26 @@ impl RateLimits {
         })
     }
 
-    /// The caller's IP: the socket's, or the first `X-Forwarded-For` hop behind a trusted proxy.
+    /// The caller's IP: the socket's, or behind `rate_limit.trusted_proxies` the address the
+    /// nearest untrusted hop appended to `X-Forwarded-For` (see
+    /// [`crate::outbound::client_address`]).
     pub fn client_ip(&self, req: &axum::http::request::Parts) -> IpAddr {
-        if self.trust_forwarded_for {
-            if let Some(ip) = req
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|s| s.trim().parse().ok())
-            {
-                return ip;
-            }
-        }
-        req.extensions
+        let peer = req
+            .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+            .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        if self.trusted_proxies.is_empty() {
+            return peer;
+        }
+        // Every X-Forwarded-For line, in order, as one list.
+        let forwarded: Vec<&str> = req
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+        crate::outbound::client_address(peer, forwarded.as_deref(), &self.trusted_proxies)
     }
 
     /// Forgets idle keys (called now and then, so the maps do not grow without bound).

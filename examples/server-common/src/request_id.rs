@@ -1,5 +1,8 @@
-//! Request ids: every request gets an `x-request-id` (a UUID, or the caller's own if it sent a
-//! sane one), echoed on the answer, put in the error body and in every log line of the request.
+//! Request ids: every request gets an `x-request-id`, always a UUID of ours, echoed on the
+//! answer, put in the error body, the audit trail and every log line of the request. A caller's
+//! own `x-request-id` (when sane) is kept only as `client_request_id`: in the log line and
+//! echoed as `x-client-request-id`, never as our id (a client could otherwise write what the
+//! audit trail says, or make two requests share an id).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -7,6 +10,8 @@ use axum::http::{HeaderName, Request};
 use tower_http::request_id::{MakeRequestId, RequestId as TowerRequestId};
 
 pub const HEADER: &str = "x-request-id";
+/// Where a caller's own request id goes.
+pub const CLIENT_HEADER: &str = "x-client-request-id";
 
 pub fn header_name() -> HeaderName {
     HeaderName::from_static(HEADER)
@@ -23,14 +28,15 @@ impl MakeRequestId for MakeUuid {
     }
 }
 
-/// Drops a caller's request id that is too long or not printable, so the one we make is used.
+/// Moves a caller's `x-request-id` to `x-client-request-id` (dropped when too long or not
+/// printable), so the one we make is the request's id.
 pub async fn sanitize(mut req: axum::extract::Request) -> axum::extract::Request {
-    let bad = req
-        .headers()
-        .get(HEADER)
-        .is_some_and(|v| v.len() > 128 || !v.as_bytes().iter().all(|b| b.is_ascii_graphic()));
-    if bad {
-        req.headers_mut().remove(HEADER);
+    let headers = req.headers_mut();
+    headers.remove(CLIENT_HEADER);
+    if let Some(theirs) = headers.remove(HEADER) {
+        if theirs.len() <= 128 && theirs.as_bytes().iter().all(|b| b.is_ascii_graphic()) {
+            headers.insert(HeaderName::from_static(CLIENT_HEADER), theirs);
+        }
     }
     req
 }

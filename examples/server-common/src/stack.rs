@@ -58,11 +58,15 @@ pub fn standard_layers(router: Router, common: &Common) -> Router {
         }))
         .layer(from_fn(crate::error::error_envelope))
         .layer(PropagateRequestIdLayer::new(crate::request_id::header_name()))
+        .layer(tower_http::propagate_header::PropagateHeaderLayer::new(HeaderName::from_static(
+            crate::request_id::CLIENT_HEADER,
+        )))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
-                    let id = req.headers().get(crate::request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let (id, theirs) = (header(crate::request_id::HEADER), header(crate::request_id::CLIENT_HEADER));
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, client_request_id = %theirs)
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
@@ -130,5 +134,9 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(list))
         .allow_methods(methods)
         .allow_headers(headers)
-        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static(crate::request_id::CLIENT_HEADER),
+            header::RETRY_AFTER,
+        ])
 }

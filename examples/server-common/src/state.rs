@@ -31,6 +31,7 @@ pub struct Settings {
     pub http: HttpConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub outbound: crate::outbound::OutboundConfig,
 }
 
 impl Settings {
@@ -44,6 +45,7 @@ impl Settings {
             http: c.http.clone(),
             metrics: c.metrics.clone(),
             log: c.log.clone(),
+            outbound: c.outbound.clone(),
         }
     }
 }

@@ -198,6 +198,41 @@ pub fn spawn_server(bin: &str, data: &Path, port: u16) -> std::process::Child {
         .unwrap()
 }
 
+/// A server process a test started, on `base`; killed when dropped. Its log (stderr) is in
+/// `DATA.log` beside its data directory.
+pub struct Running {
+    pub child: std::process::Child,
+    pub base: String,
+    pub log: std::path::PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a server binary as its one command runs it, with settings in the environment
+/// (`FACEPRINT_SECTION__KEY`, as an operator would give them), on a free port of loopback, and
+/// waits until it is ready.
+pub async fn start_server(bin: &str, data: &Path, env: &[(&str, &str)]) -> Running {
+    let port = free_port();
+    let log = data.with_extension("log");
+    let child = std::process::Command::new(bin)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let running = Running { child, base, log };
+    wait_ready(&running.base).await;
+    running
+}
+
 /// Waits (up to 60 s) until `base/health/ready` answers 200.
 pub async fn wait_ready(base: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);

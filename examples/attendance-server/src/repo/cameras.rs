@@ -129,12 +129,23 @@ pub struct Camera {
     pub id: String,
     pub name: String,
     pub kind: SourceKind,
-    /// The URL, file or directory (none for `push`).
+    /// The URL, file or directory (none for `push`). A URL's `user:password@` is shown as
+    /// `***@`, to admins too; saving it back so keeps the stored one.
     pub source: Option<String>,
     pub role: CameraRole,
     pub settings: CameraSettings,
     pub enabled: bool,
     pub created_ms: i64,
+}
+
+impl Camera {
+    /// The camera as the API shows it: credentials in its source redacted.
+    pub fn shown(mut self) -> Camera {
+        self.source = self
+            .source
+            .map(|s| faceprint_server::outbound::redact_url(&s));
+        self
+    }
 }
 
 const COLUMNS: &str = "id, name, kind, source, role, settings, enabled, created_ms";

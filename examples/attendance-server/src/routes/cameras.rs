@@ -35,7 +35,8 @@ type JsonOf<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 #[utoipa::path(get, path = "/api/cameras", tag = "cameras", security(("bearer" = [])),
     responses((status = 200, body = [Camera]), (status = 403, body = ErrorBody)))]
 async fn list(State(state): State<AppState>, _reader: Reader) -> ApiResult<Json<Vec<Camera>>> {
-    Ok(Json(state.common().db(cameras::list).await?))
+    let all = state.common().db(cameras::list).await?;
+    Ok(Json(all.into_iter().map(Camera::shown).collect()))
 }
 
 /// Add a camera: an RTSP/HTTP URL, a video file, a directory of frames, or `push` (frames
@@ -51,7 +52,7 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<Camera>)> {
     let Json(input) = body?;
     let c = svc::save(&state, &caller, &a.principal, None, input).await?;
-    Ok((StatusCode::CREATED, Json(c)))
+    Ok((StatusCode::CREATED, Json(c.shown())))
 }
 
 #[utoipa::path(get, path = "/api/cameras/{id}", tag = "cameras", security(("bearer" = [])), params(("id" = String, Path)),
@@ -61,7 +62,7 @@ async fn get(
     _reader: Reader,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Camera>> {
-    Ok(Json(svc::get(&state, &id).await?))
+    Ok(Json(svc::get(&state, &id).await?.shown()))
 }
 
 /// Change a camera (it restarts with the new settings, or stops when disabled).
@@ -76,7 +77,9 @@ async fn update(
 ) -> ApiResult<Json<Camera>> {
     let Json(input) = body?;
     Ok(Json(
-        svc::save(&state, &caller, &a.principal, Some(&id), input).await?,
+        svc::save(&state, &caller, &a.principal, Some(&id), input)
+            .await?
+            .shown(),
     ))
 }
 
@@ -98,10 +101,11 @@ async fn delete(
     responses((status = 200, body = [StatusView]), (status = 403, body = ErrorBody)))]
 async fn status_all(
     State(state): State<AppState>,
-    _reader: Reader,
+    reader: Reader,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<StatusView>>> {
-    Ok(Json(svc::status_all(&state, &headers).await?))
+    let views = svc::status_all(&state, &headers).await?;
+    Ok(Json(views.into_iter().map(|v| reader.shows(v)).collect()))
 }
 
 /// One camera's status: frame rates in and processed, dropped frames, tracks in view, records,
@@ -110,11 +114,13 @@ async fn status_all(
     responses((status = 200, body = StatusView), (status = 404, body = ErrorBody)))]
 async fn status(
     State(state): State<AppState>,
-    _reader: Reader,
+    reader: Reader,
     Path(camera): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<StatusView>> {
-    Ok(Json(svc::status(&state, &camera, &headers).await?))
+    Ok(Json(
+        reader.shows(svc::status(&state, &camera, &headers).await?),
+    ))
 }
 
 /// The camera's frames with boxes, track ids and names drawn, as MJPEG

@@ -52,6 +52,20 @@ impl FromRequestParts<AppState> for Reader {
     }
 }
 
+impl Reader {
+    /// A camera's status as this reader may see it: the error's detail for admins only.
+    pub fn shows(
+        &self,
+        view: crate::service::status::StatusView,
+    ) -> crate::service::status::StatusView {
+        if self.0.role == Role::Admin {
+            view
+        } else {
+            view.for_viewer()
+        }
+    }
+}
+
 /// Who may push frames to a camera: an administrator, or an API key scoped to that camera
 /// (sent as `x-api-key`; it is rate-limited like any key).
 pub enum Feeder {

@@ -152,18 +152,31 @@ pub async fn csv(state: &AppState, q: RecordQuery) -> ApiResult<String> {
     Ok(out)
 }
 
-/// RFC 4180 quoting; a leading `=`, `+`, `-` or `@` is defused so a spreadsheet does not run
-/// a name as a formula.
+/// RFC 4180 quoting, and no formula: a spreadsheet may split a field again on `;`, tab or `|`
+/// (the separator of its locale, or the user's pick), so every piece that would start a cell
+/// with `=`, `+`, `-`, `@`, tab or CR (after spaces) gets a `'` in front, not only the
+/// field's first.
 fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
+    const SEPARATORS: [char; 6] = [',', ';', '\t', '|', '\r', '\n'];
+    const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+    let mut out = String::with_capacity(s.len() + 2);
+    let mut cell_start = true;
+    for c in s.chars() {
+        if cell_start && TRIGGERS.contains(&c) {
+            out.push('\'');
+        }
+        out.push(c);
+        // A cell starts after a separator; spaces before its first character do not count.
+        if SEPARATORS.contains(&c) {
+            cell_start = true;
+        } else if c != ' ' {
+            cell_start = false;
+        }
+    }
+    if out.contains([',', '"', '\r', '\n', ';', '\t', '|']) {
+        format!("\"{}\"", out.replace('"', "\"\""))
     } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
+        out
     }
 }
 
@@ -175,5 +188,25 @@ mod tests {
         assert_eq!(super::csv_field("Doe, \"J\""), "\"Doe, \"\"J\"\"\"");
         assert_eq!(super::csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(super::csv_field("-0.5"), "'-0.5");
+        // Split again by a spreadsheet on `;`, tab or `|`, no piece is a formula.
+        assert_eq!(
+            super::csv_field("x;=cmd|' /C calc'!A0"),
+            "\"x;'=cmd|' /C calc'!A0\""
+        );
+        assert_eq!(super::csv_field("a; +1"), "\"a; '+1\"");
+        assert_eq!(super::csv_field("a\t@SUM(1)"), "\"a\t'@SUM(1)\"");
+        assert_eq!(super::csv_field("a,-2"), "\"a,'-2\"");
+        assert_eq!(super::csv_field("\t=1"), "\"'\t'=1\"");
+        for evil in ["x;=cmd|'/C calc'!A0", "n|=1+1", "a\r\n=2", " ;  @x", "ok"] {
+            let f = super::csv_field(evil);
+            let inner = f.trim_matches('"').replace("\"\"", "\"");
+            for piece in inner.split([',', ';', '\t', '|', '\r', '\n']) {
+                let piece = piece.trim_start_matches(' ');
+                assert!(
+                    !piece.starts_with(['=', '+', '-', '@']),
+                    "{evil:?} gave {f:?}: piece {piece:?}"
+                );
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@
 //! way: a visit is extended in the database, whichever node saw it.
 
 use super::pipeline::Pipeline;
-use super::source::{self, Ended, Frame};
+use super::source::{self, Ended, Frame, SourcePolicy};
 use super::status::{CameraStatus, StatusView};
 use crate::config::AppConfig;
 use crate::repo::cameras::{Camera, SourceKind};
@@ -35,8 +35,10 @@ struct Running {
 }
 
 /// Cheap to clone; one per server.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Cameras {
+    /// Where the cameras' sources may point.
+    policy: SourcePolicy,
     running: Arc<Mutex<HashMap<String, Running>>>,
     /// Statuses of cameras that stopped (finished files, disabled), kept for the status page.
     stopped: Arc<Mutex<HashMap<String, Arc<CameraStatus>>>>,
@@ -80,6 +82,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Cameras {
+    pub fn new(policy: SourcePolicy) -> Cameras {
+        Cameras {
+            policy,
+            running: Default::default(),
+            stopped: Default::default(),
+            turn: Default::default(),
+            unclaimed: Default::default(),
+        }
+    }
+
+    /// Where the cameras' sources may point.
+    pub fn policy(&self) -> &SourcePolicy {
+        &self.policy
+    }
+
     /// Starts `camera` here (stopping a running one with the same id first). Placement
     /// decides what runs where: see [`Cameras::place`].
     fn start(&self, common: &Common, app: &AppConfig, camera: Camera) -> Result<(), StartError> {
@@ -106,11 +123,11 @@ impl Cameras {
         } else {
             let (st, sp, q) = (status.clone(), stop.clone(), tx.clone());
             let limits = common.engine().config().image_limits;
-            let cam = camera.clone();
+            let (cam, policy) = (camera.clone(), self.policy.clone());
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("source-{}", camera.id))
-                    .spawn(move || supervise(cam, limits, q, st, sp))
+                    .spawn(move || supervise(cam, policy, limits, q, st, sp))
                     .map_err(|e| StartError::Thread(e.to_string()))?,
             );
         }
@@ -402,6 +419,7 @@ pub async fn keep_placed(state: crate::state::AppState) {
 /// starts again from 1 s.
 fn supervise(
     camera: Camera,
+    policy: SourcePolicy,
     limits: faceprint::ImageLimits,
     queue: SyncSender<Frame>,
     status: Arc<CameraStatus>,
@@ -410,7 +428,7 @@ fn supervise(
     let mut backoff = Duration::from_secs(1);
     loop {
         let started = std::time::Instant::now();
-        match source::run(&camera, &limits, &queue, &status, &stop) {
+        match source::run(&camera, &policy, &limits, &queue, &status, &stop) {
             Ended::Finished => {
                 status.finished();
                 return;
@@ -420,6 +438,12 @@ fn supervise(
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
+                // ffmpeg's words may quote the URL: its user:password never reaches the log
+                // or the status.
+                let error = faceprint_server::outbound::redact_in(
+                    &error,
+                    camera.source.as_deref().unwrap_or_default(),
+                );
                 if started.elapsed() > Duration::from_secs(60) {
                     backoff = Duration::from_secs(1);
                 }
@@ -510,32 +534,8 @@ impl CameraInput {
                 Err(ApiError::bad_request("a push camera has no source"))
             }
             (_, None) => Err(ApiError::bad_request("source is required")),
-            (SourceKind::Url, Some(u)) => {
-                let ok = ["rtsp://", "rtsps://", "http://", "https://", "rtmp://"]
-                    .iter()
-                    .any(|p| u.starts_with(p));
-                if ok && u.len() <= 2048 {
-                    Ok(())
-                } else {
-                    Err(ApiError::bad_request(
-                        "source must be an rtsp(s)://, http(s):// or rtmp:// URL",
-                    ))
-                }
-            }
-            (SourceKind::File, Some(p)) => {
-                if std::path::Path::new(p).is_file() {
-                    Ok(())
-                } else {
-                    Err(ApiError::bad_request(format!("no video file at {p}")))
-                }
-            }
-            (SourceKind::Dir, Some(p)) => {
-                if std::path::Path::new(p).is_dir() {
-                    Ok(())
-                } else {
-                    Err(ApiError::bad_request(format!("no directory at {p}")))
-                }
-            }
+            // Where the source may point: SourcePolicy::check, in `save`.
+            (_, Some(_)) => Ok(()),
         }
     }
 }
@@ -563,11 +563,28 @@ pub async fn save(
     id: Option<&str>,
     input: CameraInput,
 ) -> ApiResult<Camera> {
+    let mut input = input;
     input.check()?;
     let created_ms = match id {
-        Some(id) => get(state, id).await?.created_ms,
+        Some(id) => {
+            let stored = get(state, id).await?;
+            // A camera saved back as it was shown keeps the credentials it was shown without.
+            if let (Some(shown), Some(kept)) = (&input.source, &stored.source) {
+                if faceprint_server::outbound::is_redacted_form_of(shown, kept) {
+                    input.source = stored.source.clone();
+                }
+            }
+            stored.created_ms
+        }
         None => faceprint_server::db::now_ms(),
     };
+    if let Some(source) = input.source.clone() {
+        let (policy, kind) = (state.cameras().policy().clone(), input.kind);
+        tokio::task::spawn_blocking(move || policy.check(kind, &source))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "source_refused", e))?;
+    }
     let camera = Camera {
         id: id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string),
         name: input.name.trim().to_string(),

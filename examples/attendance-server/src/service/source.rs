@@ -7,6 +7,7 @@ use super::status::CameraStatus;
 use crate::repo::cameras::{Camera, SourceKind};
 use faceprint::Image;
 use std::io::{BufRead, BufReader};
+use std::path::{Component, Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -52,17 +53,114 @@ pub enum Ended {
     Stopped,
 }
 
+/// Where `url`, `file` and `dir` sources may point. An admin's camera must not read the
+/// services beside the server or its files: URLs to internal addresses are refused unless
+/// `outbound.allow_private_networks`, and files and directories must resolve (links followed)
+/// inside the media root. Checked when a camera is saved and each time its source starts.
+#[derive(Debug, Clone)]
+pub struct SourcePolicy {
+    /// `app.media_root`, resolved (default: `media/` in the data directory).
+    pub media_root: PathBuf,
+    /// The same as configured (a path may name it through a link, as the data directory's).
+    pub media_root_given: PathBuf,
+    /// `outbound.allow_private_networks`.
+    pub allow_private: bool,
+}
+
+impl SourcePolicy {
+    /// Whether a camera of `kind` may read `source`. Resolves host names: call it off the async
+    /// workers.
+    pub fn check(&self, kind: SourceKind, source: &str) -> Result<(), String> {
+        match kind {
+            SourceKind::Push => Ok(()),
+            SourceKind::Url => {
+                if url_scheme(source).is_none() || source.len() > 2048 {
+                    return Err("source must be an rtsp(s)://, http(s):// or rtmp(s):// URL".into());
+                }
+                faceprint_server::outbound::check_url(source, self.allow_private)
+                    .map_err(|e| faceprint_server::outbound::redact_in(&e, source))
+            }
+            SourceKind::File | SourceKind::Dir => {
+                let what = if kind == SourceKind::File {
+                    "video file"
+                } else {
+                    "directory"
+                };
+                let outside = || {
+                    format!(
+                        "a {what} must be an absolute path inside the media root {} \
+                         (app.media_root)",
+                        self.media_root.display()
+                    )
+                };
+                let path = Path::new(source);
+                if !path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
+                    return Err(outside());
+                }
+                // One answer for whatever is outside the root (missing, present, or reached
+                // through a link), so none tells whether a path out there exists.
+                match path.canonicalize() {
+                    Ok(real) if real.starts_with(&self.media_root) => {
+                        let right_kind = if kind == SourceKind::File {
+                            real.is_file()
+                        } else {
+                            real.is_dir()
+                        };
+                        if right_kind {
+                            Ok(())
+                        } else {
+                            Err(format!("no {what} at {source}"))
+                        }
+                    }
+                    Err(_)
+                        if path.starts_with(&self.media_root)
+                            || path.starts_with(&self.media_root_given) =>
+                    {
+                        Err(format!("no {what} at {source}"))
+                    }
+                    _ => Err(outside()),
+                }
+            }
+        }
+    }
+}
+
+/// The URL schemes a `url` camera may use, and what ffmpeg may do for each: its protocols and
+/// its demuxers. Nothing else: no `file`, `concat`, `subfile` or playlist (HLS would fetch any
+/// URL its playlist names), and no text, ANSI-art (`tty`: `.asc`, `.nfo`…) or image-pattern
+/// demuxer that would draw a fetched page as video.
+fn url_scheme(url: &str) -> Option<(&'static str, &'static str)> {
+    const STREAMS: &str = "mpjpeg,mjpeg,mov,mp4,matroska,webm,mpegts,flv,h264,hevc,avi";
+    let scheme = url.split_once("://")?.0.to_ascii_lowercase();
+    match scheme.as_str() {
+        "rtsp" | "rtsps" => Some(("rtsp,rtsps,rtp,srtp,tcp,udp,tls", "rtsp,sdp")),
+        "http" | "https" => Some(("http,https,tcp,tls", STREAMS)),
+        "rtmp" | "rtmps" => Some(("rtmp,rtmps,tcp,tls", "flv,live_flv")),
+        _ => None,
+    }
+}
+
+/// The demuxers a `file` camera's video may use: video containers and raw streams.
+const FILE_FORMATS: &str =
+    "mov,mp4,matroska,webm,avi,mpegts,flv,mjpeg,h264,hevc,yuv4mpegpipe,mpeg,mpegvideo,asf";
+
 /// Reads the camera's source until it ends; frames go to `queue`.
 pub fn run(
     camera: &Camera,
+    policy: &SourcePolicy,
     decode_limits: &faceprint::ImageLimits,
     queue: &SyncSender<Frame>,
     status: &CameraStatus,
     stop: &AtomicBool,
 ) -> Ended {
+    // Again at every start: the settings, the files and the names may have changed since the
+    // camera was saved.
+    if let Err(e) = policy.check(camera.kind, camera.source.as_deref().unwrap_or_default()) {
+        return Ended::Broken(format!("refused: {e}"));
+    }
     match camera.kind {
         SourceKind::Url | SourceKind::File => run_ffmpeg(camera, queue, status, stop),
-        SourceKind::Dir => run_dir(camera, decode_limits, queue, status, stop),
+        SourceKind::Dir => run_dir(camera, policy, decode_limits, queue, status, stop),
         // Pushed frames arrive through the ingest route; nothing to read here.
         SourceKind::Push => Ended::Stopped,
     }
@@ -72,24 +170,38 @@ fn ffmpeg_command(camera: &Camera) -> Command {
     let s = &camera.settings;
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-hide_banner", "-loglevel", "error"]);
+    let source = camera.source.as_deref().unwrap_or_default();
     match camera.kind {
         // A file plays at its own speed, as a camera would deliver it.
         SourceKind::File => {
             cmd.arg("-re");
+            cmd.args(["-protocol_whitelist", "file"]);
+            cmd.args(["-format_whitelist", FILE_FORMATS]);
         }
         SourceKind::Url => {
-            let url = camera.source.as_deref().unwrap_or_default();
-            if url.starts_with("rtsp") {
+            if let Some((protocols, formats)) = url_scheme(source) {
+                cmd.args(["-protocol_whitelist", protocols]);
+                cmd.args(["-format_whitelist", formats]);
+            }
+            if source.starts_with("rtsp") {
                 // TCP: no smeared frames from lost UDP packets; a 10 s socket timeout.
                 cmd.args(["-rtsp_transport", "tcp", "-timeout", "10000000"]);
             } else {
                 cmd.args(["-rw_timeout", "10000000"]);
             }
+            if source.starts_with("http") {
+                // A redirect could lead anywhere, past the address check.
+                cmd.args(["-max_redirects", "0"]);
+            }
         }
         _ => {}
     }
-    cmd.arg("-i")
-        .arg(camera.source.as_deref().unwrap_or_default());
+    // A file by the `file:` protocol, so no name is read as another protocol.
+    if camera.kind == SourceKind::File {
+        cmd.arg("-i").arg(format!("file:{source}"));
+    } else {
+        cmd.arg("-i").arg(source);
+    }
     let mut filter = format!("fps={}", s.fps);
     if s.width > 0 {
         filter.push_str(&format!(",scale={}:-2", s.width));
@@ -132,15 +244,22 @@ fn run_ffmpeg(
     };
     status.set_pid(Some(child.0.id()));
     let stderr = child.0.stderr.take();
-    // ffmpeg's last complaint is the error a user needs ("Connection refused", "No such file").
+    // ffmpeg's last complaints are the error a user needs ("Connection refused", "Format not
+    // on whitelist" and the line naming the input after it): the last two, joined.
     let last_words = Arc::new(std::sync::Mutex::new(String::new()));
     let sink = last_words.clone();
     let err_reader = stderr.map(|e| {
         std::thread::spawn(move || {
+            let mut previous = String::new();
             for line in BufReader::new(e).lines().map_while(Result::ok) {
                 if let Ok(mut s) = sink.lock() {
-                    *s = line;
+                    *s = if previous.is_empty() {
+                        line.clone()
+                    } else {
+                        format!("{previous}; {line}")
+                    };
                 }
+                previous = line;
             }
         })
     });
@@ -236,6 +355,7 @@ pub(crate) fn read_ppm(r: &mut impl BufRead) -> std::io::Result<Option<(u32, u32
 
 fn run_dir(
     camera: &Camera,
+    policy: &SourcePolicy,
     limits: &faceprint::ImageLimits,
     queue: &SyncSender<Frame>,
     status: &CameraStatus,
@@ -246,6 +366,11 @@ fn run_dir(
         Ok(entries) => entries
             .filter_map(Result::ok)
             .map(|e| e.path())
+            // A link out of the media root is not read.
+            .filter(|p| {
+                p.canonicalize()
+                    .is_ok_and(|real| real.starts_with(&policy.media_root))
+            })
             .filter(|p| {
                 p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
                     [

@@ -72,6 +72,17 @@ pub struct StatusView {
     pub decoder_pid: Option<u32>,
 }
 
+impl StatusView {
+    /// What a viewer sees: that the source failed, not why (a reason could tell what answers
+    /// at an address, or whether a file exists; admins see it, credentials redacted).
+    pub fn for_viewer(mut self) -> StatusView {
+        if self.last_error.is_some() {
+            self.last_error = Some("the camera's source failed (an admin sees why)".into());
+        }
+        self
+    }
+}
+
 pub struct CameraStatus {
     camera_id: String,
     /// The annotated frames for viewers.

@@ -11,10 +11,15 @@ pub struct Api {
 
 impl Api {
     pub async fn login(base: &str) -> Api {
+        Api::login_as(base, "root", "a long test password").await
+    }
+
+    /// Signed in as the staff account `username`.
+    pub async fn login_as(base: &str, username: &str, password: &str) -> Api {
         let http = reqwest::Client::new();
         let r: Value = http
             .post(format!("{base}/api/auth/admin/login"))
-            .json(&json!({"username": "root", "password": "a long test password"}))
+            .json(&json!({"username": username, "password": password}))
             .send()
             .await
             .unwrap()
@@ -38,6 +43,19 @@ impl Api {
             .json()
             .await
             .unwrap()
+    }
+
+    /// The status and JSON body of a POST, whatever the status.
+    pub async fn try_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Value {

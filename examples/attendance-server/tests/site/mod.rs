@@ -22,6 +22,10 @@ impl Site {
         config.log.level = "error".into();
         faceprint_server::logging::init(&config.log);
         config.compute.queue_wait_ms = 30_000;
+        // The tests' videos are made in the site's directory; their dead "cameras" are on
+        // 127.0.0.1 (tests/camera_sources.rs checks the defaults, which refuse both).
+        config.app.media_root = Some(dir.path().to_path_buf());
+        config.outbound.allow_private_networks = true;
         tweak(&mut config);
         let state = faceprint_attendance_server::open_state(&config).expect("state");
         let client = TestClient {

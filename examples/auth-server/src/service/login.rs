@@ -51,7 +51,7 @@ pub async fn login_by_face(
             let checks = FaceChecks {
                 quality: Some(QualityProfile::authentication()),
                 liveness: cfg.login_requires_liveness,
-                single_face: false,
+                single_face: true,
             };
             let face = check_face(engine, &bytes, &checks)?;
             let threshold = Some(Threshold::Fmr(if claimed.is_some() {

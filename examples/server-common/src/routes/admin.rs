@@ -5,7 +5,7 @@
 use crate::auth::api_key::{self, ApiKeyInfo, NewApiKey};
 use crate::auth::{AdminUser, AuditReader};
 use crate::caller::Caller;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::events::{self, Event, EventQuery};
 use crate::state::Common;
 use crate::webhooks::{self, Delivery, NewWebhook, Webhook};
@@ -76,7 +76,15 @@ async fn create_webhook(
     body: Result<Json<NewWebhook>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<NewWebhookAnswer>)> {
     let Json(new) = body?;
-    webhooks::check_url(&new.url)?;
+    let (url, allow_private) = (
+        new.url.clone(),
+        common.settings().outbound.allow_private_networks,
+    );
+    // Resolves the name: off the async workers.
+    tokio::task::spawn_blocking(move || webhooks::check_url(&url, allow_private))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::bad_request)?;
     let (webhook, secret) = common.db(move |c| webhooks::create(c, &new)).await?;
     common
         .audit(
