@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (after ./setup.sh, which builds the workspace); on the
-# project's 2-core machine about 19 minutes with empty caches, 15 of them the Rust tests with the
-# artifacts' zig builds beside them:
+# project's 2-core machine about 8 minutes, 5 of them the Rust tests with the artifacts' builds
+# beside them:
 #   1. cargo build --release --workspace --all-targets (the bindings excluded; nothing to do
 #      after ./setup.sh), then the doc tests and cargo nextest run: the core, CLI, C ABI (header
 #      drift, the C example on LFW and under valgrind), the Rust parity dump, the servers, and
